@@ -1,0 +1,140 @@
+//! `harness.toml`: how to run the recipe CI (`[ci]`) and where runs go (`[run]`).
+//!
+//! The file is found by walking up from the working directory (`COALMINE_CONFIG` overrides).
+//! Loading never panics: an unknown key, a wrong type, an unknown placeholder, a bad duration or
+//! a missing file is a [`ConfigError`] naming the file, line and column, what was expected, and
+//! the valid choices.
+
+mod error;
+mod raw;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrorKind, MINIMAL_EXAMPLE};
+use raw::{RawConfig, Source};
+pub use template::{Placeholder, Template, Vars};
+
+use crate::results::Format;
+
+/// The file name searched for.
+pub const FILE_NAME: &str = "harness.toml";
+
+/// The environment variable that points at a config file, overriding the search.
+pub const CONFIG_ENV: &str = "COALMINE_CONFIG";
+
+/// A loaded, validated harness.toml.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `[ci]`.
+    pub ci: CiConfig,
+    /// `[run]`.
+    pub run: RunConfig,
+}
+
+/// `[ci]`: how to run the recipe CI and read its results.
+#[derive(Debug, Clone)]
+pub struct CiConfig {
+    /// The argv, one template per argument. Never run through a shell.
+    pub command: Vec<Template>,
+    /// Where the CI writes its results; relative paths are relative to `workdir`.
+    pub results: Template,
+    /// The results format.
+    pub format: Format,
+    /// How long a run may take before its process group gets SIGTERM.
+    pub timeout: Duration,
+    /// How long after SIGTERM before SIGKILL.
+    pub grace: Duration,
+    /// After how long a running canary is reported as slow, and how often again.
+    pub slow: Duration,
+    /// The working directory of the CI; a relative one is relative to the config's folder.
+    pub workdir: Template,
+    /// Extra environment for the CI.
+    pub env: BTreeMap<String, Template>,
+}
+
+/// `[run]`: where runs go and how many at once.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The root of the artifact folders (absolute).
+    pub artifacts: PathBuf,
+    /// How many canaries run at once by default.
+    pub max_parallel: usize,
+}
+
+/// Defaults, documented in the README.
+pub mod defaults {
+    use std::time::Duration;
+    /// `[ci] timeout`.
+    pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+    /// `[ci] grace`.
+    pub const GRACE: Duration = Duration::from_secs(10);
+    /// `[ci] slow`.
+    pub const SLOW: Duration = Duration::from_secs(60);
+    /// `[run] artifacts`.
+    pub const ARTIFACTS: &str = "target/coalmine/runs";
+}
+
+impl Config {
+    /// The folder holding the config file; relative paths in it are relative to this folder.
+    pub fn root(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Finds and loads the config: `COALMINE_CONFIG` if set, else the first `harness.toml` in
+    /// `start` or one of its parents.
+    pub fn discover(start: &Path) -> Result<Config, ConfigError> {
+        let path = match std::env::var_os(CONFIG_ENV) {
+            Some(path) if !path.is_empty() => {
+                let path = start.join(path);
+                if !path.is_file() {
+                    return Err(ConfigError {
+                        path,
+                        kind: ConfigErrorKind::EnvNotFound,
+                    });
+                }
+                path
+            }
+            _ => find_upwards(start).ok_or_else(|| ConfigError {
+                path: start.join(FILE_NAME),
+                kind: ConfigErrorKind::NotFound {
+                    searched_from: start.to_owned(),
+                },
+            })?,
+        };
+        Config::load(&path)
+    }
+
+    /// Loads a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError {
+            path: path.to_owned(),
+            kind: ConfigErrorKind::Read(source),
+        })?;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Config::parse(&text, &path)
+    }
+
+    /// Parses config text as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let source = Source { text, path };
+        let raw: RawConfig = toml::from_str(text).map_err(|error| {
+            source.error_at(error.span().map_or(0, |span| span.start), error.message().to_owned())
+        })?;
+        raw.validate(&source)
+    }
+}
+
+fn find_upwards(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! The serde shape of harness.toml, with spans kept on every value that is validated after
+//! parsing (durations, templates, numbers), and the validation into [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::template::Template;
+use super::{CiConfig, Config, ConfigError, ConfigErrorKind, RunConfig, defaults};
+use crate::results::Format;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    ci: RawCi,
+    #[serde(default)]
+    run: RawRun,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCi {
+    command: Spanned<Vec<Spanned<String>>>,
+    results: Spanned<String>,
+    #[serde(default = "default_format")]
+    format: Format,
+    timeout: Option<Spanned<String>>,
+    grace: Option<Spanned<String>>,
+    slow: Option<Spanned<String>>,
+    workdir: Option<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<String>>,
+}
+
+fn default_format() -> Format {
+    Format::CcCi
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    artifacts: Option<Spanned<String>>,
+    max_parallel: Option<Spanned<i64>>,
+}
+
+/// The text being parsed and its path, to turn byte offsets into errors.
+pub(super) struct Source<'a> {
+    pub(super) text: &'a str,
+    pub(super) path: &'a Path,
+}
+
+impl Source<'_> {
+    /// An error at a byte offset, with line, column and the offending line underlined.
+    pub(super) fn error_at(&self, offset: usize, message: String) -> ConfigError {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+        let column = self.text[line_start..offset].chars().count() + 1;
+        let line_text = self.text[line_start..].lines().next().unwrap_or_default();
+        let gutter = line.to_string().len();
+        let snippet = format!(
+            "{:gutter$} |\n{line} | {line_text}\n{:gutter$} | {:>column$}",
+            "", "", "^"
+        );
+        ConfigError {
+            path: self.path.to_owned(),
+            kind: ConfigErrorKind::Invalid {
+                line,
+                column,
+                message,
+                snippet,
+            },
+        }
+    }
+
+    /// The byte offset of `inner` within a spanned string token: exact when the token is a
+    /// string without escapes, else the token's start.
+    fn offset_in_string(&self, span: &std::ops::Range<usize>, value: &str, inner: usize) -> usize {
+        let token = self.text.get(span.clone()).unwrap_or_default();
+        let quote = token.chars().next().filter(|c| *c == '"' || *c == '\'');
+        match quote {
+            Some(quote) if token.len() >= value.len() + 2 && &token[1..=value.len()] == value => {
+                let _ = quote;
+                span.start + 1 + inner
+            }
+            _ => span.start,
+        }
+    }
+
+    fn template(&self, key: &str, value: &Spanned<String>) -> Result<Template, ConfigError> {
+        Template::parse(value.get_ref()).map_err(|error| {
+            let offset = self.offset_in_string(&value.span(), value.get_ref(), error.offset);
+            self.error_at(offset, format!("in `{key}`: {}", error.message))
+        })
+    }
+
+    fn duration(&self, key: &str, value: Option<&Spanned<String>>, default: Duration) -> Result<Duration, ConfigError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let duration = humantime::parse_duration(value.get_ref()).map_err(|error| {
+            self.error_at(
+                value.span().start,
+                format!(
+                    "`{key}` = {:?} is not a duration: {error}; write it like \"90s\", \"20m\" or \"1h 30m\"",
+                    value.get_ref()
+                ),
+            )
+        })?;
+        if duration.is_zero() && key != "ci.grace" {
+            return Err(self.error_at(
+                value.span().start,
+                format!("`{key}` must be longer than zero, e.g. \"20m\""),
+            ));
+        }
+        Ok(duration)
+    }
+
+    fn resolve(&self, path: &str) -> PathBuf {
+        let root = self.path.parent().unwrap_or(Path::new("."));
+        root.join(path)
+    }
+}
+
+impl RawConfig {
+    pub(super) fn validate(self, source: &Source<'_>) -> Result<Config, ConfigError> {
+        let ci = self.ci;
+        if ci.command.get_ref().is_empty() {
+            return Err(source.error_at(
+                ci.command.span().start,
+                "`ci.command` is empty: give the program and its arguments, e.g. \
+                 [\"my-recipe-ci\", \"{recipe}\", \"--ref\", \"{rev}\"]"
+                    .to_owned(),
+            ));
+        }
+        let program = &ci.command.get_ref()[0];
+        if program.get_ref().trim().is_empty() {
+            return Err(source.error_at(
+                program.span().start,
+                "the program (first element of `ci.command`) is empty: name the recipe CI's executable".to_owned(),
+            ));
+        }
+        let command = ci
+            .command
+            .get_ref()
+            .iter()
+            .map(|arg| source.template("ci.command", arg))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = source.template("ci.results", &ci.results)?;
+        if ci.results.get_ref().trim().is_empty() {
+            return Err(source.error_at(
+                ci.results.span().start,
+                "`ci.results` is empty: give the path the CI writes its results to, e.g. \"{artifacts}/results.json\"".to_owned(),
+            ));
+        }
+        let workdir = match &ci.workdir {
+            Some(workdir) => source.template("ci.workdir", workdir)?,
+            None => Template::literal("."),
+        };
+        let mut env = BTreeMap::new();
+        for (key, value) in &ci.env {
+            if key.is_empty() || key.contains('=') {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!("`ci.env` key {key:?} is not a valid environment variable name"),
+                ));
+            }
+            env.insert(key.clone(), source.template(&format!("ci.env.{key}"), value)?);
+        }
+        let artifacts = match &self.run.artifacts {
+            Some(path) if path.get_ref().trim().is_empty() => {
+                return Err(source.error_at(
+                    path.span().start,
+                    "`run.artifacts` is empty: give a folder such as \"target/coalmine/runs\"".to_owned(),
+                ));
+            }
+            Some(path) => source.resolve(path.get_ref()),
+            None => source.resolve(defaults::ARTIFACTS),
+        };
+        let max_parallel = match &self.run.max_parallel {
+            Some(value) if *value.get_ref() < 1 => {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!("`run.max_parallel` is {}: it must be at least 1", value.get_ref()),
+                ));
+            }
+            Some(value) => usize::try_from(*value.get_ref()).unwrap_or(usize::MAX),
+            None => std::thread::available_parallelism().map_or(1, Into::into),
+        };
+        Ok(Config {
+            path: source.path.to_owned(),
+            ci: CiConfig {
+                command,
+                results,
+                format: ci.format,
+                timeout: source.duration("ci.timeout", ci.timeout.as_ref(), defaults::TIMEOUT)?,
+                grace: source.duration("ci.grace", ci.grace.as_ref(), defaults::GRACE)?,
+                slow: source.duration("ci.slow", ci.slow.as_ref(), defaults::SLOW)?,
+                workdir,
+                env,
+            },
+            run: RunConfig {
+                artifacts,
+                max_parallel,
+            },
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! Known-answer tables for harness.toml: good files load with the right values, and each bad
+//! file gives one specific message at the right line and column.
+
+use super::*;
+
+const GOOD: &str = r#"
+[ci]
+command = ["cc-ci-run", "{recipe}", "--ref", "{rev}", "--run-id", "{run_id}"]
+results = "{artifacts}/results.json"
+format = "cc-ci"
+timeout = "20m"
+grace = "0s"
+slow = "90s"
+workdir = "ci"
+env = { TOKEN_FILE = "{artifacts}/token", PLAIN = "x" }
+
+[run]
+artifacts = "out/runs"
+max_parallel = 3
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/project/harness.toml"))
+}
+
+#[test]
+fn a_full_config_loads() {
+    let config = parse(GOOD).unwrap();
+    assert_eq!(config.ci.command.len(), 6);
+    assert_eq!(config.ci.command[1].to_string(), "{recipe}");
+    assert_eq!(config.ci.timeout, Duration::from_secs(20 * 60));
+    assert_eq!(config.ci.grace, Duration::ZERO);
+    assert_eq!(config.ci.slow, Duration::from_secs(90));
+    assert_eq!(config.ci.workdir.to_string(), "ci");
+    assert_eq!(config.ci.env.len(), 2);
+    assert_eq!(config.run.artifacts, Path::new("/project/out/runs"));
+    assert_eq!(config.run.max_parallel, 3);
+    assert_eq!(config.root(), Path::new("/project"));
+}
+
+#[test]
+fn defaults_apply() {
+    let config = parse("[ci]\ncommand = [\"ci\"]\nresults = \"r.json\"\n").unwrap();
+    assert_eq!(config.ci.format, Format::CcCi);
+    assert_eq!(config.ci.timeout, defaults::TIMEOUT);
+    assert_eq!(config.ci.grace, defaults::GRACE);
+    assert_eq!(config.ci.slow, defaults::SLOW);
+    assert_eq!(config.run.artifacts, Path::new("/project/target/coalmine/runs"));
+    assert!(config.run.max_parallel >= 1);
+}
+
+/// (name, file, line, column, a phrase the message must contain)
+const BAD: &[(&str, &str, usize, usize, &str)] = &[
+    (
+        "unknown key",
+        "[ci]\ncomand = [\"x\"]\nresults = \"r\"\n",
+        2,
+        1,
+        "unknown field `comand`, expected one of `command`, `results`, `format`",
+    ),
+    ("unknown table", "[ci]\ncommand = [\"x\"]\nresults = \"r\"\n[runs]\n", 4, 2, "unknown field `runs`, expected `ci` or `run`"),
+    ("wrong type", "[ci]\ncommand = \"cc-ci-run {recipe}\"\nresults = \"r\"\n", 2, 11, "invalid type: string \"cc-ci-run {recipe}\", expected a sequence"),
+    ("missing command", "[ci]\nresults = \"r\"\n", 1, 1, "missing field `command`"),
+    ("missing ci", "[run]\nmax_parallel = 2\n", 1, 1, "missing field `ci`"),
+    ("empty command", "[ci]\ncommand = []\nresults = \"r\"\n", 2, 11, "`ci.command` is empty"),
+    ("empty program", "[ci]\ncommand = [\"\"]\nresults = \"r\"\n", 2, 12, "the program (first element of `ci.command`) is empty"),
+    (
+        "unknown placeholder",
+        "[ci]\ncommand = [\"ci\", \"--ref={revision}\"]\nresults = \"r\"\n",
+        2,
+        25,
+        "in `ci.command`: unknown placeholder `{revision}`; valid placeholders: {recipe}, {rev}, {canary}, {run_id}, {artifacts}",
+    ),
+    ("placeholder in results", "[ci]\ncommand = [\"ci\"]\nresults = \"{artifact}/r.json\"\n", 3, 12, "in `ci.results`: unknown placeholder `{artifact}`"),
+    ("placeholder in env", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[ci.env]\nA = \"{nope}\"\n", 5, 6, "in `ci.env.A`: unknown placeholder `{nope}`"),
+    ("unclosed brace", "[ci]\ncommand = [\"ci\", \"{rev\"]\nresults = \"r\"\n", 2, 19, "unclosed `{`"),
+    ("bad duration", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"20 minuts\"\n", 4, 11, "`ci.timeout` = \"20 minuts\" is not a duration: unknown time unit \"minuts\""),
+    ("duration as number", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = 20\n", 4, 11, "invalid type: integer `20`, expected a string"),
+    ("zero timeout", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"0s\"\n", 4, 11, "`ci.timeout` must be longer than zero"),
+    ("unknown format", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nformat = \"junit\"\n", 4, 10, "unknown variant `junit`, expected `cc-ci`"),
+    ("zero parallel", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = 0\n", 5, 16, "`run.max_parallel` is 0: it must be at least 1"),
+    ("parallel as string", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = \"2\"\n", 5, 16, "invalid type: string \"2\", expected i64"),
+    ("env not a string", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nenv = { A = 1 }\n", 4, 13, "invalid type: integer `1`, expected a string"),
+    ("toml syntax", "[ci]\ncommand = [\"ci\"\nresults = \"r\"\n", 3, 1, "expected"),
+    ("empty results", "[ci]\ncommand = [\"ci\"]\nresults = \"\"\n", 3, 11, "`ci.results` is empty"),
+];
+
+#[test]
+fn bad_configs_name_line_column_and_fix() {
+    for (name, text, line, column, phrase) in BAD {
+        let error = parse(text).expect_err(name);
+        let ConfigErrorKind::Invalid {
+            line: got_line,
+            column: got_column,
+            message,
+            ..
+        } = &error.kind
+        else {
+            panic!("{name}: expected an invalid-config error, got {error:?}");
+        };
+        assert!(message.contains(phrase), "{name}: {message:?} lacks {phrase:?}");
+        assert_eq!((*got_line, *got_column), (*line, *column), "{name}: {message}");
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!("/project/harness.toml:{line}:{column}: ")),
+            "{name}: {shown}"
+        );
+        assert!(shown.contains(" | "), "{name}: the snippet is missing in {shown}");
+    }
+}
+
+#[test]
+fn the_snippet_underlines_the_column() {
+    let error = parse("[ci]\ncommand = [\"ci\", \"{bad}\"]\nresults = \"r\"\n").unwrap_err();
+    let shown = error.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[2], "2 | command = [\"ci\", \"{bad}\"]");
+    assert_eq!(lines[3], "  |                   ^");
+}
+
+#[test]
+fn discovery_walks_up_and_explains_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b");
+    std::fs::create_dir_all(&nested).unwrap();
+    let error = find_upwards(&nested);
+    assert!(error.is_none() || !error.unwrap().starts_with(dir.path()));
+    std::fs::write(dir.path().join(FILE_NAME), "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n").unwrap();
+    assert_eq!(find_upwards(&nested).unwrap(), dir.path().join(FILE_NAME));
+
+    let missing = ConfigError {
+        path: nested.join(FILE_NAME),
+        kind: ConfigErrorKind::NotFound { searched_from: nested.clone() },
+    };
+    let text = missing.to_string();
+    assert!(text.contains("coalmine init"), "{text}");
+    assert!(text.contains(MINIMAL_EXAMPLE), "{text}");
+}
+
+#[test]
+fn minimal_example_is_valid() {
+    parse(MINIMAL_EXAMPLE).unwrap();
+}

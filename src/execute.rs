@@ -1,0 +1,347 @@
+//! Running one canary end to end: give the run an id and an artifact folder, expand the CI's
+//! argv, spawn it, read its results, judge the verdict and every check, write `canary.json`.
+//!
+//! Anything unexpected (the CI cannot start, times out, is killed, writes no or malformed
+//! results, or its results contradict its exit code) makes the canary fail with a message that
+//! names the cause: never a pass.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crate::canary::{Expect, ValidCanary};
+use crate::check::{CheckOutcome, CiRun, Exit, signal_name};
+use crate::ci::process::{self, Finished, Spawn};
+use crate::config::{Config, Template, Vars};
+use crate::record::{ExitRecord, RunRecord};
+use crate::report;
+use crate::results::RunResults;
+
+/// The outcome of running one canary.
+#[derive(Debug)]
+pub struct CanaryRun {
+    /// Whether the canary passed: the expected verdict, every check, no problem.
+    pub passed: bool,
+    /// The run's artifact folder.
+    pub artifacts: PathBuf,
+    /// What was recorded in `canary.json`.
+    pub record: RunRecord,
+    /// The report shown when the canary fails (checks, causes, log tails).
+    pub report: String,
+}
+
+/// Runs a validated canary with the given config. `on_slow` is told each time the run has been
+/// going for another `[ci] slow` period.
+pub fn run_canary(canary: &ValidCanary<'_>, config: &Config, on_slow: &mut dyn FnMut(Duration, &Path)) -> CanaryRun {
+    let name = canary.canary().name();
+    let run_id = new_run_id(name);
+    let artifacts = config.run.artifacts.join(&run_id);
+    let mut record = RunRecord::new(canary, &run_id, &artifacts);
+
+    if let Err(error) = std::fs::create_dir_all(&artifacts) {
+        record.problems.push(format!(
+            "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
+            artifacts.display(),
+            config.path.display()
+        ));
+        return finish(record, artifacts, None);
+    }
+    let artifacts_text = artifacts.display().to_string();
+    let vars = Vars {
+        recipe: canary.recipe(),
+        rev: canary.rev(),
+        canary: name,
+        run_id: &run_id,
+        artifacts: &artifacts_text,
+    };
+    let prepared = match prepare(canary, config, &vars, &artifacts) {
+        Ok(prepared) => prepared,
+        Err(problem) => {
+            record.problems.push(problem);
+            return finish(record, artifacts, None);
+        }
+    };
+    record.argv = prepared.argv.clone();
+    record.program = Some(prepared.spawn.program.display().to_string());
+    record.workdir = Some(prepared.spawn.workdir.display().to_string());
+    record.env = prepared.spawn.env.iter().map(|(key, _)| key.clone()).collect();
+    record.results_path = Some(prepared.results_path.display().to_string());
+
+    let mut slow = |elapsed: Duration| on_slow(elapsed, &artifacts);
+    let finished = match process::run(prepared.spawn, &mut slow) {
+        Ok(finished) => finished,
+        Err(error) => {
+            record.problems.push(format!(
+                "cannot start the recipe CI {}: {error}",
+                prepared.argv.first().map_or("", String::as_str)
+            ));
+            return finish(record, artifacts, None);
+        }
+    };
+    record.set_finished(&finished);
+
+    let results = match config.ci.format.read(&prepared.results_path) {
+        Ok(results) => Some(results),
+        Err(error) => {
+            record.results_error = Some(error.explain());
+            // The process-level cause (timeout, signal) is the more useful headline.
+            if !finished.timed_out && !matches!(finished.exit, Exit::Signal(_)) {
+                record.problems.push(error.explain());
+            }
+            None
+        }
+    };
+    judge(canary, config, &finished, results.as_ref(), &mut record);
+    let run = CiRun {
+        exit: finished.exit,
+        results: results.as_ref(),
+        stdout_log: &artifacts.join(STDOUT_LOG),
+        stderr_log: &artifacts.join(STDERR_LOG),
+        artifacts: &artifacts,
+    };
+    record.checks = canary
+        .canary()
+        .declared_checks()
+        .iter()
+        .map(|check| check.evaluate(&run))
+        .collect();
+    finish(record, artifacts, results)
+}
+
+/// The captured standard output, inside the run's artifact folder.
+pub const STDOUT_LOG: &str = "stdout.log";
+/// The captured standard error, inside the run's artifact folder.
+pub const STDERR_LOG: &str = "stderr.log";
+/// The run record, inside the run's artifact folder.
+pub const RECORD_FILE: &str = "canary.json";
+
+struct Prepared {
+    argv: Vec<String>,
+    spawn: Spawn,
+    results_path: PathBuf,
+}
+
+/// Expands the templates, resolves the program and opens the log files.
+fn prepare(canary: &ValidCanary<'_>, config: &Config, vars: &Vars<'_>, artifacts: &Path) -> Result<Prepared, String> {
+    let argv: Vec<String> = config.ci.command.iter().map(|arg| arg.expand(vars)).collect();
+    let workdir = config.root().join(config.ci.workdir.expand(vars));
+    if !workdir.is_dir() {
+        return Err(format!(
+            "the recipe CI's working directory {} does not exist; check `[ci] workdir` in {}",
+            workdir.display(),
+            config.path.display()
+        ));
+    }
+    let mut env: Vec<(String, String)> = config
+        .ci
+        .env
+        .iter()
+        .map(|(key, value)| (key.clone(), value.expand(vars)))
+        .collect();
+    for (key, value) in canary.canary().env_vars() {
+        let value = Template::parse(value)
+            .map_err(|error| {
+                format!(
+                    "the canary's env {key}={value:?} (declared at {}): {}",
+                    canary.canary().location(),
+                    error.message
+                )
+            })?
+            .expand(vars);
+        env.retain(|(existing, _)| existing != key);
+        env.push((key.clone(), value));
+    }
+    for (key, value) in [
+        ("COALMINE_CANARY", vars.canary),
+        ("COALMINE_RECIPE", vars.recipe),
+        ("COALMINE_REV", vars.rev),
+        ("COALMINE_RUN_ID", vars.run_id),
+        ("COALMINE_ARTIFACTS", vars.artifacts),
+    ] {
+        env.push((key.to_owned(), value.to_owned()));
+    }
+    let program = resolve_program(&argv[0], &workdir, config)?;
+    let open = |name: &str| {
+        File::create(artifacts.join(name))
+            .map_err(|error| format!("cannot create {}: {error}", artifacts.join(name).display()))
+    };
+    let results_path = workdir.join(config.ci.results.expand(vars));
+    Ok(Prepared {
+        spawn: Spawn {
+            program,
+            args: argv[1..].to_vec(),
+            workdir,
+            env,
+            stdout: open(STDOUT_LOG)?,
+            stderr: open(STDERR_LOG)?,
+            timeout: canary.timeout().unwrap_or(config.ci.timeout),
+            grace: config.ci.grace,
+            slow: config.ci.slow,
+        },
+        argv,
+        results_path,
+    })
+}
+
+/// Resolves the program like a shell would (PATH lookup, or a path relative to the working
+/// directory), without ever involving a shell.
+fn resolve_program(program: &str, workdir: &Path, config: &Config) -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    which::which_in(program, Some(&path), workdir).map_err(|_| {
+        let searched: Vec<String> = std::env::split_paths(&path).map(|dir| dir.display().to_string()).collect();
+        if program.contains('/') {
+            format!(
+                "recipe CI program {program:?} not found or not executable (relative to {}); fix `[ci] command` in {}",
+                workdir.display(),
+                config.path.display()
+            )
+        } else {
+            format!(
+                "recipe CI program {program:?} not found in PATH (searched: {}); install it, or give its full path in `[ci] command` in {}",
+                if searched.is_empty() { "PATH is empty".to_owned() } else { searched.join(":") },
+                config.path.display()
+            )
+        }
+    })
+}
+
+/// Judges the run as a whole: process failures, the verdict, and results that contradict the
+/// exit code or describe another target.
+fn judge(canary: &ValidCanary<'_>, config: &Config, finished: &Finished, results: Option<&RunResults>, record: &mut RunRecord) {
+    let timeout = canary.timeout().unwrap_or(config.ci.timeout);
+    if finished.timed_out {
+        record.problems.insert(
+            0,
+            format!(
+                "TIMEOUT: the recipe CI ran longer than {}; its process group got SIGTERM, then SIGKILL after the {} grace period if still running",
+                humantime::format_duration(timeout),
+                humantime::format_duration(config.ci.grace)
+            ),
+        );
+    } else if let Exit::Signal(signal) = finished.exit {
+        record.problems.insert(
+            0,
+            format!("CRASH: the recipe CI was killed by signal {signal} ({})", signal_name(signal)),
+        );
+    }
+    let exit = finished.exit;
+    if let Some(results) = results {
+        let failed: Vec<&str> = results.failed_tiers().collect();
+        if let Exit::Code(code) = exit {
+            if code == 0 && !failed.is_empty() {
+                record.problems.push(format!(
+                    "CONTRADICTION: the recipe CI exited 0 but its results say tier(s) {} failed",
+                    failed.join(", ")
+                ));
+            } else if code != 0 && failed.is_empty() {
+                record.problems.push(format!(
+                    "CONTRADICTION: the recipe CI exited {code} but no tier failed in its results"
+                ));
+            }
+        }
+        for (what, asked, reported) in [
+            ("recipe", canary.recipe(), results.recipe.as_deref()),
+            ("rev", canary.rev(), results.rev.as_deref()),
+        ] {
+            if let Some(reported) = reported.filter(|reported| *reported != asked) {
+                record.problems.push(format!(
+                    "WRONG TARGET: asked for {what} {asked:?}, the results are for {what} {reported:?}"
+                ));
+            }
+        }
+    }
+    let verdict = match canary.expect() {
+        Expect::Green => {
+            let no_tier_failed = results.is_some_and(|results| results.failed_tiers().next().is_none());
+            CheckOutcome {
+                check: "verdict GREEN".to_owned(),
+                passed: exit.success() && no_tier_failed,
+                expected: "exit code 0 and no tier failed".to_owned(),
+                found: match results {
+                    Some(results) => {
+                        let failed: Vec<&str> = results.failed_tiers().collect();
+                        if failed.is_empty() {
+                            format!("{exit}, no tier failed")
+                        } else {
+                            format!("{exit}, failed tiers: {}", failed.join(", "))
+                        }
+                    }
+                    None => format!("{exit}, no readable results"),
+                },
+            }
+        }
+        Expect::Red => CheckOutcome {
+            check: "verdict RED".to_owned(),
+            passed: matches!(exit, Exit::Code(code) if code != 0),
+            expected: "a non-zero exit code".to_owned(),
+            found: exit.to_string(),
+        },
+    };
+    if canary.expect() == Expect::Red && exit.success() {
+        record.problems.insert(0, report::FALSE_GREEN.to_owned());
+    }
+    record.verdict = Some(verdict);
+}
+
+fn finish(mut record: RunRecord, artifacts: PathBuf, results: Option<RunResults>) -> CanaryRun {
+    record.passed = record.problems.is_empty()
+        && record.verdict.as_ref().is_some_and(|verdict| verdict.passed)
+        && record.checks.iter().all(|check| check.passed);
+    record.results = results;
+    if let Err(error) = record.write(&artifacts.join(RECORD_FILE)) {
+        record.problems.push(format!(
+            "cannot write {}: {error}",
+            artifacts.join(RECORD_FILE).display()
+        ));
+        record.passed = false;
+    }
+    let report = report::render(&record, &artifacts);
+    CanaryRun {
+        passed: record.passed,
+        artifacts,
+        record,
+        report,
+    }
+}
+
+/// A run id unique across threads and processes: the canary, the UTC time, the pid and a
+/// per-process sequence number.
+fn new_run_id(canary: &str) -> String {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "");
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("{canary}-{stamp}-{}-{sequence}", std::process::id())
+}
+
+impl RunRecord {
+    fn set_finished(&mut self, finished: &Finished) {
+        self.pid = Some(finished.pid);
+        self.exit = Some(match finished.exit {
+            Exit::Code(code) => ExitRecord::Code(code),
+            Exit::Signal(signal) => ExitRecord::Signal(signal),
+        });
+        self.timed_out = finished.timed_out;
+        self.started_at = Some(humantime::format_rfc3339_millis(finished.started_at).to_string());
+        self.ended_at = Some(humantime::format_rfc3339_millis(finished.ended_at).to_string());
+        self.duration_secs = Some(finished.duration.as_secs_f64());
+        self.leftover_processes = finished.leftovers;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_unique_and_readable() {
+        let first = new_run_id("good-simple");
+        let second = new_run_id("good-simple");
+        assert_ne!(first, second);
+        assert!(first.starts_with("good-simple-20"), "{first}");
+        assert!(first.contains(&format!("-{}-", std::process::id())));
+        assert!(!first.contains(':'));
+    }
+}

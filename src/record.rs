@@ -1,0 +1,130 @@
+//! `canary.json`: the record of one canary run, written into its artifact folder: what was run
+//! (argv, working directory, names of the variables set), how it ended, the results as parsed,
+//! the verdict and every check's outcome. Environment values are never written, only names.
+
+use std::path::Path;
+
+use crate::canary::ValidCanary;
+use crate::check::CheckOutcome;
+use crate::results::RunResults;
+
+/// The version of the `canary.json` layout.
+pub const RECORD_VERSION: u32 = 1;
+
+/// How the recipe CI ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitRecord {
+    /// Exited with a code.
+    Code(i32),
+    /// Killed by a signal.
+    Signal(i32),
+}
+
+/// Everything known about one canary run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRecord {
+    /// Layout version.
+    pub version: u32,
+    /// The canary's name.
+    pub canary: String,
+    /// Where it was declared.
+    pub declared_at: String,
+    /// The recipe.
+    pub recipe: String,
+    /// The pinned revision.
+    pub rev: String,
+    /// `GREEN` or `RED`.
+    pub expect: String,
+    /// The canary's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The owning team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The run id.
+    pub run_id: String,
+    /// The artifact folder.
+    pub artifacts: String,
+    /// The argv as expanded.
+    pub argv: Vec<String>,
+    /// The program as resolved.
+    pub program: Option<String>,
+    /// The working directory.
+    pub workdir: Option<String>,
+    /// Names of the variables set for the CI (values are never recorded).
+    pub env: Vec<String>,
+    /// The CI's process id (and process group id).
+    pub pid: Option<u32>,
+    /// How it ended.
+    pub exit: Option<ExitRecord>,
+    /// Whether it was stopped for running past its timeout.
+    pub timed_out: bool,
+    /// Processes of its group alive after it exited (terminated by the harness).
+    pub leftover_processes: usize,
+    /// Start, RFC 3339.
+    pub started_at: Option<String>,
+    /// End, RFC 3339.
+    pub ended_at: Option<String>,
+    /// Duration in seconds.
+    pub duration_secs: Option<f64>,
+    /// Where the results were read from.
+    pub results_path: Option<String>,
+    /// Why they could not be read.
+    pub results_error: Option<String>,
+    /// The results as parsed.
+    pub results: Option<RunResults>,
+    /// Causes that fail the run whatever the checks say (timeout, crash, contradiction, ...).
+    pub problems: Vec<String>,
+    /// The implicit verdict check.
+    pub verdict: Option<CheckOutcome>,
+    /// Every declared check's outcome.
+    pub checks: Vec<CheckOutcome>,
+    /// Whether the canary passed.
+    pub passed: bool,
+}
+
+impl RunRecord {
+    /// A record for a run that has not started yet.
+    pub fn new(canary: &ValidCanary<'_>, run_id: &str, artifacts: &Path) -> RunRecord {
+        let declared = canary.canary();
+        RunRecord {
+            version: RECORD_VERSION,
+            canary: declared.name().to_owned(),
+            declared_at: declared.location().to_string(),
+            recipe: canary.recipe().to_owned(),
+            rev: canary.rev().to_owned(),
+            expect: canary.expect().to_string(),
+            description: declared.description_text().map(str::to_owned),
+            owner: declared.owner_name().map(str::to_owned),
+            run_id: run_id.to_owned(),
+            artifacts: artifacts.display().to_string(),
+            argv: Vec::new(),
+            program: None,
+            workdir: None,
+            env: Vec::new(),
+            pid: None,
+            exit: None,
+            timed_out: false,
+            leftover_processes: 0,
+            started_at: None,
+            ended_at: None,
+            duration_secs: None,
+            results_path: None,
+            results_error: None,
+            results: None,
+            problems: Vec::new(),
+            verdict: None,
+            checks: Vec::new(),
+            passed: false,
+        }
+    }
+
+    /// Writes the record as pretty JSON, atomically (a temporary file renamed into place).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, json)?;
+        std::fs::rename(&temporary, path)
+    }
+}
