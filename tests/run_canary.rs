@@ -1,0 +1,282 @@
+//! Running canaries against small recipe CIs written for these tests (shell scripts run
+//! directly, never through the harness's own shell: it has none): good and bad results, hangs,
+//! forks, crashes, missing and malformed results, contradictions, and a recipe name that would
+//! be dangerous in a shell.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use coalmine::Canary;
+use coalmine::Expect::{Green, Red};
+use coalmine::check::*;
+use coalmine::ci::pgroup;
+use coalmine::config::Config;
+use coalmine::execute::{CanaryRun, run_canary};
+
+/// A scratch project: a harness.toml and a fake CI script.
+struct Project {
+    dir: tempfile::TempDir,
+    /// A value of `COALMINE_TEST_MARKER` in the CI's environment, inherited by everything it
+    /// starts, to find its processes in /proc.
+    marker: String,
+}
+
+const PASSING_RESULTS: &str = r#"{"recipe": "r", "rev": "1",
+  "results": {"install": "pass", "upgrade": "pass"},
+  "flags": {"clean_teardown": true, "no_secret_leak": true},
+  "stages": {"install": {"tests": [{"name": "test_serving", "outcome": "pass"}]}}}"#;
+
+impl Project {
+    /// A project whose CI is the given shell script body. The script gets the argv
+    /// `<recipe> <rev> <artifacts>` and should write `$3/results.json`.
+    fn new(script: &str, extra_ci: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = format!("marker-{}", dir.path().display());
+        let ci = dir.path().join("fake-ci");
+        std::fs::write(&ci, format!("#!/bin/sh\n{script}\n")).unwrap();
+        make_executable(&ci);
+        std::fs::write(
+            dir.path().join("harness.toml"),
+            format!(
+                "[ci]\ncommand = [\"./fake-ci\", \"{{recipe}}\", \"{{rev}}\", \"{{artifacts}}\"]\n\
+                 results = \"{{artifacts}}/results.json\"\ntimeout = \"20s\"\ngrace = \"300ms\"\n{extra_ci}\n\
+                 [ci.env]\nSECRET_TOKEN = \"hunter2\"\nCOALMINE_TEST_MARKER = \"{marker}\"\n\
+                 [run]\nartifacts = \"runs\"\nmax_parallel = 1\n"
+            ),
+        )
+        .unwrap();
+        Project { dir, marker }
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.dir.path().join("harness.toml")).unwrap()
+    }
+
+    fn run(&self, canary: Canary) -> CanaryRun {
+        let valid = canary.validate().unwrap();
+        run_canary(&valid, &self.config(), &mut |_, _| {})
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn green() -> Canary {
+    Canary::new("good-test")
+        .recipe("r")
+        .rev("1")
+        .expect(Green)
+        .check(exit_code(0))
+        .check(tier("install").is(Pass))
+        .check(flag("clean_teardown"))
+        .check(stage("install").test("test_serving").passed())
+}
+
+fn writes(results: &str) -> String {
+    format!("cat > \"$3/results.json\" <<'EOF'\n{results}\nEOF")
+}
+
+/// Live processes (not zombies) whose environment holds `COALMINE_TEST_MARKER=<marker>`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        let wanted = format!("COALMINE_TEST_MARKER={marker}");
+        if !zombie && environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_good_run_passes_and_is_recorded() {
+    let project = Project::new(&format!("echo deploying \"$1@$2\"\necho to stderr >&2\n{}", writes(PASSING_RESULTS)), "");
+    let run = project.run(green().check(output_matches("^deploying r@1$")));
+    assert!(run.passed, "{}", run.report);
+    assert!(run.artifacts.starts_with(project.dir.path().join("runs")));
+    assert_eq!(std::fs::read_to_string(run.artifacts.join("stdout.log")).unwrap(), "deploying r@1\n");
+    assert_eq!(std::fs::read_to_string(run.artifacts.join("stderr.log")).unwrap(), "to stderr\n");
+
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.artifacts.join("canary.json")).unwrap()).unwrap();
+    assert_eq!(record["canary"], "good-test");
+    assert_eq!(record["passed"], true);
+    assert_eq!(record["exit"]["code"], 0);
+    assert_eq!(record["argv"][0], "./fake-ci");
+    assert_eq!(record["argv"][1], "r");
+    assert_eq!(record["verdict"]["passed"], true);
+    assert_eq!(record["checks"].as_array().unwrap().len(), 5);
+    assert!(record["checks"].as_array().unwrap().iter().all(|check| check["passed"] == true));
+    assert!(record["started_at"].as_str().unwrap().ends_with('Z'));
+    assert!(record["duration_secs"].as_f64().unwrap() >= 0.0);
+    let env: Vec<&str> = record["env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(env.contains(&"SECRET_TOKEN") && env.contains(&"COALMINE_RUN_ID"), "{env:?}");
+    let text = std::fs::read_to_string(run.artifacts.join("canary.json")).unwrap();
+    assert!(!text.contains("hunter2"), "environment values must never be recorded");
+}
+
+#[test]
+fn a_red_canary_whose_ci_exits_zero_is_a_false_green() {
+    let project = Project::new(&writes(PASSING_RESULTS), "");
+    let run = project.run(Canary::new("bad-test").recipe("r").rev("1").expect(Red).check(tier("install").is(Pass)));
+    assert!(!run.passed);
+    assert_eq!(run.report.lines().next().unwrap(), "FALSE GREEN: expected RED, the recipe CI exited 0");
+    assert!(run.report.contains("✗ verdict RED"), "{}", run.report);
+    assert!(run.report.contains("✓ tier(\"install\").is(Pass)"), "{}", run.report);
+}
+
+#[test]
+fn a_red_canary_passes_when_the_ci_fails_for_the_right_reason() {
+    let results = r#"{"results": {"install": "pass", "custom": "fail"},
+      "stages": {"custom": {"tests": [{"name": "test_content_type_html_and_txt", "outcome": "fail"}]}}}"#;
+    let project = Project::new(&format!("{}\nexit 1", writes(results)), "");
+    let canary = Canary::new("bad-test")
+        .recipe("r")
+        .rev("1")
+        .expect(Red)
+        .check(exit_code(1))
+        .check(stage("custom").test("test_content_type_html_and_txt").failed());
+    let run = project.run(canary.clone());
+    assert!(run.passed, "{}", run.report);
+
+    // The same run checked for a test that is not there fails, listing what exists.
+    let run = project.run(canary.check(stage("custom").test("test_content_type").failed()));
+    assert!(!run.passed);
+    assert!(
+        run.report.contains("tests there (closest first): test_content_type_html_and_txt"),
+        "{}",
+        run.report
+    );
+}
+
+#[test]
+fn missing_malformed_and_contradicting_results_fail() {
+    let missing = Project::new("exit 0", "").run(green());
+    assert!(!missing.passed);
+    assert!(missing.report.starts_with("the recipe CI wrote no results file at "), "{}", missing.report);
+
+    let truncated = Project::new(&writes("{\"results\": {\"install\": \"pa"), "").run(green());
+    assert!(!truncated.passed);
+    let first = truncated.report.lines().next().unwrap();
+    assert!(first.starts_with("malformed cc-ci results in "), "{first}");
+    assert!(first.contains("results.json:2:"), "{first}");
+
+    let contradiction = Project::new(&format!("{}\nexit 1", writes(PASSING_RESULTS)), "").run(green());
+    assert!(!contradiction.passed);
+    assert_eq!(
+        contradiction.report.lines().next().unwrap(),
+        "CONTRADICTION: the recipe CI exited 1 but no tier failed in its results"
+    );
+
+    let failed_tier = PASSING_RESULTS.replace("\"upgrade\": \"pass\"", "\"upgrade\": \"fail\"");
+    let contradiction = Project::new(&writes(&failed_tier), "").run(green());
+    assert_eq!(
+        contradiction.report.lines().next().unwrap(),
+        "CONTRADICTION: the recipe CI exited 0 but its results say tier(s) upgrade failed"
+    );
+
+    let other_target = PASSING_RESULTS.replace("\"rev\": \"1\"", "\"rev\": \"2\"");
+    let wrong = Project::new(&writes(&other_target), "").run(green());
+    assert!(!wrong.passed);
+    assert!(wrong.report.starts_with("WRONG TARGET: asked for rev \"1\", the results are for rev \"2\""), "{}", wrong.report);
+}
+
+#[test]
+fn a_hanging_ci_and_all_its_children_are_terminated() {
+    // Children that sleep, one that ignores SIGTERM, and a grandchild whose parent exits.
+    let script = "sleep 300 &\n(trap '' TERM; sleep 301) &\n(sh -c 'sleep 302' &)\nsleep 303\n";
+    let project = Project::new(script, "");
+    let run = project.run(green().timeout(Duration::from_millis(700)));
+    assert!(!run.passed);
+    assert!(run.record.timed_out);
+    assert!(run.report.starts_with("TIMEOUT: the recipe CI ran longer than 700ms"), "{}", run.report);
+    let pid = run.record.pid.unwrap();
+    assert!(pgroup::live_members(pid).is_empty(), "the CI's process group survived");
+    assert_eq!(processes_with(&project.marker), Vec::<u32>::new(), "processes of the CI survived");
+
+    // Control: the scan does see a live process carrying the marker.
+    let mut control = std::process::Command::new("sleep")
+        .arg("30")
+        .env("COALMINE_TEST_MARKER", &project.marker)
+        .spawn()
+        .unwrap();
+    let seen = processes_with(&project.marker);
+    control.kill().unwrap();
+    control.wait().unwrap();
+    assert_eq!(seen, vec![control.id()]);
+}
+
+#[test]
+fn processes_left_behind_after_a_normal_exit_are_terminated() {
+    let project = Project::new(&format!("sleep 300 &\n{}\nexit 0", writes(PASSING_RESULTS)), "");
+    let run = project.run(green());
+    assert!(run.passed, "{}", run.report);
+    assert_eq!(run.record.leftover_processes, 1);
+    assert_eq!(processes_with(&project.marker), Vec::<u32>::new());
+}
+
+#[test]
+fn a_ci_killed_by_a_signal_is_named() {
+    let run = Project::new(&format!("{}\nkill -SEGV $$", writes(PASSING_RESULTS)), "").run(green());
+    assert!(!run.passed);
+    assert_eq!(run.report.lines().next().unwrap(), "CRASH: the recipe CI was killed by signal 11 (SIGSEGV)");
+}
+
+#[test]
+fn a_missing_program_names_the_path_searched() {
+    let project = Project::new("exit 0", "");
+    let toml = project.dir.path().join("harness.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace("./fake-ci", "no-such-recipe-ci-xyz");
+    std::fs::write(&toml, text).unwrap();
+    let run = project.run(green());
+    assert!(!run.passed);
+    let first = run.report.lines().next().unwrap();
+    assert!(first.starts_with("recipe CI program \"no-such-recipe-ci-xyz\" not found in PATH (searched: "), "{first}");
+    assert!(run.artifacts.join("canary.json").is_file());
+}
+
+#[test]
+fn arguments_are_never_interpreted_by_a_shell() {
+    let project = Project::new(&format!("printf '%s' \"$1\" > \"$3/recipe-arg\"\n{}", writes(PASSING_RESULTS)), "");
+    let dangerous = "x; rm -rf / $(touch pwned) `touch pwned2`";
+    let canary = green().recipe(dangerous);
+    let run = project.run(canary);
+    assert_eq!(std::fs::read_to_string(run.artifacts.join("recipe-arg")).unwrap(), dangerous);
+    assert!(!project.dir.path().join("pwned").exists() && !project.dir.path().join("pwned2").exists());
+    // The results name recipe "r", which is not what was asked for.
+    assert!(run.report.starts_with("WRONG TARGET: asked for recipe"), "{}", run.report);
+}
+
+#[test]
+fn a_slow_canary_is_reported_while_it_runs() {
+    let project = Project::new(&format!("sleep 0.35\n{}", writes(PASSING_RESULTS)), "slow = \"100ms\"");
+    let valid_canary = green();
+    let valid = valid_canary.validate().unwrap();
+    let mut notices: Vec<(Duration, PathBuf)> = Vec::new();
+    let run = run_canary(&valid, &project.config(), &mut |elapsed, artifacts| {
+        notices.push((elapsed, artifacts.to_owned()))
+    });
+    assert!(run.passed, "{}", run.report);
+    assert!(!notices.is_empty());
+    assert!(notices[0].0 >= Duration::from_millis(100));
+    assert_eq!(notices[0].1, run.artifacts);
+}
+
+#[test]
+fn the_failure_report_shows_the_log_tails() {
+    let script = "for i in $(seq 1 40); do echo \"out line $i\"; done\necho 'boom: deploy failed' >&2\nexit 3";
+    let run = Project::new(script, "").run(green());
+    assert!(!run.passed);
+    assert!(run.report.contains("--- last 15 lines of stdout.log ---\n  out line 26\n"), "{}", run.report);
+    assert!(run.report.contains("  out line 40\n"));
+    assert!(!run.report.contains("out line 25\n"));
+    assert!(run.report.contains("--- last 1 lines of stderr.log ---\n  boom: deploy failed"));
+}
