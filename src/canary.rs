@@ -282,7 +282,8 @@ impl Canary {
             problems.push("`recipe` is missing: add `recipe: \"<recipe name>\"`".to_owned());
         }
         if self.rev.as_deref().is_none_or(str::is_empty) {
-            problems.push("`rev` is missing: pin a revision with `rev: \"<sha or tag>\"`".to_owned());
+            problems
+                .push("`rev` is missing: pin a revision with `rev: \"<sha or tag>\"`".to_owned());
         }
         if self.expect.is_none() {
             problems.push("`expect` is missing: add `expect: Green` or `expect: Red`".to_owned());
@@ -301,7 +302,8 @@ impl Canary {
             },
         };
         if timeout == Some(Duration::ZERO) {
-            problems.push("`timeout` is zero: give the recipe CI some time, e.g. \"20m\"".to_owned());
+            problems
+                .push("`timeout` is zero: give the recipe CI some time, e.g. \"20m\"".to_owned());
         }
         for check in &self.checks {
             if let Err(problem) = check.validate() {
@@ -378,7 +380,11 @@ pub struct DeclarationError {
 pub fn validate_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     match chars.next() {
-        None => return Err("the name is empty: give the canary a name such as \"good-simple\"".to_owned()),
+        None => {
+            return Err(
+                "the name is empty: give the canary a name such as \"good-simple\"".to_owned(),
+            );
+        }
         Some(first) if !(first.is_ascii_lowercase() || first.is_ascii_digit()) => {
             return Err(format!(
                 "the name {name:?} must start with a lowercase letter or a digit (pattern [a-z0-9][a-z0-9._-]*)"
@@ -386,7 +392,9 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         }
         Some(_) => {}
     }
-    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))) {
+    if let Some(bad) = chars
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+    {
         return Err(format!(
             "the name {name:?} contains {bad:?}; use only a-z, 0-9, '.', '_' and '-' (pattern [a-z0-9][a-z0-9._-]*)"
         ));
@@ -412,13 +420,22 @@ mod tests {
 
     #[test]
     fn validation_lists_every_problem_with_the_declaration_site() {
-        let canary = Canary::new("Bad Name").timeout("5 parsecs").check(output_matches("("));
+        let canary = Canary::new("Bad Name")
+            .timeout("5 parsecs")
+            .check(output_matches("("));
         let line = line!() - 1;
         let error = canary.validate().unwrap_err();
         assert_eq!(error.location.line, line);
         assert!(error.location.file.ends_with("canary.rs"));
         let text = error.to_string();
-        for needle in ["must start", "`recipe` is missing", "`rev` is missing", "`expect` is missing", "parsecs", "regex"] {
+        for needle in [
+            "must start",
+            "`recipe` is missing",
+            "`rev` is missing",
+            "`expect` is missing",
+            "parsecs",
+            "regex",
+        ] {
             assert!(text.contains(needle), "{needle:?} not in {text}");
         }
     }
@@ -437,7 +454,9 @@ mod tests {
 
     #[test]
     fn doc_lines_join_into_a_description() {
-        let canary = Canary::new("x").describe_line(" first").describe_line(" second");
+        let canary = Canary::new("x")
+            .describe_line(" first")
+            .describe_line(" second");
         assert_eq!(canary.description_text(), Some("first\nsecond"));
     }
 }

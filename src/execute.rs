@@ -33,7 +33,11 @@ pub struct CanaryRun {
 
 /// Runs a validated canary with the given config. `on_slow` is told each time the run has been
 /// going for another `[ci] slow` period.
-pub fn run_canary(canary: &ValidCanary<'_>, config: &Config, on_slow: &mut dyn FnMut(Duration, &Path)) -> CanaryRun {
+pub fn run_canary(
+    canary: &ValidCanary<'_>,
+    config: &Config,
+    on_slow: &mut dyn FnMut(Duration, &Path),
+) -> CanaryRun {
     let name = canary.canary().name();
     let run_id = new_run_id(name);
     let artifacts = config.run.artifacts.join(&run_id);
@@ -65,7 +69,12 @@ pub fn run_canary(canary: &ValidCanary<'_>, config: &Config, on_slow: &mut dyn F
     record.argv = prepared.argv.clone();
     record.program = Some(prepared.spawn.program.display().to_string());
     record.workdir = Some(prepared.spawn.workdir.display().to_string());
-    record.env = prepared.spawn.env.iter().map(|(key, _)| key.clone()).collect();
+    record.env = prepared
+        .spawn
+        .env
+        .iter()
+        .map(|(key, _)| key.clone())
+        .collect();
     record.results_path = Some(prepared.results_path.display().to_string());
 
     let mut slow = |elapsed: Duration| on_slow(elapsed, &artifacts);
@@ -123,8 +132,18 @@ struct Prepared {
 }
 
 /// Expands the templates, resolves the program and opens the log files.
-fn prepare(canary: &ValidCanary<'_>, config: &Config, vars: &Vars<'_>, artifacts: &Path) -> Result<Prepared, String> {
-    let argv: Vec<String> = config.ci.command.iter().map(|arg| arg.expand(vars)).collect();
+fn prepare(
+    canary: &ValidCanary<'_>,
+    config: &Config,
+    vars: &Vars<'_>,
+    artifacts: &Path,
+) -> Result<Prepared, String> {
+    let argv: Vec<String> = config
+        .ci
+        .command
+        .iter()
+        .map(|arg| arg.expand(vars))
+        .collect();
     let workdir = config.root().join(config.ci.workdir.expand(vars));
     if !workdir.is_dir() {
         return Err(format!(
@@ -208,7 +227,13 @@ fn resolve_program(program: &str, workdir: &Path, config: &Config) -> Result<Pat
 
 /// Judges the run as a whole: process failures, the verdict, and results that contradict the
 /// exit code or describe another target.
-fn judge(canary: &ValidCanary<'_>, config: &Config, finished: &Finished, results: Option<&RunResults>, record: &mut RunRecord) {
+fn judge(
+    canary: &ValidCanary<'_>,
+    config: &Config,
+    finished: &Finished,
+    results: Option<&RunResults>,
+    record: &mut RunRecord,
+) {
     let timeout = canary.timeout().unwrap_or(config.ci.timeout);
     if finished.timed_out {
         record.problems.insert(
@@ -222,7 +247,10 @@ fn judge(canary: &ValidCanary<'_>, config: &Config, finished: &Finished, results
     } else if let Exit::Signal(signal) = finished.exit {
         record.problems.insert(
             0,
-            format!("CRASH: the recipe CI was killed by signal {signal} ({})", signal_name(signal)),
+            format!(
+                "CRASH: the recipe CI was killed by signal {signal} ({})",
+                signal_name(signal)
+            ),
         );
     }
     let exit = finished.exit;
@@ -253,7 +281,8 @@ fn judge(canary: &ValidCanary<'_>, config: &Config, finished: &Finished, results
     }
     let verdict = match canary.expect() {
         Expect::Green => {
-            let no_tier_failed = results.is_some_and(|results| results.failed_tiers().next().is_none());
+            let no_tier_failed =
+                results.is_some_and(|results| results.failed_tiers().next().is_none());
             CheckOutcome {
                 check: "verdict GREEN".to_owned(),
                 passed: exit.success() && no_tier_failed,
@@ -286,7 +315,10 @@ fn judge(canary: &ValidCanary<'_>, config: &Config, finished: &Finished, results
 
 fn finish(mut record: RunRecord, artifacts: PathBuf, results: Option<RunResults>) -> CanaryRun {
     record.passed = record.problems.is_empty()
-        && record.verdict.as_ref().is_some_and(|verdict| verdict.passed)
+        && record
+            .verdict
+            .as_ref()
+            .is_some_and(|verdict| verdict.passed)
         && record.checks.iter().all(|check| check.passed);
     record.results = results;
     if let Err(error) = record.write(&artifacts.join(RECORD_FILE)) {

@@ -84,7 +84,9 @@ pub struct InitReport {
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     /// The folder is not a crate.
-    #[error("{0}: no Cargo.toml here; run `coalmine init` in the folder of the crate that will hold the canaries")]
+    #[error(
+        "{0}: no Cargo.toml here; run `coalmine init` in the folder of the crate that will hold the canaries"
+    )]
     NotACrate(PathBuf),
     /// Cargo.toml is not valid TOML.
     #[error("{path}: cannot be parsed: {message}; fix it, then run `coalmine init` again")]
@@ -144,7 +146,10 @@ pub fn init(dir: &Path) -> Result<InitReport, InitError> {
                 .any(|test| test.get("name").and_then(|name| name.as_str()) == Some("regression"))
         });
     if has_regression_test {
-        exists.push(format!("{} already declares a [[test]] named \"regression\"", manifest.display()));
+        exists.push(format!(
+            "{} already declares a [[test]] named \"regression\"",
+            manifest.display()
+        ));
     }
     if !exists.is_empty() {
         return Err(InitError::Exists(exists));
@@ -200,18 +205,26 @@ mod tests {
         assert!(manifest.starts_with("[package]\nname = \"mine\""));
         let parsed: toml::Table = toml::from_str(&manifest).unwrap();
         assert_eq!(parsed["test"][0]["harness"].as_bool(), Some(false));
-        assert_eq!(fs::read_to_string(dir.path().join("harness.toml")).unwrap(), HARNESS_TOML);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("harness.toml")).unwrap(),
+            HARNESS_TOML
+        );
         assert!(report.next_steps[0].contains("cargo add --dev coalmine"));
     }
 
     #[test]
     fn refuses_to_overwrite_and_writes_nothing() {
-        let dir = crate_dir("[package]\nname = \"mine\"\n\n[[test]]\nname = \"regression\"\npath = \"x.rs\"\n");
+        let dir = crate_dir(
+            "[package]\nname = \"mine\"\n\n[[test]]\nname = \"regression\"\npath = \"x.rs\"\n",
+        );
         fs::write(dir.path().join("harness.toml"), "mine").unwrap();
         let error = init(dir.path()).unwrap_err().to_string();
         assert!(error.contains("harness.toml exists"), "{error}");
         assert!(error.contains("[[test]] named \"regression\""), "{error}");
-        assert_eq!(fs::read_to_string(dir.path().join("harness.toml")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("harness.toml")).unwrap(),
+            "mine"
+        );
         assert!(!dir.path().join("tests").exists());
     }
 

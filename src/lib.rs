@@ -70,8 +70,8 @@ pub mod __private {
     /// The names in scope inside `canary! { checks: [...] }`.
     pub mod dsl {
         pub use crate::check::{
-            Fail, Pass, Skip, Unver, custom, exit_code, flag, no_tier_failed, output_matches, stage,
-            stderr_matches, stdout_matches, tier,
+            Fail, Pass, Skip, Unver, custom, exit_code, flag, no_tier_failed, output_matches,
+            stage, stderr_matches, stdout_matches, tier,
         };
     }
 }

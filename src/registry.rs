@@ -17,7 +17,12 @@ pub struct Registration {
 
 impl Registration {
     /// A registration (used by [`canary!`](crate::canary)).
-    pub const fn new(name: &'static str, file: &'static str, line: u32, build: fn() -> Canary) -> Self {
+    pub const fn new(
+        name: &'static str,
+        file: &'static str,
+        line: u32,
+        build: fn() -> Canary,
+    ) -> Self {
         Registration {
             name,
             location: SourceLocation { file, line },

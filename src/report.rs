@@ -19,11 +19,18 @@ const TAIL_LINES: usize = 15;
 pub fn render(record: &RunRecord, artifacts: &Path) -> String {
     let mut out = String::new();
     let failed_checks = record.checks.iter().filter(|check| !check.passed).count()
-        + usize::from(record.verdict.as_ref().is_some_and(|verdict| !verdict.passed));
+        + usize::from(
+            record
+                .verdict
+                .as_ref()
+                .is_some_and(|verdict| !verdict.passed),
+        );
     let total_checks = record.checks.len() + usize::from(record.verdict.is_some());
     match record.problems.first() {
         Some(problem) => writeln!(out, "{problem}").ok(),
-        None if failed_checks > 0 => writeln!(out, "{failed_checks} of {total_checks} checks failed").ok(),
+        None if failed_checks > 0 => {
+            writeln!(out, "{failed_checks} of {total_checks} checks failed").ok()
+        }
         None => writeln!(out, "all {total_checks} checks passed").ok(),
     };
     writeln!(
@@ -124,7 +131,12 @@ mod tests {
 
     #[test]
     fn quoting_for_reproduction() {
-        let argv = ["ci".to_owned(), "x; rm -rf /".to_owned(), "it's".to_owned(), "--ref=a1".to_owned()];
+        let argv = [
+            "ci".to_owned(),
+            "x; rm -rf /".to_owned(),
+            "it's".to_owned(),
+            "--ref=a1".to_owned(),
+        ];
         assert_eq!(shell_words(&argv), "ci 'x; rm -rf /' 'it'\\''s' --ref=a1");
     }
 }

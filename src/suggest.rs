@@ -19,7 +19,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidates ordered closest first: names containing the wanted one (or contained in it)
 /// before others, then by edit distance, then alphabetically so the order is stable.
-pub fn closest_first<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+pub fn closest_first<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
     let mut scored: Vec<(bool, usize, &str)> = candidates
         .into_iter()
         .map(|candidate| {
@@ -48,12 +51,23 @@ mod tests {
     fn related_names_come_first() {
         let order = closest_first(
             "test_content_type",
-            ["test_custom_html_returns_200", "test_content_roundtrip", "test_content_type_html_and_txt"],
+            [
+                "test_custom_html_returns_200",
+                "test_content_roundtrip",
+                "test_content_type_html_and_txt",
+            ],
         );
         assert_eq!(
             order,
-            ["test_content_type_html_and_txt", "test_content_roundtrip", "test_custom_html_returns_200"]
+            [
+                "test_content_type_html_and_txt",
+                "test_content_roundtrip",
+                "test_custom_html_returns_200"
+            ]
         );
-        assert_eq!(closest_first("instal", ["upgrade", "install", "custom"])[0], "install");
+        assert_eq!(
+            closest_first("instal", ["upgrade", "install", "custom"])[0],
+            "install"
+        );
     }
 }

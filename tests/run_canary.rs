@@ -87,9 +87,16 @@ fn processes_with(marker: &str) -> Vec<u32> {
         };
         let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'));
         let wanted = format!("COALMINE_TEST_MARKER={marker}");
-        if !zombie && environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_bytes()) {
+        if !zombie
+            && environ
+                .split(|byte| *byte == 0)
+                .any(|entry| entry == wanted.as_bytes())
+        {
             found.push(pid);
         }
     }
@@ -98,15 +105,28 @@ fn processes_with(marker: &str) -> Vec<u32> {
 
 #[test]
 fn a_good_run_passes_and_is_recorded() {
-    let project = Project::new(&format!("echo deploying \"$1@$2\"\necho to stderr >&2\n{}", writes(PASSING_RESULTS)), "");
+    let project = Project::new(
+        &format!(
+            "echo deploying \"$1@$2\"\necho to stderr >&2\n{}",
+            writes(PASSING_RESULTS)
+        ),
+        "",
+    );
     let run = project.run(green().check(output_matches("^deploying r@1$")));
     assert!(run.passed, "{}", run.report);
     assert!(run.artifacts.starts_with(project.dir.path().join("runs")));
-    assert_eq!(std::fs::read_to_string(run.artifacts.join("stdout.log")).unwrap(), "deploying r@1\n");
-    assert_eq!(std::fs::read_to_string(run.artifacts.join("stderr.log")).unwrap(), "to stderr\n");
+    assert_eq!(
+        std::fs::read_to_string(run.artifacts.join("stdout.log")).unwrap(),
+        "deploying r@1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.artifacts.join("stderr.log")).unwrap(),
+        "to stderr\n"
+    );
 
     let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.artifacts.join("canary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.artifacts.join("canary.json")).unwrap())
+            .unwrap();
     assert_eq!(record["canary"], "good-test");
     assert_eq!(record["passed"], true);
     assert_eq!(record["exit"]["code"], 0);
@@ -114,23 +134,53 @@ fn a_good_run_passes_and_is_recorded() {
     assert_eq!(record["argv"][1], "r");
     assert_eq!(record["verdict"]["passed"], true);
     assert_eq!(record["checks"].as_array().unwrap().len(), 5);
-    assert!(record["checks"].as_array().unwrap().iter().all(|check| check["passed"] == true));
+    assert!(
+        record["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|check| check["passed"] == true)
+    );
     assert!(record["started_at"].as_str().unwrap().ends_with('Z'));
     assert!(record["duration_secs"].as_f64().unwrap() >= 0.0);
-    let env: Vec<&str> = record["env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(env.contains(&"SECRET_TOKEN") && env.contains(&"COALMINE_RUN_ID"), "{env:?}");
+    let env: Vec<&str> = record["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"SECRET_TOKEN") && env.contains(&"COALMINE_RUN_ID"),
+        "{env:?}"
+    );
     let text = std::fs::read_to_string(run.artifacts.join("canary.json")).unwrap();
-    assert!(!text.contains("hunter2"), "environment values must never be recorded");
+    assert!(
+        !text.contains("hunter2"),
+        "environment values must never be recorded"
+    );
 }
 
 #[test]
 fn a_red_canary_whose_ci_exits_zero_is_a_false_green() {
     let project = Project::new(&writes(PASSING_RESULTS), "");
-    let run = project.run(Canary::new("bad-test").recipe("r").rev("1").expect(Red).check(tier("install").is(Pass)));
+    let run = project.run(
+        Canary::new("bad-test")
+            .recipe("r")
+            .rev("1")
+            .expect(Red)
+            .check(tier("install").is(Pass)),
+    );
     assert!(!run.passed);
-    assert_eq!(run.report.lines().next().unwrap(), "FALSE GREEN: expected RED, the recipe CI exited 0");
+    assert_eq!(
+        run.report.lines().next().unwrap(),
+        "FALSE GREEN: expected RED, the recipe CI exited 0"
+    );
     assert!(run.report.contains("✗ verdict RED"), "{}", run.report);
-    assert!(run.report.contains("✓ tier(\"install\").is(Pass)"), "{}", run.report);
+    assert!(
+        run.report.contains("✓ tier(\"install\").is(Pass)"),
+        "{}",
+        run.report
+    );
 }
 
 #[test]
@@ -143,7 +193,11 @@ fn a_red_canary_passes_when_the_ci_fails_for_the_right_reason() {
         .rev("1")
         .expect(Red)
         .check(exit_code(1))
-        .check(stage("custom").test("test_content_type_html_and_txt").failed());
+        .check(
+            stage("custom")
+                .test("test_content_type_html_and_txt")
+                .failed(),
+        );
     let run = project.run(canary.clone());
     assert!(run.passed, "{}", run.report);
 
@@ -151,7 +205,8 @@ fn a_red_canary_passes_when_the_ci_fails_for_the_right_reason() {
     let run = project.run(canary.check(stage("custom").test("test_content_type").failed()));
     assert!(!run.passed);
     assert!(
-        run.report.contains("tests there (closest first): test_content_type_html_and_txt"),
+        run.report
+            .contains("tests there (closest first): test_content_type_html_and_txt"),
         "{}",
         run.report
     );
@@ -161,7 +216,13 @@ fn a_red_canary_passes_when_the_ci_fails_for_the_right_reason() {
 fn missing_malformed_and_contradicting_results_fail() {
     let missing = Project::new("exit 0", "").run(green());
     assert!(!missing.passed);
-    assert!(missing.report.starts_with("the recipe CI wrote no results file at "), "{}", missing.report);
+    assert!(
+        missing
+            .report
+            .starts_with("the recipe CI wrote no results file at "),
+        "{}",
+        missing.report
+    );
 
     let truncated = Project::new(&writes("{\"results\": {\"install\": \"pa"), "").run(green());
     assert!(!truncated.passed);
@@ -169,7 +230,8 @@ fn missing_malformed_and_contradicting_results_fail() {
     assert!(first.starts_with("malformed cc-ci results in "), "{first}");
     assert!(first.contains("results.json:2:"), "{first}");
 
-    let contradiction = Project::new(&format!("{}\nexit 1", writes(PASSING_RESULTS)), "").run(green());
+    let contradiction =
+        Project::new(&format!("{}\nexit 1", writes(PASSING_RESULTS)), "").run(green());
     assert!(!contradiction.passed);
     assert_eq!(
         contradiction.report.lines().next().unwrap(),
@@ -186,7 +248,13 @@ fn missing_malformed_and_contradicting_results_fail() {
     let other_target = PASSING_RESULTS.replace("\"rev\": \"1\"", "\"rev\": \"2\"");
     let wrong = Project::new(&writes(&other_target), "").run(green());
     assert!(!wrong.passed);
-    assert!(wrong.report.starts_with("WRONG TARGET: asked for rev \"1\", the results are for rev \"2\""), "{}", wrong.report);
+    assert!(
+        wrong
+            .report
+            .starts_with("WRONG TARGET: asked for rev \"1\", the results are for rev \"2\""),
+        "{}",
+        wrong.report
+    );
 }
 
 #[test]
@@ -197,10 +265,22 @@ fn a_hanging_ci_and_all_its_children_are_terminated() {
     let run = project.run(green().timeout(Duration::from_millis(700)));
     assert!(!run.passed);
     assert!(run.record.timed_out);
-    assert!(run.report.starts_with("TIMEOUT: the recipe CI ran longer than 700ms"), "{}", run.report);
+    assert!(
+        run.report
+            .starts_with("TIMEOUT: the recipe CI ran longer than 700ms"),
+        "{}",
+        run.report
+    );
     let pid = run.record.pid.unwrap();
-    assert!(pgroup::live_members(pid).is_empty(), "the CI's process group survived");
-    assert_eq!(processes_with(&project.marker), Vec::<u32>::new(), "processes of the CI survived");
+    assert!(
+        pgroup::live_members(pid).is_empty(),
+        "the CI's process group survived"
+    );
+    assert_eq!(
+        processes_with(&project.marker),
+        Vec::<u32>::new(),
+        "processes of the CI survived"
+    );
 
     // Control: the scan does see a live process carrying the marker.
     let mut control = std::process::Command::new("sleep")
@@ -216,7 +296,10 @@ fn a_hanging_ci_and_all_its_children_are_terminated() {
 
 #[test]
 fn processes_left_behind_after_a_normal_exit_are_terminated() {
-    let project = Project::new(&format!("sleep 300 &\n{}\nexit 0", writes(PASSING_RESULTS)), "");
+    let project = Project::new(
+        &format!("sleep 300 &\n{}\nexit 0", writes(PASSING_RESULTS)),
+        "",
+    );
     let run = project.run(green());
     assert!(run.passed, "{}", run.report);
     assert_eq!(run.record.leftover_processes, 1);
@@ -227,37 +310,65 @@ fn processes_left_behind_after_a_normal_exit_are_terminated() {
 fn a_ci_killed_by_a_signal_is_named() {
     let run = Project::new(&format!("{}\nkill -SEGV $$", writes(PASSING_RESULTS)), "").run(green());
     assert!(!run.passed);
-    assert_eq!(run.report.lines().next().unwrap(), "CRASH: the recipe CI was killed by signal 11 (SIGSEGV)");
+    assert_eq!(
+        run.report.lines().next().unwrap(),
+        "CRASH: the recipe CI was killed by signal 11 (SIGSEGV)"
+    );
 }
 
 #[test]
 fn a_missing_program_names_the_path_searched() {
     let project = Project::new("exit 0", "");
     let toml = project.dir.path().join("harness.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replace("./fake-ci", "no-such-recipe-ci-xyz");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("./fake-ci", "no-such-recipe-ci-xyz");
     std::fs::write(&toml, text).unwrap();
     let run = project.run(green());
     assert!(!run.passed);
     let first = run.report.lines().next().unwrap();
-    assert!(first.starts_with("recipe CI program \"no-such-recipe-ci-xyz\" not found in PATH (searched: "), "{first}");
+    assert!(
+        first.starts_with(
+            "recipe CI program \"no-such-recipe-ci-xyz\" not found in PATH (searched: "
+        ),
+        "{first}"
+    );
     assert!(run.artifacts.join("canary.json").is_file());
 }
 
 #[test]
 fn arguments_are_never_interpreted_by_a_shell() {
-    let project = Project::new(&format!("printf '%s' \"$1\" > \"$3/recipe-arg\"\n{}", writes(PASSING_RESULTS)), "");
+    let project = Project::new(
+        &format!(
+            "printf '%s' \"$1\" > \"$3/recipe-arg\"\n{}",
+            writes(PASSING_RESULTS)
+        ),
+        "",
+    );
     let dangerous = "x; rm -rf / $(touch pwned) `touch pwned2`";
     let canary = green().recipe(dangerous);
     let run = project.run(canary);
-    assert_eq!(std::fs::read_to_string(run.artifacts.join("recipe-arg")).unwrap(), dangerous);
-    assert!(!project.dir.path().join("pwned").exists() && !project.dir.path().join("pwned2").exists());
+    assert_eq!(
+        std::fs::read_to_string(run.artifacts.join("recipe-arg")).unwrap(),
+        dangerous
+    );
+    assert!(
+        !project.dir.path().join("pwned").exists() && !project.dir.path().join("pwned2").exists()
+    );
     // The results name recipe "r", which is not what was asked for.
-    assert!(run.report.starts_with("WRONG TARGET: asked for recipe"), "{}", run.report);
+    assert!(
+        run.report.starts_with("WRONG TARGET: asked for recipe"),
+        "{}",
+        run.report
+    );
 }
 
 #[test]
 fn a_slow_canary_is_reported_while_it_runs() {
-    let project = Project::new(&format!("sleep 0.35\n{}", writes(PASSING_RESULTS)), "slow = \"100ms\"");
+    let project = Project::new(
+        &format!("sleep 0.35\n{}", writes(PASSING_RESULTS)),
+        "slow = \"100ms\"",
+    );
     let valid_canary = green();
     let valid = valid_canary.validate().unwrap();
     let mut notices: Vec<(Duration, PathBuf)> = Vec::new();
@@ -275,8 +386,16 @@ fn the_failure_report_shows_the_log_tails() {
     let script = "for i in $(seq 1 40); do echo \"out line $i\"; done\necho 'boom: deploy failed' >&2\nexit 3";
     let run = Project::new(script, "").run(green());
     assert!(!run.passed);
-    assert!(run.report.contains("--- last 15 lines of stdout.log ---\n  out line 26\n"), "{}", run.report);
+    assert!(
+        run.report
+            .contains("--- last 15 lines of stdout.log ---\n  out line 26\n"),
+        "{}",
+        run.report
+    );
     assert!(run.report.contains("  out line 40\n"));
     assert!(!run.report.contains("out line 25\n"));
-    assert!(run.report.contains("--- last 1 lines of stderr.log ---\n  boom: deploy failed"));
+    assert!(
+        run.report
+            .contains("--- last 1 lines of stderr.log ---\n  boom: deploy failed")
+    );
 }

@@ -149,7 +149,10 @@ fn stage_test(results: &RunResults, stage: &str, test: &str, expect: TestExpecta
     let Some(found_stage) = results.stage(stage) else {
         return Err(format!(
             "no stage {stage:?} in the results; stages reported (closest first): {}",
-            listing(stage, results.stages.iter().map(|stage| stage.name.as_str()))
+            listing(
+                stage,
+                results.stages.iter().map(|stage| stage.name.as_str())
+            )
         ));
     };
     let Some(case) = found_stage.test(test) else {
@@ -161,10 +164,16 @@ fn stage_test(results: &RunResults, stage: &str, test: &str, expect: TestExpecta
             .collect();
         let mut found = format!(
             "no test {test:?} in stage {stage:?}; tests there (closest first): {}",
-            listing(test, found_stage.tests.iter().map(|case| case.name.as_str()))
+            listing(
+                test,
+                found_stage.tests.iter().map(|case| case.name.as_str())
+            )
         );
         if !elsewhere.is_empty() {
-            found.push_str(&format!("; {test:?} is in stage(s) {}", elsewhere.join(", ")));
+            found.push_str(&format!(
+                "; {test:?} is in stage(s) {}",
+                elsewhere.join(", ")
+            ));
         }
         return Err(found);
     };
@@ -192,7 +201,10 @@ fn search_output(run: &CiRun<'_>, stream: Stream, regex: &regex::Regex) -> Verdi
     let logs: &[(&str, &Path)] = match stream {
         Stream::Stdout => &[("stdout.log", run.stdout_log)],
         Stream::Stderr => &[("stderr.log", run.stderr_log)],
-        Stream::Either => &[("stdout.log", run.stdout_log), ("stderr.log", run.stderr_log)],
+        Stream::Either => &[
+            ("stdout.log", run.stdout_log),
+            ("stderr.log", run.stderr_log),
+        ],
     };
     for (label, path) in logs {
         match find_line(path, regex) {
@@ -322,7 +334,11 @@ mod tests {
     #[test]
     fn missing_names_list_what_exists_closest_first() {
         let r = results();
-        let outcome = evaluate(stage("custom").test("test_content_type").failed(), Some(&r), Exit::Code(1));
+        let outcome = evaluate(
+            stage("custom").test("test_content_type").failed(),
+            Some(&r),
+            Exit::Code(1),
+        );
         assert!(!outcome.passed);
         assert_eq!(
             outcome.found,
@@ -330,11 +346,22 @@ mod tests {
              test_content_type_html_and_txt, test_content_roundtrip"
         );
         let outcome = evaluate(stage("instal").test("x").present(), Some(&r), Exit::Code(1));
-        assert_eq!(outcome.found, "no stage \"instal\" in the results; stages reported (closest first): custom");
+        assert_eq!(
+            outcome.found,
+            "no stage \"instal\" in the results; stages reported (closest first): custom"
+        );
         let outcome = evaluate(tier("upgrade").is(Pass), Some(&r), Exit::Code(1));
-        assert!(outcome.found.contains("tiers reported (closest first): "), "{}", outcome.found);
+        assert!(
+            outcome.found.contains("tiers reported (closest first): "),
+            "{}",
+            outcome.found
+        );
         let outcome = evaluate(flag("no_secret_leak"), Some(&r), Exit::Code(1));
-        assert!(outcome.found.contains("flags reported (closest first): clean_teardown"));
+        assert!(
+            outcome
+                .found
+                .contains("flags reported (closest first): clean_teardown")
+        );
     }
 
     #[test]

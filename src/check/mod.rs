@@ -19,9 +19,9 @@ pub use dsl::{
 };
 pub use eval::CheckOutcome;
 
+use crate::results::RunResults;
 pub use crate::results::TierStatus;
 pub use crate::results::TierStatus::{Fail, Pass, Skip, Unver};
-use crate::results::RunResults;
 
 /// How the recipe CI process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +44,9 @@ impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Exit::Code(code) => write!(f, "exit code {code}"),
-            Exit::Signal(signal) => write!(f, "killed by signal {signal} ({})", signal_name(*signal)),
+            Exit::Signal(signal) => {
+                write!(f, "killed by signal {signal} ({})", signal_name(*signal))
+            }
         }
     }
 }
@@ -161,7 +163,11 @@ impl Check {
     /// Problems that make the check unusable (a regex that does not compile, an empty name).
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Check::Output { pattern, regex: Err(error), .. } => Err(format!(
+            Check::Output {
+                pattern,
+                regex: Err(error),
+                ..
+            } => Err(format!(
                 "check `{self}`: the regex {pattern:?} does not compile: {error}"
             )),
             Check::Tier { tier: name, .. } | Check::Flag { flag: name, .. } if name.is_empty() => {

@@ -82,15 +82,23 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     let mut timed_out = false;
     let status = loop {
         let now = Instant::now();
-        let wake = if timed_out { None } else { Some(deadline.min(next_slow)) };
+        let wake = if timed_out {
+            None
+        } else {
+            Some(deadline.min(next_slow))
+        };
         let received = match wake {
             Some(wake) => receiver.recv_timeout(wake.saturating_duration_since(now)),
-            None => receiver.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            None => receiver
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         match received {
             Ok(status) => break status?,
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(io::Error::other("the thread waiting for the recipe CI ended without its status"));
+                return Err(io::Error::other(
+                    "the thread waiting for the recipe CI ended without its status",
+                ));
             }
             Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= deadline => {
                 timed_out = true;

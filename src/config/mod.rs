@@ -123,7 +123,10 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let source = Source { text, path };
         let raw: RawConfig = toml::from_str(text).map_err(|error| {
-            source.error_at(error.span().map_or(0, |span| span.start), error.message().to_owned())
+            source.error_at(
+                error.span().map_or(0, |span| span.start),
+                error.message().to_owned(),
+            )
         })?;
         raw.validate(&source)
     }

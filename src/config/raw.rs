@@ -98,7 +98,12 @@ impl Source<'_> {
         })
     }
 
-    fn duration(&self, key: &str, value: Option<&Spanned<String>>, default: Duration) -> Result<Duration, ConfigError> {
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<&Spanned<String>>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
         let Some(value) = value else {
             return Ok(default);
         };
@@ -169,13 +174,17 @@ impl RawConfig {
                     format!("`ci.env` key {key:?} is not a valid environment variable name"),
                 ));
             }
-            env.insert(key.clone(), source.template(&format!("ci.env.{key}"), value)?);
+            env.insert(
+                key.clone(),
+                source.template(&format!("ci.env.{key}"), value)?,
+            );
         }
         let artifacts = match &self.run.artifacts {
             Some(path) if path.get_ref().trim().is_empty() => {
                 return Err(source.error_at(
                     path.span().start,
-                    "`run.artifacts` is empty: give a folder such as \"target/coalmine/runs\"".to_owned(),
+                    "`run.artifacts` is empty: give a folder such as \"target/coalmine/runs\""
+                        .to_owned(),
                 ));
             }
             Some(path) => source.resolve(path.get_ref()),
@@ -185,7 +194,10 @@ impl RawConfig {
             Some(value) if *value.get_ref() < 1 => {
                 return Err(source.error_at(
                     value.span().start,
-                    format!("`run.max_parallel` is {}: it must be at least 1", value.get_ref()),
+                    format!(
+                        "`run.max_parallel` is {}: it must be at least 1",
+                        value.get_ref()
+                    ),
                 ));
             }
             Some(value) => usize::try_from(*value.get_ref()).unwrap_or(usize::MAX),

@@ -21,7 +21,8 @@ pub enum Placeholder {
 
 impl Placeholder {
     /// Every placeholder, as written in harness.toml.
-    pub const NAMES: &'static [&'static str] = &["{recipe}", "{rev}", "{canary}", "{run_id}", "{artifacts}"];
+    pub const NAMES: &'static [&'static str] =
+        &["{recipe}", "{rev}", "{canary}", "{run_id}", "{artifacts}"];
 
     fn parse(name: &str) -> Option<Placeholder> {
         Some(match name {
@@ -184,7 +185,9 @@ mod tests {
 
     #[test]
     fn expands_every_placeholder() {
-        let template = Template::parse("{artifacts}/r.json|{recipe}@{rev}|{canary}|{run_id}|{{literal}}").unwrap();
+        let template =
+            Template::parse("{artifacts}/r.json|{recipe}@{rev}|{canary}|{run_id}|{{literal}}")
+                .unwrap();
         assert_eq!(
             template.expand(&VARS),
             "/tmp/runs/good-simple-1/r.json|x; rm -rf /@435df8fc|good-simple|good-simple-1|{literal}"
@@ -192,16 +195,32 @@ mod tests {
         assert!(template.uses(Placeholder::Artifacts));
         assert_eq!(Template::literal("a{b}").expand(&VARS), "a{b}");
         assert_eq!(Template::parse("plain").unwrap().expand(&VARS), "plain");
-        assert_eq!(Template::parse("é{rev}ü").unwrap().expand(&VARS), "é435df8fcü");
+        assert_eq!(
+            Template::parse("é{rev}ü").unwrap().expand(&VARS),
+            "é435df8fcü"
+        );
     }
 
     #[test]
     fn rejects_unknown_and_unbalanced() {
         let error = Template::parse("--ref {revision}").unwrap_err();
         assert_eq!(error.offset, 6);
-        assert!(error.message.contains("unknown placeholder `{revision}`"), "{}", error.message);
-        assert!(error.message.contains("{recipe}, {rev}, {canary}, {run_id}, {artifacts}"));
+        assert!(
+            error.message.contains("unknown placeholder `{revision}`"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error
+                .message
+                .contains("{recipe}, {rev}, {canary}, {run_id}, {artifacts}")
+        );
         assert_eq!(Template::parse("ab{rev").unwrap_err().offset, 2);
-        assert!(Template::parse("ab}").unwrap_err().message.contains("unmatched"));
+        assert!(
+            Template::parse("ab}")
+                .unwrap_err()
+                .message
+                .contains("unmatched")
+        );
     }
 }

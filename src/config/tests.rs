@@ -45,7 +45,10 @@ fn defaults_apply() {
     assert_eq!(config.ci.timeout, defaults::TIMEOUT);
     assert_eq!(config.ci.grace, defaults::GRACE);
     assert_eq!(config.ci.slow, defaults::SLOW);
-    assert_eq!(config.run.artifacts, Path::new("/project/target/coalmine/runs"));
+    assert_eq!(
+        config.run.artifacts,
+        Path::new("/project/target/coalmine/runs")
+    );
     assert!(config.run.max_parallel >= 1);
 }
 
@@ -58,12 +61,48 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         1,
         "unknown field `comand`, expected one of `command`, `results`, `format`",
     ),
-    ("unknown table", "[ci]\ncommand = [\"x\"]\nresults = \"r\"\n[runs]\n", 4, 2, "unknown field `runs`, expected `ci` or `run`"),
-    ("wrong type", "[ci]\ncommand = \"cc-ci-run {recipe}\"\nresults = \"r\"\n", 2, 11, "invalid type: string \"cc-ci-run {recipe}\", expected a sequence"),
-    ("missing command", "[ci]\nresults = \"r\"\n", 1, 1, "missing field `command`"),
-    ("missing ci", "[run]\nmax_parallel = 2\n", 1, 1, "missing field `ci`"),
-    ("empty command", "[ci]\ncommand = []\nresults = \"r\"\n", 2, 11, "`ci.command` is empty"),
-    ("empty program", "[ci]\ncommand = [\"\"]\nresults = \"r\"\n", 2, 12, "the program (first element of `ci.command`) is empty"),
+    (
+        "unknown table",
+        "[ci]\ncommand = [\"x\"]\nresults = \"r\"\n[runs]\n",
+        4,
+        2,
+        "unknown field `runs`, expected `ci` or `run`",
+    ),
+    (
+        "wrong type",
+        "[ci]\ncommand = \"cc-ci-run {recipe}\"\nresults = \"r\"\n",
+        2,
+        11,
+        "invalid type: string \"cc-ci-run {recipe}\", expected a sequence",
+    ),
+    (
+        "missing command",
+        "[ci]\nresults = \"r\"\n",
+        1,
+        1,
+        "missing field `command`",
+    ),
+    (
+        "missing ci",
+        "[run]\nmax_parallel = 2\n",
+        1,
+        1,
+        "missing field `ci`",
+    ),
+    (
+        "empty command",
+        "[ci]\ncommand = []\nresults = \"r\"\n",
+        2,
+        11,
+        "`ci.command` is empty",
+    ),
+    (
+        "empty program",
+        "[ci]\ncommand = [\"\"]\nresults = \"r\"\n",
+        2,
+        12,
+        "the program (first element of `ci.command`) is empty",
+    ),
     (
         "unknown placeholder",
         "[ci]\ncommand = [\"ci\", \"--ref={revision}\"]\nresults = \"r\"\n",
@@ -71,18 +110,90 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         25,
         "in `ci.command`: unknown placeholder `{revision}`; valid placeholders: {recipe}, {rev}, {canary}, {run_id}, {artifacts}",
     ),
-    ("placeholder in results", "[ci]\ncommand = [\"ci\"]\nresults = \"{artifact}/r.json\"\n", 3, 12, "in `ci.results`: unknown placeholder `{artifact}`"),
-    ("placeholder in env", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[ci.env]\nA = \"{nope}\"\n", 5, 6, "in `ci.env.A`: unknown placeholder `{nope}`"),
-    ("unclosed brace", "[ci]\ncommand = [\"ci\", \"{rev\"]\nresults = \"r\"\n", 2, 19, "unclosed `{`"),
-    ("bad duration", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"20 minuts\"\n", 4, 11, "`ci.timeout` = \"20 minuts\" is not a duration: unknown time unit \"minuts\""),
-    ("duration as number", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = 20\n", 4, 11, "invalid type: integer `20`, expected a string"),
-    ("zero timeout", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"0s\"\n", 4, 11, "`ci.timeout` must be longer than zero"),
-    ("unknown format", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nformat = \"junit\"\n", 4, 10, "unknown variant `junit`, expected `cc-ci`"),
-    ("zero parallel", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = 0\n", 5, 16, "`run.max_parallel` is 0: it must be at least 1"),
-    ("parallel as string", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = \"2\"\n", 5, 16, "invalid type: string \"2\", expected i64"),
-    ("env not a string", "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nenv = { A = 1 }\n", 4, 13, "invalid type: integer `1`, expected a string"),
-    ("toml syntax", "[ci]\ncommand = [\"ci\"\nresults = \"r\"\n", 3, 1, "expected"),
-    ("empty results", "[ci]\ncommand = [\"ci\"]\nresults = \"\"\n", 3, 11, "`ci.results` is empty"),
+    (
+        "placeholder in results",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifact}/r.json\"\n",
+        3,
+        12,
+        "in `ci.results`: unknown placeholder `{artifact}`",
+    ),
+    (
+        "placeholder in env",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[ci.env]\nA = \"{nope}\"\n",
+        5,
+        6,
+        "in `ci.env.A`: unknown placeholder `{nope}`",
+    ),
+    (
+        "unclosed brace",
+        "[ci]\ncommand = [\"ci\", \"{rev\"]\nresults = \"r\"\n",
+        2,
+        19,
+        "unclosed `{`",
+    ),
+    (
+        "bad duration",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"20 minuts\"\n",
+        4,
+        11,
+        "`ci.timeout` = \"20 minuts\" is not a duration: unknown time unit \"minuts\"",
+    ),
+    (
+        "duration as number",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = 20\n",
+        4,
+        11,
+        "invalid type: integer `20`, expected a string",
+    ),
+    (
+        "zero timeout",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"0s\"\n",
+        4,
+        11,
+        "`ci.timeout` must be longer than zero",
+    ),
+    (
+        "unknown format",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nformat = \"junit\"\n",
+        4,
+        10,
+        "unknown variant `junit`, expected `cc-ci`",
+    ),
+    (
+        "zero parallel",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = 0\n",
+        5,
+        16,
+        "`run.max_parallel` is 0: it must be at least 1",
+    ),
+    (
+        "parallel as string",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = \"2\"\n",
+        5,
+        16,
+        "invalid type: string \"2\", expected i64",
+    ),
+    (
+        "env not a string",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nenv = { A = 1 }\n",
+        4,
+        13,
+        "invalid type: integer `1`, expected a string",
+    ),
+    (
+        "toml syntax",
+        "[ci]\ncommand = [\"ci\"\nresults = \"r\"\n",
+        3,
+        1,
+        "expected",
+    ),
+    (
+        "empty results",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"\"\n",
+        3,
+        11,
+        "`ci.results` is empty",
+    ),
 ];
 
 #[test]
@@ -98,14 +209,24 @@ fn bad_configs_name_line_column_and_fix() {
         else {
             panic!("{name}: expected an invalid-config error, got {error:?}");
         };
-        assert!(message.contains(phrase), "{name}: {message:?} lacks {phrase:?}");
-        assert_eq!((*got_line, *got_column), (*line, *column), "{name}: {message}");
+        assert!(
+            message.contains(phrase),
+            "{name}: {message:?} lacks {phrase:?}"
+        );
+        assert_eq!(
+            (*got_line, *got_column),
+            (*line, *column),
+            "{name}: {message}"
+        );
         let shown = error.to_string();
         assert!(
             shown.starts_with(&format!("/project/harness.toml:{line}:{column}: ")),
             "{name}: {shown}"
         );
-        assert!(shown.contains(" | "), "{name}: the snippet is missing in {shown}");
+        assert!(
+            shown.contains(" | "),
+            "{name}: the snippet is missing in {shown}"
+        );
     }
 }
 
@@ -125,12 +246,18 @@ fn discovery_walks_up_and_explains_a_missing_file() {
     std::fs::create_dir_all(&nested).unwrap();
     let error = find_upwards(&nested);
     assert!(error.is_none() || !error.unwrap().starts_with(dir.path()));
-    std::fs::write(dir.path().join(FILE_NAME), "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n").unwrap();
+    std::fs::write(
+        dir.path().join(FILE_NAME),
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n",
+    )
+    .unwrap();
     assert_eq!(find_upwards(&nested).unwrap(), dir.path().join(FILE_NAME));
 
     let missing = ConfigError {
         path: nested.join(FILE_NAME),
-        kind: ConfigErrorKind::NotFound { searched_from: nested.clone() },
+        kind: ConfigErrorKind::NotFound {
+            searched_from: nested.clone(),
+        },
     };
     let text = missing.to_string();
     assert!(text.contains("coalmine init"), "{text}");

@@ -129,7 +129,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     match Args::try_parse_from(argv) {
         Ok(args) => Parsed::Args(args),
         Err(error) => match error.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Parsed::Help(error.render().to_string()),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                Parsed::Help(error.render().to_string())
+            }
             ErrorKind::UnknownArgument => {
                 let argument = match error.get(ContextKind::InvalidArg) {
                     Some(ContextValue::String(argument)) => argument.clone(),
@@ -159,7 +161,9 @@ mod tests {
 
     #[test]
     fn libtest_flags_are_accepted() {
-        let parsed = args("canary good-simple bad --exact --skip x --skip y --test-threads 3 --format json --color never --nocapture --show-output -Z unstable-options --include-ignored");
+        let parsed = args(
+            "canary good-simple bad --exact --skip x --skip y --test-threads 3 --format json --color never --nocapture --show-output -Z unstable-options --include-ignored",
+        );
         assert_eq!(parsed.filters, ["canary", "good-simple", "bad"]);
         assert!(parsed.exact);
         assert_eq!(parsed.skip, ["x", "y"]);
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn unknown_flags_get_libtest_wording() {
         match parse(["--frobnicate".into()]) {
-            Parsed::Error(message) => assert!(message.starts_with("error: Unrecognized option: 'frobnicate'"), "{message}"),
+            Parsed::Error(message) => assert!(
+                message.starts_with("error: Unrecognized option: 'frobnicate'"),
+                "{message}"
+            ),
             other => panic!("{other:?}"),
         }
         match parse(["--test-threads".into(), "0".into()]) {
@@ -188,6 +195,8 @@ mod tests {
             Parsed::Error(message) => assert!(message.contains("pretty"), "{message}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse(["--help".into()]), Parsed::Help(text) if text.contains("canary good-simple")));
+        assert!(
+            matches!(parse(["--help".into()]), Parsed::Help(text) if text.contains("canary good-simple"))
+        );
     }
 }

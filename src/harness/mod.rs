@@ -87,11 +87,12 @@ impl Harness {
 
     /// Adds every canary registered by [`canary!`](crate::canary).
     pub fn with_registered(mut self) -> Self {
-        self.entries.extend(registry::registered().map(|registration| Entry {
-            name: registration.name.to_owned(),
-            location: registration.location,
-            source: Source::Registered(registration),
-        }));
+        self.entries
+            .extend(registry::registered().map(|registration| Entry {
+                name: registration.name.to_owned(),
+                location: registration.location,
+                source: Source::Registered(registration),
+            }));
         self
     }
 
@@ -130,7 +131,10 @@ impl Harness {
     /// everything selected passed, 101 (libtest's code) when a trial failed or the harness could
     /// not start, with the reason on standard error.
     pub fn run(self) -> ExitCode {
-        let argv = self.args.clone().unwrap_or_else(|| std::env::args_os().skip(1).collect());
+        let argv = self
+            .args
+            .clone()
+            .unwrap_or_else(|| std::env::args_os().skip(1).collect());
         let args = match args::parse(argv) {
             Parsed::Args(args) => args,
             Parsed::Help(text) => {
@@ -155,11 +159,18 @@ impl Harness {
         self.entries.sort_by(|a, b| a.name.cmp(&b.name));
         check_names(&self.entries)?;
         let selection = Selection::from_args(args);
-        let selected: Vec<&Entry> = self.entries.iter().filter(|entry| selection.matches(&entry.name)).collect();
+        let selected: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|entry| selection.matches(&entry.name))
+            .collect();
         let filtered_out = (self.entries.len() - selected.len()) as u64;
         let mimic = mimic_args(args, None);
         if args.list {
-            let trials = selected.iter().map(|entry| list_trial(&entry.name)).collect();
+            let trials = selected
+                .iter()
+                .map(|entry| list_trial(&entry.name))
+                .collect();
             let _ = libtest_mimic::run(&mimic, trials);
             return Ok(ExitCode::SUCCESS);
         }
@@ -190,11 +201,16 @@ impl Harness {
             .into_iter()
             .map(|canary| run_trial(canary, Arc::clone(&config)))
             .collect();
-        let threads = args.test_threads.map_or(config.run.max_parallel, |n| n as usize);
+        let threads = args
+            .test_threads
+            .map_or(config.run.max_parallel, |n| n as usize);
         let conclusion = libtest_mimic::run(&mimic_args(args, Some(threads)), trials);
         if filtered_out > 0 && !matches!(args.format, Some(args::Format::Json)) {
             // libtest-mimic counts only what it filtered itself; say what the selection dropped.
-            let _ = writeln!(std::io::stdout(), "({filtered_out} trial(s) not selected by the filters)");
+            let _ = writeln!(
+                std::io::stdout(),
+                "({filtered_out} trial(s) not selected by the filters)"
+            );
         }
         Ok(conclusion.exit_code())
     }
@@ -203,7 +219,8 @@ impl Harness {
         let loaded = match &self.config {
             Some(path) => Config::load(path),
             None => {
-                let cwd = std::env::current_dir().map_err(|error| format!("cannot read the working directory: {error}"))?;
+                let cwd = std::env::current_dir()
+                    .map_err(|error| format!("cannot read the working directory: {error}"))?;
                 Config::discover(&cwd)
             }
         };
@@ -222,7 +239,10 @@ fn check_names(entries: &[Entry]) -> Result<(), String> {
     let mut problems = Vec::new();
     for entry in entries {
         if let Err(problem) = crate::canary::validate_name(&entry.name) {
-            problems.push(format!("invalid canary declared at {}: {problem}", entry.location));
+            problems.push(format!(
+                "invalid canary declared at {}: {problem}",
+                entry.location
+            ));
         }
     }
     for pair in entries.windows(2) {
@@ -294,4 +314,87 @@ fn run_trial(canary: Arc<Canary>, config: Arc<Config>) -> libtest_mimic::Trial {
             Err(run.report.into())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Expect;
+
+    fn entries(canaries: Vec<Canary>) -> Vec<Entry> {
+        let mut harness = Harness::new().canaries(canaries);
+        harness.entries.sort_by(|a, b| a.name.cmp(&b.name));
+        harness.entries
+    }
+
+    fn canary(name: &str) -> Canary {
+        Canary::new(name).recipe("r").rev("1").expect(Expect::Green)
+    }
+
+    #[test]
+    fn duplicates_name_both_declarations() {
+        let first = canary("same");
+        let second = canary("same");
+        let error = check_names(&entries(vec![
+            first.clone(),
+            second.clone(),
+            canary("other"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "duplicate canary name `same`: declared at {} and at {}; rename one of them",
+                first.location(),
+                second.location()
+            )
+        );
+        assert!(check_names(&entries(vec![canary("a"), canary("b")])).is_ok());
+    }
+
+    #[test]
+    fn invalid_names_stop_the_harness() {
+        let error = check_names(&entries(vec![canary("Bad Name")])).unwrap_err();
+        assert!(
+            error.starts_with("invalid canary declared at src/harness/mod.rs:"),
+            "{error}"
+        );
+        let code = Harness::new()
+            .canary(canary("Bad Name"))
+            .args(["--list"])
+            .run();
+        assert_eq!(code, ExitCode::from(EXIT_FAILED));
+        let code = Harness::new()
+            .canaries([canary("a"), canary("a")])
+            .args(["--list"])
+            .run();
+        assert_eq!(code, ExitCode::from(EXIT_FAILED));
+        let code = Harness::new()
+            .canaries([canary("a"), canary("b")])
+            .args(["--list"])
+            .run();
+        assert_eq!(code, ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn invalid_declarations_stop_a_run_before_anything_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("harness.toml");
+        std::fs::write(
+            &config,
+            "[ci]\ncommand = [\"false\"]\nresults = \"r.json\"\n[run]\nartifacts = \"runs\"\n",
+        )
+        .unwrap();
+        let incomplete = Canary::new("incomplete");
+        let code = Harness::new()
+            .canary(incomplete)
+            .config_file(&config)
+            .args(["canary"])
+            .run();
+        assert_eq!(code, ExitCode::from(EXIT_FAILED));
+        assert!(
+            !dir.path().join("runs").exists(),
+            "nothing may run when a declaration is invalid"
+        );
+    }
 }

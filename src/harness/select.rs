@@ -59,7 +59,8 @@ impl Selection {
                         && filter[kind.len()..].starts_with("::")
                         && filter.ends_with(name))
             } else {
-                name.contains(filter.as_str()) || format!("{kind}::{name}").contains(filter.as_str())
+                name.contains(filter.as_str())
+                    || format!("{kind}::{name}").contains(filter.as_str())
             }
         };
         (self.filters.is_empty() || self.filters.iter().any(hit)) && !self.skip.iter().any(hit)
@@ -78,23 +79,42 @@ mod tests {
         Selection::from_args(&args)
     }
 
-    const NAMES: &[&str] = &["good-simple", "good-significant", "bad-false-green", "bad-install", "good-simple-2"];
+    const NAMES: &[&str] = &[
+        "good-simple",
+        "good-significant",
+        "bad-false-green",
+        "bad-install",
+        "good-simple-2",
+    ];
 
     fn chosen(line: &str) -> Vec<&'static str> {
         let selection = selection(line);
-        NAMES.iter().copied().filter(|name| selection.matches(name)).collect()
+        NAMES
+            .iter()
+            .copied()
+            .filter(|name| selection.matches(name))
+            .collect()
     }
 
     #[test]
     fn kind_then_filters() {
-        assert_eq!(chosen("canary good-simple"), ["good-simple", "good-simple-2"]);
+        assert_eq!(
+            chosen("canary good-simple"),
+            ["good-simple", "good-simple-2"]
+        );
         assert_eq!(chosen("canary good-simple --exact"), ["good-simple"]);
         assert_eq!(chosen("canary"), NAMES);
         assert_eq!(chosen(""), NAMES);
-        assert_eq!(chosen("good-simple bad-false-green --exact"), ["good-simple", "bad-false-green"]);
+        assert_eq!(
+            chosen("good-simple bad-false-green --exact"),
+            ["good-simple", "bad-false-green"]
+        );
         assert_eq!(chosen("bad"), ["bad-false-green", "bad-install"]);
         assert_eq!(chosen("canary::bad-"), ["bad-false-green", "bad-install"]);
-        assert!(chosen("teeth").is_empty(), "an unknown kind is a plain filter");
+        assert!(
+            chosen("teeth").is_empty(),
+            "an unknown kind is a plain filter"
+        );
     }
 
     #[test]
@@ -102,8 +122,19 @@ mod tests {
         assert_eq!(chosen("--exact canary::good-simple"), ["good-simple"]);
         assert!(chosen("--exact canary::good").is_empty());
         assert!(chosen("--exact xcanary::good-simple").is_empty());
-        assert_eq!(chosen("canary --skip good"), ["bad-false-green", "bad-install"]);
-        assert_eq!(chosen("--skip good-simple --exact"), ["good-significant", "bad-false-green", "bad-install", "good-simple-2"]);
+        assert_eq!(
+            chosen("canary --skip good"),
+            ["bad-false-green", "bad-install"]
+        );
+        assert_eq!(
+            chosen("--skip good-simple --exact"),
+            [
+                "good-significant",
+                "bad-false-green",
+                "bad-install",
+                "good-simple-2"
+            ]
+        );
         assert_eq!(chosen("good --skip canary::good-si"), Vec::<&str>::new());
     }
 

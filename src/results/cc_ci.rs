@@ -184,7 +184,10 @@ impl<'de> Deserialize<'de> for RawStages {
                 let mut stages: Vec<Stage> = Vec::new();
                 while let Some(item) = seq.next_element::<RawNamedStage>()? {
                     if stages.iter().any(|existing| existing.name == item.name) {
-                        return Err(de::Error::custom(format!("duplicate stage {:?}", item.name)));
+                        return Err(de::Error::custom(format!(
+                            "duplicate stage {:?}",
+                            item.name
+                        )));
                     }
                     stages.push(stage(item.name, item.tests)?);
                 }
@@ -262,9 +265,13 @@ mod tests {
         let (line, column, message) = malformed("{\n  \"results\": {\"install\": \"passs\"}\n}");
         assert_eq!(line, 2);
         assert!(column > 20, "column {column}");
-        assert!(message.contains("unknown tier status \"passs\""), "{message}");
+        assert!(
+            message.contains("unknown tier status \"passs\""),
+            "{message}"
+        );
 
-        let (line, _, message) = malformed("{\"results\": {}, \"flags\": {\"clean_teardown\": \"yes\"}}");
+        let (line, _, message) =
+            malformed("{\"results\": {}, \"flags\": {\"clean_teardown\": \"yes\"}}");
         assert_eq!(line, 1);
         assert!(message.contains("expected a boolean"), "{message}");
 

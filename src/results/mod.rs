@@ -80,7 +80,9 @@ impl ResultsError {
                  and that the CI writes its results there",
                 self.format
             ),
-            ResultsErrorKind::Read(error) => format!("cannot read the results file {path}: {error}"),
+            ResultsErrorKind::Read(error) => {
+                format!("cannot read the results file {path}: {error}")
+            }
             ResultsErrorKind::Malformed {
                 line,
                 column,

@@ -1,0 +1,262 @@
+//! The regression test binary as users and tools drive it: libtest's `--list` formats, several
+//! filters, `--exact`, errors for unknown flags and bad config, and nextest listing and running
+//! it through its custom-harness protocol.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const CANARIES: &[&str] = &[
+    "canary::bad-backup",
+    "canary::bad-false-green",
+    "canary::bad-install",
+    "canary::bad-restore",
+    "canary::bad-upgrade",
+    "canary::good-significant",
+    "canary::good-simple",
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A cargo command with the variables of an enclosing cargo or nextest run removed, so the
+/// nested one behaves as if a user typed it.
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("NEXTEST") || key.starts_with("__NEXTEST") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
+/// The path of the built `regression` test binary (built once per process).
+fn regression_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let output = cargo()
+            .args([
+                "test",
+                "--test",
+                "regression",
+                "--no-run",
+                "--message-format=json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|message| message["target"]["name"] == "regression")
+            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no regression executable")
+    })
+}
+
+fn regression(args: &[&str]) -> Output {
+    Command::new(regression_binary())
+        .args(args)
+        .current_dir(root())
+        .env_remove("COALMINE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn listed(args: &[&str]) -> Vec<String> {
+    let output = regression(args);
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout(&output)
+        .lines()
+        .map(|line| {
+            line.strip_suffix(": test")
+                .unwrap_or_else(|| panic!("not a list line: {line:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn list_prints_every_canary_sorted_in_libtest_format() {
+    assert_eq!(listed(&["--list"]), CANARIES);
+    assert_eq!(listed(&["--list", "--format", "terse"]), CANARIES);
+    assert_eq!(
+        listed(&["--list", "--format", "terse", "--ignored"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn filters_select_by_kind_and_name() {
+    assert_eq!(
+        listed(&["--list", "canary", "good-simple"]),
+        ["canary::good-simple"]
+    );
+    assert_eq!(listed(&["--list", "canary"]), CANARIES);
+    assert_eq!(
+        listed(&["--list", "good-simple", "bad-false-green"]),
+        ["canary::bad-false-green", "canary::good-simple"]
+    );
+    assert_eq!(
+        listed(&["--list", "--exact", "canary::bad-install"]),
+        ["canary::bad-install"]
+    );
+    assert_eq!(
+        listed(&["--list", "--exact", "bad-install"]),
+        ["canary::bad-install"]
+    );
+    assert!(listed(&["--list", "--exact", "bad"]).is_empty());
+    assert_eq!(
+        listed(&[
+            "--list",
+            "bad",
+            "--skip",
+            "bad-install",
+            "--skip",
+            "restore"
+        ]),
+        [
+            "canary::bad-backup",
+            "canary::bad-false-green",
+            "canary::bad-upgrade"
+        ]
+    );
+}
+
+#[test]
+fn unknown_flags_fail_like_libtest() {
+    let output = regression(&["--frobnicate"]);
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: Unrecognized option: 'frobnicate'"),
+        "{stderr}"
+    );
+    let help = regression(&["--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("--test-threads"));
+}
+
+#[test]
+fn a_bad_config_stops_the_run_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("harness.toml");
+    std::fs::write(
+        &config,
+        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"soon\"\n",
+    )
+    .unwrap();
+    let output = Command::new(regression_binary())
+        .args(["canary", "good-simple"])
+        .current_dir(root())
+        .env("COALMINE_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:4:11: `ci.timeout` = \"soon\" is not a duration",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    // Listing needs no config at all.
+    let output = Command::new(regression_binary())
+        .arg("--list")
+        .current_dir(dir.path())
+        .env("COALMINE_CONFIG", dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+}
+
+#[test]
+fn a_missing_config_shows_how_to_write_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(regression_binary())
+        .args(["canary", "good-simple"])
+        .current_dir(dir.path())
+        .env_remove("COALMINE_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no harness.toml found in"), "{stderr}");
+    assert!(stderr.contains("[ci]\ncommand = ["), "{stderr}");
+}
+
+fn nextest_available() -> bool {
+    let available = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        eprintln!(
+            "SKIPPED: cargo-nextest is not installed (cargo install cargo-nextest); .ci/run installs it"
+        );
+    }
+    available
+}
+
+#[test]
+fn nextest_lists_and_runs_the_canaries() {
+    if !nextest_available() {
+        return;
+    }
+    let list = cargo()
+        .args([
+            "nextest",
+            "list",
+            "--test",
+            "regression",
+            "--message-format",
+            "oneline",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let names: Vec<String> = stdout(&list)
+        .lines()
+        .filter_map(|line| line.strip_prefix("coalmine::regression "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names, CANARIES, "nextest list printed:\n{}", stdout(&list));
+
+    let run = cargo()
+        .args([
+            "nextest",
+            "run",
+            "--test",
+            "regression",
+            "--no-fail-fast",
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("7 tests run: 7 passed"), "{stderr}");
+}
