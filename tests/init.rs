@@ -1,0 +1,109 @@
+//! `coalmine init` in a brand-new crate, followed by what its user does next: the generated
+//! canaries file compiles, lists its example canary, and running it fails with a message that
+//! says the example CI program does not exist (it is a placeholder to replace).
+
+use std::path::Path;
+use std::process::Command;
+
+fn cargo(dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(dir);
+    // Share this workspace's build folder and lock file so nothing is downloaded or rebuilt
+    // that is already built.
+    command.env(
+        "CARGO_TARGET_DIR",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/init-test"),
+    );
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("NEXTEST") || key.starts_with("__NEXTEST") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
+#[test]
+fn init_then_list_and_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "[package]\nname = \"users-crate\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dev-dependencies]\ncoalmine = {{ path = {:?} }}\n\n[workspace]\n",
+        root.display().to_string()
+    );
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "").unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+
+    let init = Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .args(["init"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let said = String::from_utf8_lossy(&init.stdout);
+    assert!(
+        said.contains("wrote ") && said.contains("harness.toml"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("cargo add --dev coalmine"),
+        "coalmine is already a dev-dependency: {said}"
+    );
+
+    let again = Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .args(["init"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+
+    let list = cargo(dir.path())
+        .args([
+            "test",
+            "--offline",
+            "--quiet",
+            "--test",
+            "regression",
+            "--",
+            "--list",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout),
+        "canary::example: test\n"
+    );
+
+    let run = cargo(dir.path())
+        .args([
+            "test",
+            "--offline",
+            "--quiet",
+            "--test",
+            "regression",
+            "--",
+            "canary",
+        ])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("recipe CI program \"my-recipe-ci\" not found in PATH"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
