@@ -32,7 +32,7 @@
 //! # Modules
 //! - [`canary`]: the [`Canary`] builder and its validation.
 //! - [`check`]: the check vocabulary and evaluation.
-//! - [`config`]: `harness.toml`.
+//! - [`config`]: reading `harness.toml`.
 //! - [`results`]: reading what the recipe CI wrote into one normalised model.
 //! - [`ci`]: spawning the CI in its own process group, timeouts, logs.
 //! - [`harness`]: the libtest-compatible runner.

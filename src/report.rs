@@ -50,10 +50,12 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
     if !record.problems.is_empty() && failed_checks > 0 {
         writeln!(out, "  {failed_checks} of {total_checks} checks failed").ok();
     }
-    if let Some(error) = &record.results_error {
-        if !record.problems.contains(error) {
-            writeln!(out, "  results: {error}").ok();
-        }
+    if let Some(error) = record
+        .results_error
+        .as_ref()
+        .filter(|error| !record.problems.contains(error))
+    {
+        writeln!(out, "  results: {error}").ok();
     }
     for check in record.verdict.iter().chain(&record.checks) {
         write_check(&mut out, check);
