@@ -30,7 +30,7 @@
 //! ```
 //!
 //! # Modules
-//! - [`canary`]: the [`Canary`] builder and its validation.
+//! - [`mod@canary`]: the [`Canary`] builder and its validation.
 //! - [`check`]: the check vocabulary and evaluation.
 //! - [`config`]: reading `harness.toml`.
 //! - [`results`]: reading what the recipe CI wrote into one normalised model.

@@ -1,5 +1,5 @@
-//! The declaration macros: [`canary!`](crate::canary) registers a canary, and
-//! [`main!`](crate::main) writes the test binary's entry point.
+//! The declaration macros: [`canary!`](macro@crate::canary) registers a canary, and
+//! [`main!`](macro@crate::main) writes the test binary's entry point.
 
 /// Declares a canary and registers it with the harness.
 ///

@@ -1,4 +1,4 @@
-//! Canaries registered with [`canary!`](crate::canary) through `inventory`: each registration
+//! Canaries registered with [`canary!`](macro@crate::canary) through `inventory`: each registration
 //! carries the name and declaration site as constants (so listing and `--exact` never build a
 //! canary) and a function that builds the [`Canary`] when it is about to run.
 
@@ -16,7 +16,7 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// A registration (used by [`canary!`](crate::canary)).
+    /// A registration (used by [`canary!`](macro@crate::canary)).
     pub const fn new(
         name: &'static str,
         file: &'static str,

@@ -4,7 +4,7 @@
 //! and a [`CiRun`] into a [`CheckOutcome`] that says what was expected and what was found.
 //!
 //! The functions re-exported here ([`tier`], [`stage`], [`flag`], ...) are the vocabulary of
-//! [`canary!`](crate::canary)'s `checks: [...]`.
+//! [`canary!`](macro@crate::canary)'s `checks: [...]`.
 
 mod dsl;
 mod eval;

@@ -80,12 +80,12 @@ impl Harness {
         Harness::default()
     }
 
-    /// A harness with every canary registered by [`canary!`](crate::canary).
+    /// A harness with every canary registered by [`canary!`](macro@crate::canary).
     pub fn registered() -> Self {
         Harness::new().with_registered()
     }
 
-    /// Adds every canary registered by [`canary!`](crate::canary).
+    /// Adds every canary registered by [`canary!`](macro@crate::canary).
     pub fn with_registered(mut self) -> Self {
         self.entries
             .extend(registry::registered().map(|registration| Entry {
@@ -228,7 +228,7 @@ impl Harness {
     }
 }
 
-/// Runs every canary registered with [`canary!`](crate::canary), as the test binary's `main`.
+/// Runs every canary registered with [`canary!`](macro@crate::canary), as the test binary's `main`.
 pub fn run() -> ExitCode {
     Harness::registered().run()
 }
