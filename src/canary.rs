@@ -420,10 +420,9 @@ mod tests {
 
     #[test]
     fn validation_lists_every_problem_with_the_declaration_site() {
-        let canary = Canary::new("Bad Name")
-            .timeout("5 parsecs")
-            .check(output_matches("("));
-        let line = line!() - 1;
+        let line = line!() + 1;
+        let canary = Canary::new("Bad Name");
+        let canary = canary.timeout("5 parsecs").check(output_matches("("));
         let error = canary.validate().unwrap_err();
         assert_eq!(error.location.line, line);
         assert!(error.location.file.ends_with("canary.rs"));
