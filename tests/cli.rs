@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+
 const CANARIES: &[&str] = &[
     "canary::bad-backup",
     "canary::bad-false-green",
@@ -20,18 +22,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A cargo command with the variables of an enclosing cargo or nextest run removed, so the
-/// nested one behaves as if a user typed it.
 fn cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(root());
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("NEXTEST") || key.starts_with("__NEXTEST") {
-            command.env_remove(key.as_ref());
-        }
-    }
-    command
+    common::cargo_in(root())
 }
 
 /// The path of the built `regression` test binary (built once per process).

@@ -5,21 +5,16 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn cargo(dir: &Path) -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(dir);
-    // Share this workspace's build folder and lock file so nothing is downloaded or rebuilt
-    // that is already built.
+    let mut command = common::cargo_in(dir);
+    // A build folder of its own, kept between runs, so the new crate's build does not wait on
+    // this workspace's lock; the copied Cargo.lock keeps it offline.
     command.env(
         "CARGO_TARGET_DIR",
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target/init-test"),
     );
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("NEXTEST") || key.starts_with("__NEXTEST") {
-            command.env_remove(key.as_ref());
-        }
-    }
     command
 }
 
