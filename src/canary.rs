@@ -115,6 +115,7 @@ pub struct Canary {
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) description: Option<String>,
     pub(crate) owner: Option<String>,
+    pub(crate) exit_code_only: bool,
 }
 
 impl fmt::Debug for Canary {
@@ -151,6 +152,7 @@ impl Canary {
             env: BTreeMap::new(),
             description: None,
             owner: None,
+            exit_code_only: false,
         }
     }
 
@@ -224,6 +226,18 @@ impl Canary {
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = Some(owner.into());
         self
+    }
+
+    /// Accepts checks that look at nothing but the exit code. Without this, the teeth trial
+    /// refuses such a canary: an exit code alone hides false greens.
+    pub fn exit_code_only(mut self, accepted: bool) -> Self {
+        self.exit_code_only = accepted;
+        self
+    }
+
+    /// Whether the canary accepts exit-code-only checks.
+    pub fn is_exit_code_only(&self) -> bool {
+        self.exit_code_only
     }
 
     /// The canary's name.

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::canary::{Expect, ValidCanary};
-use crate::check::{CheckOutcome, CiRun, Exit, signal_name};
+use crate::check::{CiRun, Exit, signal_name, verdict};
 use crate::ci::process::{self, Finished, Spawn};
 use crate::config::{Config, Template, Vars};
-use crate::record::{ExitRecord, RunRecord};
+use crate::record::RunRecord;
 use crate::report;
 use crate::results::RunResults;
 
@@ -279,34 +279,7 @@ fn judge(
             }
         }
     }
-    let verdict = match canary.expect() {
-        Expect::Green => {
-            let no_tier_failed =
-                results.is_some_and(|results| results.failed_tiers().next().is_none());
-            CheckOutcome {
-                check: "verdict GREEN".to_owned(),
-                passed: exit.success() && no_tier_failed,
-                expected: "exit code 0 and no tier failed".to_owned(),
-                found: match results {
-                    Some(results) => {
-                        let failed: Vec<&str> = results.failed_tiers().collect();
-                        if failed.is_empty() {
-                            format!("{exit}, no tier failed")
-                        } else {
-                            format!("{exit}, failed tiers: {}", failed.join(", "))
-                        }
-                    }
-                    None => format!("{exit}, no readable results"),
-                },
-            }
-        }
-        Expect::Red => CheckOutcome {
-            check: "verdict RED".to_owned(),
-            passed: matches!(exit, Exit::Code(code) if code != 0),
-            expected: "a non-zero exit code".to_owned(),
-            found: exit.to_string(),
-        },
-    };
+    let verdict = verdict(canary.expect(), exit, results);
     if canary.expect() == Expect::Red && exit.success() {
         record.problems.insert(0, report::FALSE_GREEN.to_owned());
     }
@@ -351,10 +324,7 @@ fn new_run_id(canary: &str) -> String {
 impl RunRecord {
     fn set_finished(&mut self, finished: &Finished) {
         self.pid = Some(finished.pid);
-        self.exit = Some(match finished.exit {
-            Exit::Code(code) => ExitRecord::Code(code),
-            Exit::Signal(signal) => ExitRecord::Signal(signal),
-        });
+        self.exit = Some(finished.exit);
         self.timed_out = finished.timed_out;
         self.started_at = Some(humantime::format_rfc3339_millis(finished.started_at).to_string());
         self.ended_at = Some(humantime::format_rfc3339_millis(finished.ended_at).to_string());

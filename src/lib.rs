@@ -57,6 +57,7 @@ pub mod registry;
 mod report;
 pub mod results;
 mod suggest;
+pub mod teeth;
 
 pub use canary::{Canary, DeclarationError, Expect, SourceLocation};
 pub use harness::{Harness, run};

@@ -14,6 +14,8 @@
 ///   statuses `Pass`, `Fail`, `Skip`, `Unver` are in scope);
 /// - `timeout: "20m"`, `env: { "KEY": "value" }`, `description: "..."`, `owner: "sig-x"`
 ///   (optional). Doc comments before `name` become the description.
+/// - `exit_code_only: true` (optional): accept checks that look at nothing but the exit code;
+///   without it the canary's teeth trial fails, since an exit code alone hides false greens.
 ///
 /// ```
 /// coalmine::canary! {
@@ -126,6 +128,9 @@ macro_rules! __canary_fields {
     ($canary:expr; env: { $($key:literal : $value:expr),* $(,)? } $(, $($rest:tt)*)?) => {
         $crate::__canary_fields!($canary $(.env($key, $value))*; $($($rest)*)?)
     };
+    ($canary:expr; exit_code_only: $value:expr $(, $($rest:tt)*)?) => {
+        $crate::__canary_fields!($canary.exit_code_only($value); $($($rest)*)?)
+    };
     ($canary:expr; description: $value:expr $(, $($rest:tt)*)?) => {
         $crate::__canary_fields!($canary.description($value); $($($rest)*)?)
     };
@@ -138,7 +143,7 @@ macro_rules! __canary_fields {
     ($canary:expr; $field:ident : $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
             "canary!: unknown field `", ::core::stringify!($field),
-            "`; expected one of: recipe, rev, expect, checks, timeout, env, description, owner"
+            "`; expected one of: recipe, rev, expect, checks, timeout, env, description, owner, exit_code_only"
         ));
     };
     ($canary:expr; $($rest:tt)*) => {

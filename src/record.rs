@@ -5,24 +5,14 @@
 use std::path::Path;
 
 use crate::canary::ValidCanary;
-use crate::check::CheckOutcome;
+use crate::check::{CheckOutcome, Exit};
 use crate::results::RunResults;
 
 /// The version of the `canary.json` layout.
 pub const RECORD_VERSION: u32 = 1;
 
-/// How the recipe CI ended, as recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitRecord {
-    /// Exited with a code.
-    Code(i32),
-    /// Killed by a signal.
-    Signal(i32),
-}
-
 /// Everything known about one canary run.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunRecord {
     /// Layout version.
     pub version: u32,
@@ -57,7 +47,7 @@ pub struct RunRecord {
     /// The CI's process id (and process group id).
     pub pid: Option<u32>,
     /// How it ended.
-    pub exit: Option<ExitRecord>,
+    pub exit: Option<Exit>,
     /// Whether it was stopped for running past its timeout.
     pub timed_out: bool,
     /// Processes of its group alive after it exited (terminated by the harness).

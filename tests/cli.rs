@@ -18,6 +18,20 @@ const CANARIES: &[&str] = &[
     "canary::good-simple",
 ];
 
+const TEETH: &[&str] = &[
+    "teeth::bad-backup",
+    "teeth::bad-false-green",
+    "teeth::bad-install",
+    "teeth::bad-restore",
+    "teeth::bad-upgrade",
+    "teeth::good-significant",
+    "teeth::good-simple",
+];
+
+fn every_trial() -> Vec<&'static str> {
+    CANARIES.iter().chain(TEETH).copied().collect()
+}
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -87,8 +101,8 @@ fn listed(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn list_prints_every_canary_sorted_in_libtest_format() {
-    assert_eq!(listed(&["--list"]), CANARIES);
-    assert_eq!(listed(&["--list", "--format", "terse"]), CANARIES);
+    assert_eq!(listed(&["--list"]), every_trial());
+    assert_eq!(listed(&["--list", "--format", "terse"]), every_trial());
     assert_eq!(
         listed(&["--list", "--format", "terse", "--ignored"]),
         Vec::<String>::new()
@@ -101,10 +115,24 @@ fn filters_select_by_kind_and_name() {
         listed(&["--list", "canary", "good-simple"]),
         ["canary::good-simple"]
     );
+    assert_eq!(
+        listed(&["--list", "teeth", "good-simple"]),
+        ["teeth::good-simple"]
+    );
     assert_eq!(listed(&["--list", "canary"]), CANARIES);
+    assert_eq!(listed(&["--list", "teeth"]), TEETH);
+    assert_eq!(
+        listed(&["--list", "canary", "good-simple", "bad-false-green"]),
+        ["canary::bad-false-green", "canary::good-simple"]
+    );
     assert_eq!(
         listed(&["--list", "good-simple", "bad-false-green"]),
-        ["canary::bad-false-green", "canary::good-simple"]
+        [
+            "canary::bad-false-green",
+            "canary::good-simple",
+            "teeth::bad-false-green",
+            "teeth::good-simple"
+        ]
     );
     assert_eq!(
         listed(&["--list", "--exact", "canary::bad-install"]),
@@ -112,12 +140,13 @@ fn filters_select_by_kind_and_name() {
     );
     assert_eq!(
         listed(&["--list", "--exact", "bad-install"]),
-        ["canary::bad-install"]
+        ["canary::bad-install", "teeth::bad-install"]
     );
     assert!(listed(&["--list", "--exact", "bad"]).is_empty());
     assert_eq!(
         listed(&[
             "--list",
+            "canary",
             "bad",
             "--skip",
             "bad-install",
@@ -234,7 +263,12 @@ fn nextest_lists_and_runs_the_canaries() {
         .filter_map(|line| line.strip_prefix("coalmine::regression "))
         .map(str::to_owned)
         .collect();
-    assert_eq!(names, CANARIES, "nextest list printed:\n{}", stdout(&list));
+    assert_eq!(
+        names,
+        every_trial(),
+        "nextest list printed:\n{}",
+        stdout(&list)
+    );
 
     let run = cargo()
         .args([
@@ -250,5 +284,5 @@ fn nextest_lists_and_runs_the_canaries() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains("7 tests run: 7 passed"), "{stderr}");
+    assert!(stderr.contains("14 tests run: 14 passed"), "{stderr}");
 }

@@ -6,12 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use super::{Check, CiRun, Stream, TestExpectation};
+use super::{Check, CiRun, Exit, Stream, TestExpectation};
+use crate::canary::Expect;
 use crate::results::{RunResults, TierStatus};
 use crate::suggest::closest_first;
 
 /// The result of evaluating one check.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckOutcome {
     /// The check as written, e.g. `tier("install").is(Pass)`.
     pub check: String,
@@ -85,6 +86,33 @@ impl Check {
             expected,
             found,
         }
+    }
+}
+
+/// The implicit first check of every canary: GREEN means exit 0 and no tier failed (so a
+/// run without readable results is never GREEN); RED means a non-zero exit code (a signal is
+/// not a verdict).
+pub fn verdict(expect: Expect, exit: Exit, results: Option<&RunResults>) -> CheckOutcome {
+    match expect {
+        Expect::Green => {
+            let failed: Option<Vec<&str>> = results.map(|results| results.failed_tiers().collect());
+            CheckOutcome {
+                check: "verdict GREEN".to_owned(),
+                passed: exit.success() && failed.as_ref().is_some_and(Vec::is_empty),
+                expected: "exit code 0 and no tier failed".to_owned(),
+                found: match failed {
+                    Some(failed) if failed.is_empty() => format!("{exit}, no tier failed"),
+                    Some(failed) => format!("{exit}, failed tiers: {}", failed.join(", ")),
+                    None => format!("{exit}, no readable results"),
+                },
+            }
+        }
+        Expect::Red => CheckOutcome {
+            check: "verdict RED".to_owned(),
+            passed: matches!(exit, Exit::Code(code) if code != 0),
+            expected: "a non-zero exit code".to_owned(),
+            found: exit.to_string(),
+        },
     }
 }
 

@@ -17,14 +17,14 @@ pub use dsl::{
     FlagCheck, StageRef, StageTestRef, TierRef, custom, exit_code, flag, no_tier_failed,
     output_matches, stage, stderr_matches, stdout_matches, tier,
 };
-pub use eval::CheckOutcome;
+pub use eval::{CheckOutcome, verdict};
 
 use crate::results::RunResults;
 pub use crate::results::TierStatus;
 pub use crate::results::TierStatus::{Fail, Pass, Skip, Unver};
 
 /// How the recipe CI process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Exit {
     /// It exited with this code.

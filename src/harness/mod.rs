@@ -8,6 +8,7 @@
 pub mod args;
 mod select;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,9 @@ use crate::canary::{Canary, SourceLocation};
 use crate::config::Config;
 use crate::execute::run_canary;
 use crate::registry::{self, Registration};
+use crate::teeth::check_teeth;
 use args::{Args, Parsed};
-pub use select::{KINDS, Selection};
+pub use select::{CANARY, KINDS, Selection, TEETH};
 
 /// libtest's exit code for failed tests and for a harness that cannot start.
 pub const EXIT_FAILED: u8 = 101;
@@ -159,19 +161,23 @@ impl Harness {
         self.entries.sort_by(|a, b| a.name.cmp(&b.name));
         check_names(&self.entries)?;
         let selection = Selection::from_args(args);
-        let selected: Vec<&Entry> = self
-            .entries
+        // Trials in sorted order: every canary:: trial, then every teeth:: trial.
+        let selected: Vec<(&'static str, usize)> = KINDS
             .iter()
-            .filter(|entry| selection.matches(&entry.name))
+            .flat_map(|kind| (0..self.entries.len()).map(move |index| (*kind, index)))
+            .filter(|(kind, index)| selection.matches_trial(kind, &self.entries[*index].name))
             .collect();
-        let filtered_out = (self.entries.len() - selected.len()) as u64;
-        let mimic = mimic_args(args, None);
+        let filtered_out = self.entries.len() * KINDS.len() - selected.len();
         if args.list {
             let trials = selected
                 .iter()
-                .map(|entry| list_trial(&entry.name))
+                .map(|(kind, index)| {
+                    libtest_mimic::Trial::test(trial_name(kind, &self.entries[*index].name), || {
+                        Ok(())
+                    })
+                })
                 .collect();
-            let _ = libtest_mimic::run(&mimic, trials);
+            let _ = libtest_mimic::run(&mimic_args(args, None), trials);
             return Ok(ExitCode::SUCCESS);
         }
         if args.bench {
@@ -179,27 +185,17 @@ impl Harness {
             return Ok(ExitCode::SUCCESS);
         }
         let config = Arc::new(self.load_config()?);
-        let canaries: Vec<Arc<Canary>> = selected.iter().map(|entry| entry.build()).collect();
-        let problems: Vec<String> = canaries
+        let canaries = self.build_selected(&selected)?;
+        let trials = selected
             .iter()
-            .zip(&selected)
-            .filter_map(|(canary, entry)| match canary.validate() {
-                Ok(_) if canary.name() != entry.name => Some(format!(
-                    "canary registered as `{}` at {} builds a canary named `{}`",
-                    entry.name,
-                    entry.location,
-                    canary.name()
-                )),
-                Ok(_) => None,
-                Err(error) => Some(error.to_string()),
+            .map(|(kind, index)| {
+                let canary = Arc::clone(&canaries[index]);
+                if *kind == TEETH {
+                    teeth_trial(canary, Arc::clone(&config))
+                } else {
+                    run_trial(canary, Arc::clone(&config))
+                }
             })
-            .collect();
-        if !problems.is_empty() {
-            return Err(problems.join("\n"));
-        }
-        let trials = canaries
-            .into_iter()
-            .map(|canary| run_trial(canary, Arc::clone(&config)))
             .collect();
         let threads = args
             .test_threads
@@ -213,6 +209,39 @@ impl Harness {
             );
         }
         Ok(conclusion.exit_code())
+    }
+
+    /// Builds and validates the canaries the selected trials need, each once. Any invalid
+    /// declaration stops the run before anything starts.
+    fn build_selected(
+        &self,
+        selected: &[(&str, usize)],
+    ) -> Result<BTreeMap<usize, Arc<Canary>>, String> {
+        let mut canaries = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (_, index) in selected {
+            if canaries.contains_key(index) {
+                continue;
+            }
+            let entry = &self.entries[*index];
+            let canary = entry.build();
+            match canary.validate() {
+                Ok(_) if canary.name() != entry.name => problems.push(format!(
+                    "canary registered as `{}` at {} builds a canary named `{}`",
+                    entry.name,
+                    entry.location,
+                    canary.name()
+                )),
+                Ok(_) => {}
+                Err(error) => problems.push(error.to_string()),
+            }
+            canaries.insert(*index, canary);
+        }
+        if problems.is_empty() {
+            Ok(canaries)
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     fn load_config(&self) -> Result<Config, String> {
@@ -288,16 +317,24 @@ fn mimic_args(args: &Args, threads: Option<usize>) -> libtest_mimic::Arguments {
     }
 }
 
-fn trial_name(name: &str) -> String {
-    format!("{}::{name}", select::CANARY)
+fn trial_name(kind: &str, name: &str) -> String {
+    format!("{kind}::{name}")
 }
 
-fn list_trial(name: &str) -> libtest_mimic::Trial {
-    libtest_mimic::Trial::test(trial_name(name), || Ok(()))
+fn teeth_trial(canary: Arc<Canary>, config: Arc<Config>) -> libtest_mimic::Trial {
+    libtest_mimic::Trial::test(trial_name(TEETH, canary.name()), move || {
+        let valid = canary.validate().map_err(|error| error.to_string())?;
+        let report = check_teeth(&valid, &config.run.artifacts);
+        if report.passed() {
+            Ok(())
+        } else {
+            Err(report.render().into())
+        }
+    })
 }
 
 fn run_trial(canary: Arc<Canary>, config: Arc<Config>) -> libtest_mimic::Trial {
-    let name = trial_name(canary.name());
+    let name = trial_name(CANARY, canary.name());
     libtest_mimic::Trial::test(name.clone(), move || {
         let valid = canary.validate().map_err(|error| error.to_string())?;
         let mut on_slow = |elapsed: Duration, artifacts: &Path| {

@@ -8,8 +8,11 @@ use super::args::Args;
 /// The kind of trial that runs a canary.
 pub const CANARY: &str = "canary";
 
-/// Every kind of trial the harness knows.
-pub const KINDS: &[&str] = &[CANARY];
+/// The kind of trial that proves, offline, that each check of a canary can fail.
+pub const TEETH: &str = "teeth";
+
+/// Every kind of trial the harness knows, in the order their trials run and list.
+pub const KINDS: &[&str] = &[CANARY, TEETH];
 
 /// The selection a command line makes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,9 +142,21 @@ mod tests {
     }
 
     #[test]
-    fn other_kinds_are_not_canaries() {
-        let selection = selection("canary");
-        assert!(!selection.matches_trial("teeth", "good-simple"));
-        assert!(selection.matches_trial("canary", "good-simple"));
+    fn kinds_select_their_trials_only() {
+        let canaries = selection("canary");
+        assert!(!canaries.matches_trial(TEETH, "good-simple"));
+        assert!(canaries.matches_trial(CANARY, "good-simple"));
+        let teeth = selection("teeth good-simple");
+        assert!(teeth.matches_trial(TEETH, "good-simple"));
+        assert!(!teeth.matches_trial(CANARY, "good-simple"));
+        let all = selection("good-simple");
+        assert!(
+            all.matches_trial(TEETH, "good-simple") && all.matches_trial(CANARY, "good-simple")
+        );
+        let exact = selection("--exact teeth::good-simple");
+        assert!(
+            exact.matches_trial(TEETH, "good-simple")
+                && !exact.matches_trial(CANARY, "good-simple")
+        );
     }
 }

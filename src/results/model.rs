@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The status of one tier (install, upgrade, backup, restore, custom, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TierStatus {
     /// Every test of the tier passed.
@@ -58,7 +60,7 @@ impl fmt::Display for TierStatus {
 }
 
 /// The outcome of one named test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Passed.
@@ -112,7 +114,7 @@ impl fmt::Display for Outcome {
 }
 
 /// One named test of a stage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestCase {
     /// The test's name, e.g. `test_serving`.
     pub name: String,
@@ -121,15 +123,15 @@ pub struct TestCase {
     /// The status exactly as the tool wrote it.
     pub raw_status: String,
     /// How long it took, in seconds, when the format says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<f64>,
     /// The failure or skip message, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
 /// A stage (tier) and the named tests it ran.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stage {
     /// The stage name, e.g. `install`.
     pub name: String,
@@ -145,18 +147,18 @@ impl Stage {
 }
 
 /// Everything a recipe CI reported about one run, in a format-independent shape.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunResults {
     /// The recipe the CI says it ran, when the format records it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe: Option<String>,
     /// The revision the CI says it ran, when the format records it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<String>,
     /// Tier statuses in the order reported.
     pub tiers: Vec<(String, TierStatus)>,
     /// The level reached, when the format has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// Boolean flags such as `clean_teardown` or `no_secret_leak`.
     pub flags: BTreeMap<String, bool>,

@@ -1,0 +1,241 @@
+//! Known answers for teeth: checks with teeth are killed, vacuous and unsatisfiable ones are
+//! named, exit-code-only canaries are refused, and a real passing run becomes the baseline.
+
+use super::*;
+use crate::Canary;
+use crate::check::*;
+
+fn prove_synthesised(canary: &Canary) -> TeethReport {
+    let valid = canary.validate().unwrap();
+    prove(&valid, &synthesise(&valid))
+}
+
+fn good_simple() -> Canary {
+    Canary::new("good-simple")
+        .recipe("custom-html-tiny")
+        .rev("435df8fc")
+        .expect(Expect::Green)
+        .check(exit_code(0))
+        .check(tier("install").is(Pass))
+        .check(no_tier_failed())
+        .check(flag("clean_teardown"))
+        .check(flag("no_secret_leak"))
+        .check(stage("install").test("test_serving").passed())
+}
+
+#[test]
+fn every_check_of_a_good_canary_has_teeth() {
+    let report = prove_synthesised(&good_simple());
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(report.checks.len(), 7, "the verdict and six checks");
+    let killers = |check: &str| {
+        report
+            .checks
+            .iter()
+            .find(|teeth| teeth.check == check)
+            .unwrap_or_else(|| panic!("{check} not in the report"))
+            .killed_by
+            .clone()
+    };
+    assert_eq!(killers("exit_code(0)"), ["flip the exit code"]);
+    assert!(killers("verdict GREEN").contains(&"flip the exit code".to_owned()));
+    assert!(killers("verdict GREEN").contains(&"set tier \"install\" to fail".to_owned()));
+    assert_eq!(
+        killers("tier(\"install\").is(Pass)"),
+        [
+            "set tier \"install\" to fail",
+            "set tier \"install\" to skip"
+        ]
+    );
+    assert_eq!(
+        killers("flag(\"clean_teardown\")"),
+        ["flip flag \"clean_teardown\""]
+    );
+    assert_eq!(
+        killers("stage(\"install\").test(\"test_serving\").passed()"),
+        [
+            "remove test \"test_serving\" from stage \"install\"",
+            "flip the outcome of \"test_serving\" in stage \"install\""
+        ]
+    );
+}
+
+#[test]
+fn a_red_canary_with_a_failing_named_test_has_teeth() {
+    let canary = Canary::new("bad-false-green")
+        .recipe("custom-html")
+        .rev("71e7326a")
+        .expect(Expect::Red)
+        .check(exit_code(1))
+        .check(tier("custom").is(Fail))
+        .check(
+            stage("custom")
+                .test("test_content_type_html_and_txt")
+                .failed(),
+        );
+    let report = prove_synthesised(&canary);
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(
+        report.baseline,
+        "synthesised from the checks (no passing run in the artifact folder)"
+    );
+}
+
+#[test]
+fn a_check_that_cannot_fail_is_vacuous() {
+    let canary = good_simple()
+        .check(output_matches(".*"))
+        .check(custom("always true", |_| Ok(())));
+    let report = prove_synthesised(&canary);
+    assert!(!report.passed());
+    let vacuous: Vec<&str> = report.vacuous().map(|check| check.check.as_str()).collect();
+    assert_eq!(vacuous, ["custom(\"always true\")"]);
+    let text = report.render();
+    assert!(
+        text.starts_with("VACUOUS: `custom(\"always true\")` passed under every one of the"),
+        "{text}"
+    );
+    // A log with no line at all has no line matching `.*`: emptying the logs kills it.
+    let anything = report
+        .checks
+        .iter()
+        .find(|check| check.check == "output_matches(\".*\")")
+        .unwrap();
+    assert_eq!(anything.killed_by, ["empty the logs"]);
+}
+
+#[test]
+fn an_output_check_is_killed_by_empty_logs() {
+    let report = prove_synthesised(&good_simple().check(output_matches("GREEN")));
+    assert!(report.passed(), "{}", report.render());
+    let output = report.checks.last().unwrap();
+    assert!(
+        output.baseline.is_none(),
+        "no logs to judge the baseline with"
+    );
+    assert_eq!(output.killed_by, ["empty the logs"]);
+}
+
+#[test]
+fn contradicting_checks_are_unsatisfiable() {
+    let canary = good_simple().check(tier("install").is(Fail));
+    let report = prove_synthesised(&canary);
+    assert!(!report.passed());
+    assert!(
+        report
+            .render()
+            .contains("UNSATISFIABLE: `tier(\"install\").is(Fail)` rejects the baseline")
+    );
+}
+
+#[test]
+fn a_red_canary_that_requires_every_tier_to_pass_is_unsatisfiable() {
+    let canary = Canary::new("bad")
+        .recipe("r")
+        .rev("1")
+        .expect(Expect::Red)
+        .check(no_tier_failed())
+        .check(tier("install").is(Fail));
+    let report = prove_synthesised(&canary);
+    assert!(!report.passed());
+    assert!(
+        report
+            .render()
+            .contains("UNSATISFIABLE: `no_tier_failed()`"),
+        "{}",
+        report.render()
+    );
+}
+
+#[test]
+fn exit_code_only_canaries_must_opt_out() {
+    let bare = Canary::new("bare")
+        .recipe("r")
+        .rev("1")
+        .expect(Expect::Red)
+        .check(exit_code(1));
+    let report = prove_synthesised(&bare);
+    assert!(report.exit_code_only && !report.passed());
+    assert!(
+        report
+            .render()
+            .starts_with("EXIT CODE ONLY: the checks of `bare`")
+    );
+    let accepted = prove_synthesised(&bare.clone().exit_code_only(true));
+    assert!(accepted.passed(), "{}", accepted.render());
+    let nothing = prove_synthesised(
+        &Canary::new("nothing")
+            .recipe("r")
+            .rev("1")
+            .expect(Expect::Green),
+    );
+    assert!(nothing.exit_code_only);
+}
+
+#[test]
+fn the_last_passing_run_is_the_baseline() {
+    let root = tempfile::tempdir().unwrap();
+    let canary = good_simple();
+    let valid = canary.validate().unwrap();
+    let write_run = |folder: &str, passed: bool| {
+        let dir = root.path().join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut record = RunRecord::new(&valid, folder, &dir);
+        record.passed = passed;
+        record.exit = Some(Exit::Code(0));
+        record.results = Some(synthesise(&valid).results);
+        record.write(&dir.join("canary.json")).unwrap();
+        std::fs::write(dir.join("stdout.log"), format!("run {folder}\n")).unwrap();
+        std::fs::write(dir.join("stderr.log"), "").unwrap();
+    };
+    write_run("good-simple-20261101T000000Z-1-0", true);
+    write_run("good-simple-20261102T000000Z-1-0", true);
+    write_run("good-simple-20261103T000000Z-1-0", false);
+    write_run("good-simple-extra-20261104T000000Z-1-0", true);
+    let baseline = last_passing_run(root.path(), "good-simple").unwrap();
+    assert!(
+        baseline
+            .source
+            .ends_with("good-simple-20261102T000000Z-1-0"),
+        "{}",
+        baseline.source
+    );
+    let report = prove(&valid, &baseline);
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(check_teeth(&valid, root.path()).baseline, baseline.source);
+    // Checks changed since that run: the baseline is synthesised again.
+    let changed = canary
+        .clone()
+        .check(stage("install").test("test_new").passed());
+    let changed = changed.validate().unwrap();
+    let report = check_teeth(&changed, root.path());
+    assert!(report.passed(), "{}", report.render());
+    assert!(
+        report.baseline.starts_with("synthesised from the checks"),
+        "{}",
+        report.baseline
+    );
+    assert!(
+        report.baseline.ends_with("no longer satisfies the checks)"),
+        "{}",
+        report.baseline
+    );
+    assert!(last_passing_run(root.path(), "other").is_none());
+    assert!(last_passing_run(&root.path().join("missing"), "good-simple").is_none());
+}
+
+#[test]
+fn run_folders_are_matched_to_their_canary() {
+    assert_eq!(
+        run_stamp("good-simple-20261124T130034Z-5450-0", "good-simple"),
+        Some("20261124T130034Z-5450-0")
+    );
+    assert_eq!(
+        run_stamp("good-simple-2-20261124T130034Z-5450-0", "good-simple"),
+        None
+    );
+    assert_eq!(
+        run_stamp("good-simple-20261124T130034Z-5450-0", "good"),
+        None
+    );
+}
