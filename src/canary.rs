@@ -116,6 +116,7 @@ pub struct Canary {
     pub(crate) description: Option<String>,
     pub(crate) owner: Option<String>,
     pub(crate) exit_code_only: bool,
+    pub(crate) retries: Option<u32>,
 }
 
 impl fmt::Debug for Canary {
@@ -153,6 +154,7 @@ impl Canary {
             description: None,
             owner: None,
             exit_code_only: false,
+            retries: None,
         }
     }
 
@@ -233,6 +235,18 @@ impl Canary {
     pub fn exit_code_only(mut self, accepted: bool) -> Self {
         self.exit_code_only = accepted;
         self
+    }
+
+    /// How many times a failed run is tried again, overriding `[run] retries` (`--retries`
+    /// overrides both). A canary that passes on a retry is FLAKY.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// The canary's own retry count, if it sets one.
+    pub fn retries_setting(&self) -> Option<u32> {
+        self.retries
     }
 
     /// Whether the canary accepts exit-code-only checks.

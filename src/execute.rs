@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
+use crate::ci::interrupt;
 use crate::ci::process::{self, Finished, Spawn};
 use crate::config::{Config, Template, Vars};
 use crate::record::RunRecord;
@@ -36,13 +37,29 @@ pub struct CanaryRun {
 pub fn run_canary(
     canary: &ValidCanary<'_>,
     config: &Config,
+    attempt: u32,
     on_slow: &mut dyn FnMut(Duration, &Path),
 ) -> CanaryRun {
     let name = canary.canary().name();
     let run_id = new_run_id(name);
     let artifacts = config.run.artifacts.join(&run_id);
     let mut record = RunRecord::new(canary, &run_id, &artifacts);
+    record.attempt = attempt;
 
+    if let Some(signal) = interrupt::received() {
+        // Not started: no artifact folder, nothing to keep.
+        record.problems.push(format!(
+            "INTERRUPTED: the harness received {} before this canary started; it did not run",
+            signal_name(signal)
+        ));
+        let report = report::render(&record, &artifacts);
+        return CanaryRun {
+            passed: false,
+            artifacts,
+            record,
+            report,
+        };
+    }
     if let Err(error) = std::fs::create_dir_all(&artifacts) {
         record.problems.push(format!(
             "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
@@ -235,7 +252,17 @@ fn judge(
     record: &mut RunRecord,
 ) {
     let timeout = canary.timeout().unwrap_or(config.ci.timeout);
-    if finished.timed_out {
+    if let Some(signal) = interrupt::received() {
+        record.problems.insert(
+            0,
+            format!(
+                "INTERRUPTED: the harness received {} while the recipe CI ran; its process group got SIGTERM, \
+                 then SIGKILL after the {} grace period if still running",
+                signal_name(signal),
+                humantime::format_duration(config.ci.grace)
+            ),
+        );
+    } else if finished.timed_out {
         record.problems.insert(
             0,
             format!(

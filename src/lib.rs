@@ -53,6 +53,7 @@ pub mod harness;
 pub mod init;
 mod macros;
 pub mod record;
+pub mod redact;
 pub mod registry;
 mod report;
 pub mod results;

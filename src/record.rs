@@ -34,6 +34,9 @@ pub struct RunRecord {
     pub owner: Option<String>,
     /// The run id.
     pub run_id: String,
+    /// Which try this run was (1 for the first; retries count up).
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     /// The artifact folder.
     pub artifacts: String,
     /// The argv as expanded.
@@ -88,6 +91,7 @@ impl RunRecord {
             description: declared.description_text().map(str::to_owned),
             owner: declared.owner_name().map(str::to_owned),
             run_id: run_id.to_owned(),
+            attempt: 1,
             artifacts: artifacts.display().to_string(),
             argv: Vec::new(),
             program: None,
@@ -117,4 +121,8 @@ impl RunRecord {
         std::fs::write(&temporary, json)?;
         std::fs::rename(&temporary, path)
     }
+}
+
+fn first_attempt() -> u32 {
+    1
 }

@@ -2,9 +2,8 @@
 //! filters, `--exact`, errors for unknown flags and bad config, and nextest listing and running
 //! it through its custom-harness protocol.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 mod common;
 
@@ -40,32 +39,8 @@ fn cargo() -> Command {
     common::cargo_in(root())
 }
 
-/// The path of the built `regression` test binary (built once per process).
 fn regression_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = cargo()
-            .args([
-                "test",
-                "--test",
-                "regression",
-                "--no-run",
-                "--message-format=json",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|message| message["target"]["name"] == "regression")
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no regression executable")
-    })
+    common::regression_binary()
 }
 
 fn regression(args: &[&str]) -> Output {

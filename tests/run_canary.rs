@@ -54,7 +54,7 @@ impl Project {
 
     fn run(&self, canary: Canary) -> CanaryRun {
         let valid = canary.validate().unwrap();
-        run_canary(&valid, &self.config(), &mut |_, _| {})
+        run_canary(&valid, &self.config(), 1, &mut |_, _| {})
     }
 }
 
@@ -288,7 +288,13 @@ fn a_hanging_ci_and_all_its_children_are_terminated() {
         .env("COALMINE_TEST_MARKER", &project.marker)
         .spawn()
         .unwrap();
-    let seen = processes_with(&project.marker);
+    // Until the child has exec'ed, /proc shows the parent's environment: poll briefly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = processes_with(&project.marker);
+    while seen.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        seen = processes_with(&project.marker);
+    }
     control.kill().unwrap();
     control.wait().unwrap();
     assert_eq!(seen, vec![control.id()]);
@@ -372,7 +378,7 @@ fn a_slow_canary_is_reported_while_it_runs() {
     let valid_canary = green();
     let valid = valid_canary.validate().unwrap();
     let mut notices: Vec<(Duration, PathBuf)> = Vec::new();
-    let run = run_canary(&valid, &project.config(), &mut |elapsed, artifacts| {
+    let run = run_canary(&valid, &project.config(), 1, &mut |elapsed, artifacts| {
         notices.push((elapsed, artifacts.to_owned()))
     });
     assert!(run.passed, "{}", run.report);

@@ -10,7 +10,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::pgroup;
+use super::{interrupt, pgroup};
 use crate::check::Exit;
 
 /// What to run and how long to let it run.
@@ -70,6 +70,7 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     let start = Instant::now();
     let mut child = command.spawn()?;
     let pid = child.id();
+    let registration = interrupt::register(pid, spawn.grace);
 
     // A thread blocks in wait() so that the exit is seen at once, without polling latency.
     let (sender, receiver) = mpsc::channel::<io::Result<ExitStatus>>();
@@ -114,6 +115,7 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     let ended_at = SystemTime::now();
     // The leader is gone; anything still in its group was left behind (daemons, stuck children).
     let leftovers = pgroup::terminate_group(pid, spawn.grace);
+    drop(registration);
     Ok(Finished {
         pid,
         exit: exit_of(status),

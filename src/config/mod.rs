@@ -64,6 +64,22 @@ pub struct RunConfig {
     pub artifacts: PathBuf,
     /// How many canaries run at once by default.
     pub max_parallel: usize,
+    /// How many times a failed canary is tried again (a canary's own `retries` and
+    /// `--retries` override it).
+    pub retries: u32,
+    /// How a canary that passes only on a retry is counted.
+    pub flaky: FlakyPolicy,
+}
+
+/// How a FLAKY canary (failed, then passed on a retry) is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlakyPolicy {
+    /// As a pass (shown as FLAKY).
+    #[default]
+    Pass,
+    /// As a failure.
+    Fail,
 }
 
 /// Defaults, documented in the README.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::template::Template;
-use super::{CiConfig, Config, ConfigError, ConfigErrorKind, RunConfig, defaults};
+use super::{CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, RunConfig, defaults};
 use crate::results::Format;
 
 #[derive(Deserialize)]
@@ -44,6 +44,9 @@ fn default_format() -> Format {
 struct RawRun {
     artifacts: Option<Spanned<String>>,
     max_parallel: Option<Spanned<i64>>,
+    retries: Option<Spanned<i64>>,
+    #[serde(default)]
+    flaky: FlakyPolicy,
 }
 
 /// The text being parsed and its path, to turn byte offsets into errors.
@@ -203,6 +206,19 @@ impl RawConfig {
             Some(value) => usize::try_from(*value.get_ref()).unwrap_or(usize::MAX),
             None => std::thread::available_parallelism().map_or(1, Into::into),
         };
+        let retries = match &self.run.retries {
+            Some(value) if !(0..=100).contains(value.get_ref()) => {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!(
+                        "`run.retries` is {}: give a number of retries from 0 to 100",
+                        value.get_ref()
+                    ),
+                ));
+            }
+            Some(value) => u32::try_from(*value.get_ref()).unwrap_or(0),
+            None => 0,
+        };
         Ok(Config {
             path: source.path.to_owned(),
             ci: CiConfig {
@@ -218,6 +234,8 @@ impl RawConfig {
             run: RunConfig {
                 artifacts,
                 max_parallel,
+                retries,
+                flaky: self.run.flaky,
             },
         })
     }

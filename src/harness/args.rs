@@ -68,6 +68,10 @@ pub struct Args {
     /// How many trials run at once (default: `[run] max_parallel` in harness.toml).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub test_threads: Option<u32>,
+    /// Try a failed canary again up to N times (overrides `retries` in harness.toml and in
+    /// the canary); a canary that passes on a retry is FLAKY.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, value_name = "pretty|terse|json")]
     pub format: Option<Format>,

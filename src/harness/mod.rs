@@ -7,20 +7,18 @@
 
 pub mod args;
 mod select;
+mod trials;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::canary::{Canary, SourceLocation};
 use crate::config::Config;
-use crate::execute::run_canary;
 use crate::registry::{self, Registration};
-use crate::teeth::check_teeth;
 use args::{Args, Parsed};
 pub use select::{CANARY, KINDS, Selection, TEETH};
 
@@ -172,9 +170,10 @@ impl Harness {
             let trials = selected
                 .iter()
                 .map(|(kind, index)| {
-                    libtest_mimic::Trial::test(trial_name(kind, &self.entries[*index].name), || {
-                        Ok(())
-                    })
+                    libtest_mimic::Trial::test(
+                        trials::name(kind, &self.entries[*index].name),
+                        || Ok(()),
+                    )
                 })
                 .collect();
             let _ = libtest_mimic::run(&mimic_args(args, None), trials);
@@ -186,14 +185,15 @@ impl Harness {
         }
         let config = Arc::new(self.load_config()?);
         let canaries = self.build_selected(&selected)?;
+        crate::ci::interrupt::install()?;
         let trials = selected
             .iter()
             .map(|(kind, index)| {
                 let canary = Arc::clone(&canaries[index]);
                 if *kind == TEETH {
-                    teeth_trial(canary, Arc::clone(&config))
+                    trials::teeth(canary, Arc::clone(&config))
                 } else {
-                    run_trial(canary, Arc::clone(&config))
+                    trials::canary(canary, Arc::clone(&config), args.retries)
                 }
             })
             .collect();
@@ -207,6 +207,10 @@ impl Harness {
                 std::io::stdout(),
                 "({filtered_out} trial(s) not selected by the filters)"
             );
+        }
+        if let Some(signal) = crate::ci::interrupt::received() {
+            // Interrupted: never a success, whatever finished; 128 + signal, as shells report it.
+            return Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)));
         }
         Ok(conclusion.exit_code())
     }
@@ -315,42 +319,6 @@ fn mimic_args(args: &Args, threads: Option<usize>) -> libtest_mimic::Arguments {
         },
         ..libtest_mimic::Arguments::default()
     }
-}
-
-fn trial_name(kind: &str, name: &str) -> String {
-    format!("{kind}::{name}")
-}
-
-fn teeth_trial(canary: Arc<Canary>, config: Arc<Config>) -> libtest_mimic::Trial {
-    libtest_mimic::Trial::test(trial_name(TEETH, canary.name()), move || {
-        let valid = canary.validate().map_err(|error| error.to_string())?;
-        let report = check_teeth(&valid, &config.run.artifacts);
-        if report.passed() {
-            Ok(())
-        } else {
-            Err(report.render().into())
-        }
-    })
-}
-
-fn run_trial(canary: Arc<Canary>, config: Arc<Config>) -> libtest_mimic::Trial {
-    let name = trial_name(CANARY, canary.name());
-    libtest_mimic::Trial::test(name.clone(), move || {
-        let valid = canary.validate().map_err(|error| error.to_string())?;
-        let mut on_slow = |elapsed: Duration, artifacts: &Path| {
-            eprintln!(
-                "    SLOW [>{:.0}s] {name} still running (artifacts: {})",
-                elapsed.as_secs_f64(),
-                artifacts.display()
-            );
-        };
-        let run = run_canary(&valid, &config, &mut on_slow);
-        if run.passed {
-            Ok(())
-        } else {
-            Err(run.report.into())
-        }
-    })
 }
 
 #[cfg(test)]

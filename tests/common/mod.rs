@@ -16,3 +16,32 @@ pub fn cargo_in(dir: &Path) -> Command {
     }
     command
 }
+
+/// The path of the built `regression` test binary of this package (built once per process).
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn regression_binary() -> &'static std::path::Path {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let output = cargo_in(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .args([
+                "test",
+                "--test",
+                "regression",
+                "--no-run",
+                "--message-format=json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|message| message["target"]["name"] == "regression")
+            .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
+            .expect("cargo reported no regression executable")
+    })
+}
