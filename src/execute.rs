@@ -16,8 +16,10 @@ use crate::ci::interrupt;
 use crate::ci::process::{self, Finished, Spawn};
 use crate::config::{Config, Template, Vars};
 use crate::record::RunRecord;
+use crate::redact::Redactor;
 use crate::report;
 use crate::results::RunResults;
+use crate::secrets;
 
 /// The outcome of running one canary.
 #[derive(Debug)]
@@ -60,14 +62,6 @@ pub fn run_canary(
             report,
         };
     }
-    if let Err(error) = std::fs::create_dir_all(&artifacts) {
-        record.problems.push(format!(
-            "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
-            artifacts.display(),
-            config.path.display()
-        ));
-        return finish(record, artifacts, None);
-    }
     let artifacts_text = artifacts.display().to_string();
     let vars = Vars {
         recipe: canary.recipe(),
@@ -76,11 +70,26 @@ pub fn run_canary(
         run_id: &run_id,
         artifacts: &artifacts_text,
     };
+    let redactor = match secrets::redactor(config, canary, &vars) {
+        Ok(redactor) => redactor,
+        Err(problem) => {
+            record.problems.push(problem);
+            return finish(record, artifacts, None, &Redactor::none());
+        }
+    };
+    if let Err(error) = std::fs::create_dir_all(&artifacts) {
+        record.problems.push(format!(
+            "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
+            artifacts.display(),
+            config.path.display()
+        ));
+        return finish(record, artifacts, None, &redactor);
+    }
     let prepared = match prepare(canary, config, &vars, &artifacts) {
         Ok(prepared) => prepared,
         Err(problem) => {
             record.problems.push(problem);
-            return finish(record, artifacts, None);
+            return finish(record, artifacts, None, &redactor);
         }
     };
     record.argv = prepared.argv.clone();
@@ -102,10 +111,18 @@ pub fn run_canary(
                 "cannot start the recipe CI {}: {error}",
                 prepared.argv.first().map_or("", String::as_str)
             ));
-            return finish(record, artifacts, None);
+            return finish(record, artifacts, None, &redactor);
         }
     };
     record.set_finished(&finished);
+    // Secrets leave the artifact folder before anything in it is read, so that no result,
+    // message or report can carry them. A folder that cannot be cleaned fails the canary.
+    if let Err(error) = redactor.redact_tree(&artifacts) {
+        record.problems.push(format!(
+            "cannot redact secrets in {}: {error}; the folder may still hold secret values",
+            artifacts.display()
+        ));
+    }
 
     let results = match config.ci.format.read(&prepared.results_path) {
         Ok(results) => Some(results),
@@ -132,7 +149,7 @@ pub fn run_canary(
         .iter()
         .map(|check| check.evaluate(&run))
         .collect();
-    finish(record, artifacts, results)
+    finish(record, artifacts, results, &redactor)
 }
 
 /// The captured standard output, inside the run's artifact folder.
@@ -313,7 +330,12 @@ fn judge(
     record.verdict = Some(verdict);
 }
 
-fn finish(mut record: RunRecord, artifacts: PathBuf, results: Option<RunResults>) -> CanaryRun {
+fn finish(
+    mut record: RunRecord,
+    artifacts: PathBuf,
+    results: Option<RunResults>,
+    redactor: &Redactor,
+) -> CanaryRun {
     record.passed = record.problems.is_empty()
         && record
             .verdict
@@ -321,6 +343,7 @@ fn finish(mut record: RunRecord, artifacts: PathBuf, results: Option<RunResults>
             .is_some_and(|verdict| verdict.passed)
         && record.checks.iter().all(|check| check.passed);
     record.results = results;
+    record = record.redacted(redactor);
     if let Err(error) = record.write(&artifacts.join(RECORD_FILE)) {
         record.problems.push(format!(
             "cannot write {}: {error}",
@@ -328,7 +351,10 @@ fn finish(mut record: RunRecord, artifacts: PathBuf, results: Option<RunResults>
         ));
         record.passed = false;
     }
-    let report = report::render(&record, &artifacts);
+    // The report quotes the (already redacted) logs; redact it once more for what was added.
+    let report = redactor
+        .redact_str(&report::render(&record, &artifacts))
+        .into_owned();
     CanaryRun {
         passed: record.passed,
         artifacts,

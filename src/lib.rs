@@ -57,6 +57,7 @@ pub mod redact;
 pub mod registry;
 mod report;
 pub mod results;
+mod secrets;
 mod suggest;
 pub mod teeth;
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::canary::ValidCanary;
 use crate::check::{CheckOutcome, Exit};
+use crate::redact::Redactor;
 use crate::results::RunResults;
 
 /// The version of the `canary.json` layout.
@@ -112,6 +113,34 @@ impl RunRecord {
             checks: Vec::new(),
             passed: false,
         }
+    }
+
+    /// The record with every secret value and pattern replaced by `[REDACTED]`, in every
+    /// field (argv, results, messages, checks).
+    pub fn redacted(self, redactor: &Redactor) -> RunRecord {
+        if redactor.is_empty() {
+            return self;
+        }
+        let Ok(json) = serde_json::to_string(&self) else {
+            return self;
+        };
+        let clean = redactor.redact_str(&json);
+        // Redaction replaces whole JSON string contents with plain text, so the result parses;
+        // if it somehow does not, keep nothing that could leak.
+        serde_json::from_str(&clean).unwrap_or_else(|error| {
+            let mut empty = RunRecord {
+                problems: Vec::new(),
+                ..self
+            };
+            empty.argv.clear();
+            empty.results = None;
+            empty.checks.clear();
+            empty.problems.push(format!(
+                "the record could not be redacted safely ({error}); its details were dropped"
+            ));
+            empty.passed = false;
+            empty
+        })
     }
 
     /// Writes the record as pretty JSON, atomically (a temporary file renamed into place).

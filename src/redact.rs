@@ -167,6 +167,18 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
+    /// A redactor that redacts nothing.
+    pub fn none() -> Redactor {
+        Redactor {
+            literals: None,
+            max_literal_len: 0,
+            values: 0,
+            needles: 0,
+            patterns: Vec::new(),
+            ignored: Vec::new(),
+        }
+    }
+
     /// Builds a redactor from literal secret `values` and regex `patterns`.
     ///
     /// Empty values, values shorter than [`MIN_SECRET_LEN`] bytes and values that are part of

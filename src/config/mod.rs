@@ -55,6 +55,11 @@ pub struct CiConfig {
     pub workdir: Template,
     /// Extra environment for the CI.
     pub env: BTreeMap<String, Template>,
+    /// Names of environment variables whose values are secrets: redacted from the artifact
+    /// folder, canary.json, reports and output.
+    pub secrets: Vec<String>,
+    /// Regexes whose matches are secrets too (validated when the file is loaded).
+    pub secret_patterns: Vec<String>,
 }
 
 /// `[run]`: where runs go and how many at once.

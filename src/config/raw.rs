@@ -33,6 +33,10 @@ struct RawCi {
     workdir: Option<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    secret_patterns: Vec<Spanned<String>>,
 }
 
 fn default_format() -> Format {
@@ -182,6 +186,31 @@ impl RawConfig {
                 source.template(&format!("ci.env.{key}"), value)?,
             );
         }
+        for name in &ci.secrets {
+            let valid = !name.get_ref().is_empty()
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(source.error_at(
+                    name.span().start,
+                    format!(
+                        "`ci.secrets` entry {:?} is not an environment variable name: list the names of the \
+                         variables holding secrets (e.g. \"CCCI_TOKEN\"), not their values",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        for pattern in &ci.secret_patterns {
+            if let Err(error) = regex::bytes::Regex::new(pattern.get_ref()) {
+                return Err(source.error_at(
+                    pattern.span().start,
+                    format!("`ci.secret_patterns` entry is not a valid regex: {error}"),
+                ));
+            }
+        }
         let artifacts = match &self.run.artifacts {
             Some(path) if path.get_ref().trim().is_empty() => {
                 return Err(source.error_at(
@@ -230,6 +259,16 @@ impl RawConfig {
                 slow: source.duration("ci.slow", ci.slow.as_ref(), defaults::SLOW)?,
                 workdir,
                 env,
+                secrets: ci
+                    .secrets
+                    .iter()
+                    .map(|name| name.get_ref().clone())
+                    .collect(),
+                secret_patterns: ci
+                    .secret_patterns
+                    .iter()
+                    .map(|pattern| pattern.get_ref().clone())
+                    .collect(),
             },
             run: RunConfig {
                 artifacts,

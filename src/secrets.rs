@@ -1,0 +1,46 @@
+//! Which values are secret for one canary run: the values of the variables named in
+//! `[ci] secrets` (as the CI will see them: the canary's env, else `[ci.env]`, else the
+//! harness's own environment) plus the `[ci] secret_patterns` regexes.
+
+use crate::canary::ValidCanary;
+use crate::config::{Config, Template, Vars};
+use crate::redact::Redactor;
+
+/// The redactor for one run, or why it cannot be built.
+pub fn redactor(
+    config: &Config,
+    canary: &ValidCanary<'_>,
+    vars: &Vars<'_>,
+) -> Result<Redactor, String> {
+    let found: Vec<(&str, String)> = config
+        .ci
+        .secrets
+        .iter()
+        .filter_map(|name| {
+            let value = if let Some(value) = canary.canary().env_vars().get(name) {
+                Template::parse(value)
+                    .map_or_else(|_| value.clone(), |template| template.expand(vars))
+            } else if let Some(template) = config.ci.env.get(name) {
+                template.expand(vars)
+            } else {
+                std::env::var(name).ok()?
+            };
+            Some((name.as_str(), value))
+        })
+        .collect();
+    let redactor = Redactor::new(
+        found.iter().map(|(_, value)| value.clone()),
+        &config.ci.secret_patterns,
+    )
+    .map_err(|error| {
+        format!(
+            "cannot set up secret redaction: {error}; fix `[ci] secret_patterns` in {}",
+            config.path.display()
+        )
+    })?;
+    for ignored in redactor.ignored() {
+        let name = found.get(ignored.index).map_or("?", |(name, _)| *name);
+        eprintln!("warning: the secret in ${name} is not redacted: {ignored}");
+    }
+    Ok(redactor)
+}
