@@ -50,6 +50,7 @@ pub mod ci;
 pub mod config;
 pub mod execute;
 pub mod harness;
+pub mod history;
 pub mod init;
 mod macros;
 pub mod record;
