@@ -38,6 +38,8 @@ pub struct SourceLocation {
     pub file: &'static str,
     /// The 1-based line.
     pub line: u32,
+    /// The 1-based column.
+    pub column: u32,
 }
 
 impl SourceLocation {
@@ -48,13 +50,14 @@ impl SourceLocation {
         SourceLocation {
             file: location.file(),
             line: location.line(),
+            column: location.column(),
         }
     }
 }
 
 impl fmt::Display for SourceLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
 
@@ -337,6 +340,13 @@ impl Canary {
             if let Err(problem) = check.validate() {
                 problems.push(problem);
             }
+            if let Some(expect) = self.expect {
+                if let Some(why) = never_passes(expect, check) {
+                    problems.push(format!(
+                        "check `{check}` can never pass on a {expect} canary: {why}"
+                    ));
+                }
+            }
         }
         for key in self.env.keys() {
             if key.is_empty() || key.contains('=') || key.contains('\0') {
@@ -355,6 +365,31 @@ impl Canary {
                 problems,
             })
         }
+    }
+}
+
+/// Why a check contradicts the expected verdict, so the canary could never pass.
+fn never_passes(expect: Expect, check: &Check) -> Option<&'static str> {
+    use crate::results::TierStatus;
+    match (expect, check) {
+        (Expect::Red, Check::NoTierFailed) => Some(
+            "a RED run exits non-zero, and a non-zero exit with no failed tier is a contradiction the harness \
+             always fails; check the tier that must fail instead, e.g. tier(\"custom\").is(Fail)",
+        ),
+        (Expect::Red, Check::ExitCode(0)) => {
+            Some("a RED run must exit non-zero; use exit_code(1) or drop the check")
+        }
+        (Expect::Green, Check::ExitCode(code)) if *code != 0 => {
+            Some("a GREEN run must exit 0; use exit_code(0)")
+        }
+        (
+            Expect::Green,
+            Check::Tier {
+                status: TierStatus::Fail,
+                ..
+            },
+        ) => Some("a GREEN run has no failed tier; expect Red, or check for Pass"),
+        _ => None,
     }
 }
 
@@ -465,6 +500,45 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} not in {text}");
         }
+    }
+
+    #[test]
+    fn checks_that_contradict_the_verdict_are_refused() {
+        let red = || Canary::new("bad").recipe("r").rev("1").expect(Expect::Red);
+        let green = || {
+            Canary::new("good")
+                .recipe("r")
+                .rev("1")
+                .expect(Expect::Green)
+        };
+        for (canary, phrase) in [
+            (
+                red().check(no_tier_failed()),
+                "`no_tier_failed()` can never pass on a RED canary",
+            ),
+            (
+                red().check(exit_code(0)),
+                "`exit_code(0)` can never pass on a RED canary",
+            ),
+            (
+                green().check(exit_code(2)),
+                "`exit_code(2)` can never pass on a GREEN canary",
+            ),
+            (
+                green().check(tier("install").is(Fail)),
+                "can never pass on a GREEN canary: a GREEN run has no failed tier",
+            ),
+        ] {
+            let error = canary.validate().unwrap_err().to_string();
+            assert!(error.contains(phrase), "{error}");
+        }
+        assert!(
+            red()
+                .check(exit_code(1))
+                .check(tier("x").is(Fail))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

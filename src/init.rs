@@ -44,6 +44,7 @@ pub const CANARIES_RS: &str = r#"//! Regression canaries for our recipe CI: pinn
 //!
 //!     cargo test --test regression -- canary            # every canary
 //!     cargo test --test regression -- canary example    # one canary
+//!     cargo test --test regression -- teeth             # prove offline that every check can fail
 //!     cargo test --test regression -- --list            # list them
 
 coalmine::canary! {

@@ -62,13 +62,17 @@ macro_rules! canary {
         name: $name:literal $(, $($field:tt)*)?
     ) => {
         $crate::__private::inventory::submit! {
-            $crate::__private::Registration::new($name, ::core::file!(), ::core::line!(), {
+            $crate::__private::Registration::new($name, ::core::file!(), ::core::line!(), ::core::column!(), {
                 fn build() -> $crate::Canary {
                     #[allow(unused_imports)]
                     use $crate::__private::dsl::*;
                     let canary = $crate::Canary::at(
                         $name,
-                        $crate::SourceLocation { file: ::core::file!(), line: ::core::line!() },
+                        $crate::SourceLocation {
+                            file: ::core::file!(),
+                            line: ::core::line!(),
+                            column: ::core::column!(),
+                        },
                     );
                     $( let canary = canary.describe_line($doc); )*
                     $crate::__canary_fields!(canary; $($($field)*)?)

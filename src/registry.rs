@@ -21,11 +21,12 @@ impl Registration {
         name: &'static str,
         file: &'static str,
         line: u32,
+        column: u32,
         build: fn() -> Canary,
     ) -> Self {
         Registration {
             name,
-            location: SourceLocation { file, line },
+            location: SourceLocation { file, line, column },
             build,
         }
     }

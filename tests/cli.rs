@@ -156,7 +156,7 @@ fn a_bad_config_stops_the_run_with_its_location() {
     let config = dir.path().join("harness.toml");
     std::fs::write(
         &config,
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"soon\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\ntimeout = \"soon\"\n",
     )
     .unwrap();
     let output = Command::new(regression_binary())

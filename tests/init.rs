@@ -79,8 +79,15 @@ fn init_then_list_and_run() {
     );
     assert_eq!(
         String::from_utf8_lossy(&list.stdout),
-        "canary::example: test\n"
+        "canary::example: test\nteeth::example: test\n"
     );
+
+    // Teeth are proven offline: no recipe CI needed.
+    let teeth = cargo(dir.path())
+        .args(["test", "--offline", "--quiet", "--test", "regression", "--", "teeth"])
+        .output()
+        .unwrap();
+    assert!(teeth.status.success(), "{}", String::from_utf8_lossy(&teeth.stdout));
 
     let run = cargo(dir.path())
         .args([

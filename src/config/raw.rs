@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::template::Template;
+use super::template::{Placeholder, Template};
 use super::{CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, RunConfig, defaults};
 use crate::results::Format;
 
@@ -167,6 +167,17 @@ impl RawConfig {
             return Err(source.error_at(
                 ci.results.span().start,
                 "`ci.results` is empty: give the path the CI writes its results to, e.g. \"{artifacts}/results.json\"".to_owned(),
+            ));
+        }
+        if !results.uses(Placeholder::Artifacts) && !results.uses(Placeholder::RunId) {
+            return Err(source.error_at(
+                ci.results.span().start,
+                format!(
+                    "`ci.results` = {:?} is the same path for every run: a run could read the results a previous or \
+                     concurrent run left there (a false green); put it in the run's own folder, e.g. \
+                     \"{{artifacts}}/results.json\", or make it unique with {{run_id}}",
+                    ci.results.get_ref()
+                ),
             ));
         }
         let workdir = match &ci.workdir {

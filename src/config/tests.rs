@@ -40,7 +40,7 @@ fn a_full_config_loads() {
 
 #[test]
 fn defaults_apply() {
-    let config = parse("[ci]\ncommand = [\"ci\"]\nresults = \"r.json\"\n").unwrap();
+    let config = parse("[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r.json\"\n").unwrap();
     assert_eq!(config.ci.format, Format::CcCi);
     assert_eq!(config.ci.timeout, defaults::TIMEOUT);
     assert_eq!(config.ci.grace, defaults::GRACE);
@@ -56,28 +56,28 @@ fn defaults_apply() {
 const BAD: &[(&str, &str, usize, usize, &str)] = &[
     (
         "unknown key",
-        "[ci]\ncomand = [\"x\"]\nresults = \"r\"\n",
+        "[ci]\ncomand = [\"x\"]\nresults = \"{artifacts}/r\"\n",
         2,
         1,
         "unknown field `comand`, expected one of `command`, `results`, `format`",
     ),
     (
         "unknown table",
-        "[ci]\ncommand = [\"x\"]\nresults = \"r\"\n[runs]\n",
+        "[ci]\ncommand = [\"x\"]\nresults = \"{artifacts}/r\"\n[runs]\n",
         4,
         2,
         "unknown field `runs`, expected `ci` or `run`",
     ),
     (
         "wrong type",
-        "[ci]\ncommand = \"cc-ci-run {recipe}\"\nresults = \"r\"\n",
+        "[ci]\ncommand = \"cc-ci-run {recipe}\"\nresults = \"{artifacts}/r\"\n",
         2,
         11,
         "invalid type: string \"cc-ci-run {recipe}\", expected a sequence",
     ),
     (
         "missing command",
-        "[ci]\nresults = \"r\"\n",
+        "[ci]\nresults = \"{artifacts}/r\"\n",
         1,
         1,
         "missing field `command`",
@@ -91,21 +91,21 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
     ),
     (
         "empty command",
-        "[ci]\ncommand = []\nresults = \"r\"\n",
+        "[ci]\ncommand = []\nresults = \"{artifacts}/r\"\n",
         2,
         11,
         "`ci.command` is empty",
     ),
     (
         "empty program",
-        "[ci]\ncommand = [\"\"]\nresults = \"r\"\n",
+        "[ci]\ncommand = [\"\"]\nresults = \"{artifacts}/r\"\n",
         2,
         12,
         "the program (first element of `ci.command`) is empty",
     ),
     (
         "unknown placeholder",
-        "[ci]\ncommand = [\"ci\", \"--ref={revision}\"]\nresults = \"r\"\n",
+        "[ci]\ncommand = [\"ci\", \"--ref={revision}\"]\nresults = \"{artifacts}/r\"\n",
         2,
         25,
         "in `ci.command`: unknown placeholder `{revision}`; valid placeholders: {recipe}, {rev}, {canary}, {run_id}, {artifacts}",
@@ -119,70 +119,70 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
     ),
     (
         "placeholder in env",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[ci.env]\nA = \"{nope}\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\n[ci.env]\nA = \"{nope}\"\n",
         5,
         6,
         "in `ci.env.A`: unknown placeholder `{nope}`",
     ),
     (
         "unclosed brace",
-        "[ci]\ncommand = [\"ci\", \"{rev\"]\nresults = \"r\"\n",
+        "[ci]\ncommand = [\"ci\", \"{rev\"]\nresults = \"{artifacts}/r\"\n",
         2,
         19,
         "unclosed `{`",
     ),
     (
         "bad duration",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"20 minuts\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\ntimeout = \"20 minuts\"\n",
         4,
         11,
         "`ci.timeout` = \"20 minuts\" is not a duration: unknown time unit \"minuts\"",
     ),
     (
         "duration as number",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = 20\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\ntimeout = 20\n",
         4,
         11,
         "invalid type: integer `20`, expected a string",
     ),
     (
         "zero timeout",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\ntimeout = \"0s\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\ntimeout = \"0s\"\n",
         4,
         11,
         "`ci.timeout` must be longer than zero",
     ),
     (
         "unknown format",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nformat = \"junit\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\nformat = \"junit\"\n",
         4,
         10,
         "unknown variant `junit`, expected `cc-ci`",
     ),
     (
         "zero parallel",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = 0\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\n[run]\nmax_parallel = 0\n",
         5,
         16,
         "`run.max_parallel` is 0: it must be at least 1",
     ),
     (
         "parallel as string",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n[run]\nmax_parallel = \"2\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\n[run]\nmax_parallel = \"2\"\n",
         5,
         16,
         "invalid type: string \"2\", expected i64",
     ),
     (
         "env not a string",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\nenv = { A = 1 }\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\nenv = { A = 1 }\n",
         4,
         13,
         "invalid type: integer `1`, expected a string",
     ),
     (
         "toml syntax",
-        "[ci]\ncommand = [\"ci\"\nresults = \"r\"\n",
+        "[ci]\ncommand = [\"ci\"\nresults = \"{artifacts}/r\"\n",
         3,
         1,
         "expected",
@@ -232,7 +232,8 @@ fn bad_configs_name_line_column_and_fix() {
 
 #[test]
 fn the_snippet_underlines_the_column() {
-    let error = parse("[ci]\ncommand = [\"ci\", \"{bad}\"]\nresults = \"r\"\n").unwrap_err();
+    let error =
+        parse("[ci]\ncommand = [\"ci\", \"{bad}\"]\nresults = \"{artifacts}/r\"\n").unwrap_err();
     let shown = error.to_string();
     let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(lines[2], "2 | command = [\"ci\", \"{bad}\"]");
@@ -248,7 +249,7 @@ fn discovery_walks_up_and_explains_a_missing_file() {
     assert!(error.is_none() || !error.unwrap().starts_with(dir.path()));
     std::fs::write(
         dir.path().join(FILE_NAME),
-        "[ci]\ncommand = [\"ci\"]\nresults = \"r\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\n",
     )
     .unwrap();
     assert_eq!(find_upwards(&nested).unwrap(), dir.path().join(FILE_NAME));

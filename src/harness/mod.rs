@@ -127,6 +127,23 @@ impl Harness {
         self
     }
 
+    /// Every problem with the declared canaries, without running anything: invalid or
+    /// duplicate names (naming both declarations) and invalid declarations, each with its file,
+    /// line and column. Empty when all is well.
+    pub fn declaration_problems(mut self) -> Vec<String> {
+        self.entries.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Err(problems) = check_names(&self.entries) {
+            return problems.lines().map(str::to_owned).collect();
+        }
+        let everything: Vec<(&str, usize)> = (0..self.entries.len())
+            .map(|index| (CANARY, index))
+            .collect();
+        match self.build_selected(&everything) {
+            Ok(_) => Vec::new(),
+            Err(problems) => vec![problems],
+        }
+    }
+
     /// Parses the command line, then lists or runs the selected canaries. Returns 0 when
     /// everything selected passed, 101 (libtest's code) when a trial failed or the harness could
     /// not start, with the reason on standard error.
@@ -387,7 +404,7 @@ mod tests {
         let config = dir.path().join("harness.toml");
         std::fs::write(
             &config,
-            "[ci]\ncommand = [\"false\"]\nresults = \"r.json\"\n[run]\nartifacts = \"runs\"\n",
+            "[ci]\ncommand = [\"false\"]\nresults = \"{artifacts}/r.json\"\n[run]\nartifacts = \"runs\"\n",
         )
         .unwrap();
         let incomplete = Canary::new("incomplete");
