@@ -52,9 +52,16 @@ impl Project {
         Config::load(&self.dir.path().join("harness.toml")).unwrap()
     }
 
+    /// Runs the canary, then checks that nothing the CI started is still alive.
     fn run(&self, canary: Canary) -> CanaryRun {
         let valid = canary.validate().unwrap();
-        run_canary(&valid, &self.config(), 1, &mut |_, _| {})
+        let run = run_canary(&valid, &self.config(), 1, &mut |_, _| {});
+        assert_eq!(
+            processes_with(&self.marker),
+            Vec::<u32>::new(),
+            "processes of the CI survived"
+        );
+        run
     }
 }
 

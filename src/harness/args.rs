@@ -84,7 +84,7 @@ pub struct Args {
     /// Accepted for libtest compatibility: the recipe CI's output always goes to its log files.
     #[arg(long, alias = "no-capture")]
     pub nocapture: bool,
-    /// Accepted for libtest compatibility.
+    /// Also print what passing trials found (the teeth of each check).
     #[arg(long)]
     pub show_output: bool,
     /// Write the run's output to PATH instead of standard output.

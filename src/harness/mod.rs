@@ -208,7 +208,7 @@ impl Harness {
             .map(|(kind, index)| {
                 let canary = Arc::clone(&canaries[index]);
                 if *kind == TEETH {
-                    trials::teeth(canary, Arc::clone(&config))
+                    trials::teeth(canary, Arc::clone(&config), args.show_output)
                 } else {
                     trials::canary(canary, Arc::clone(&config), args.retries)
                 }

@@ -20,12 +20,16 @@ pub fn name(kind: &str, canary: &str) -> String {
     format!("{kind}::{canary}")
 }
 
-/// The teeth trial of a canary.
-pub fn teeth(canary: Arc<Canary>, config: Arc<Config>) -> Trial {
+/// The teeth trial of a canary. With `show` (`--show-output`), a passing trial prints its
+/// proof too: every check and the mutations that made it fail.
+pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Trial {
     Trial::test(name(TEETH, canary.name()), move || {
         let valid = canary.validate().map_err(|error| error.to_string())?;
         let report = check_teeth(&valid, &config.run.artifacts);
         if report.passed() {
+            if show {
+                print!("{}", report.render());
+            }
             Ok(())
         } else {
             Err(report.render().into())
