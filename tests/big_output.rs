@@ -2,7 +2,7 @@
 //! the harness's memory (its peak RSS stays small), and the failure report shows the tail.
 
 use std::fs::File;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 mod common;
 
@@ -10,27 +10,22 @@ mod common;
 fn a_gigabyte_of_output_is_captured_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let ci = dir.path().join("chatty-ci");
-    std::fs::write(
+    common::write_script(
         &ci,
         "#!/bin/sh\nyes 'building layer 42: still building' | head -c 1073741824\necho\necho 'LAST LINE: out of disk space'\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ci, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     std::fs::write(
         dir.path().join("harness.toml"),
         "[ci]\ncommand = [\"./chatty-ci\"]\nresults = \"{artifacts}/results.json\"\n[run]\nartifacts = \"runs\"\n",
     )
     .unwrap();
     let stdout_path = dir.path().join("harness.out");
-    let child = Command::new(common::regression_binary())
-        .args(["canary", "good-simple"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("COALMINE_CONFIG", dir.path().join("harness.toml"))
-        .stdout(Stdio::from(File::create(&stdout_path).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child =
+        common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+            .stdout(Stdio::from(File::create(&stdout_path).unwrap()))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
 
     // wait4 gives the harness's own peak resident set size (its children are separate).
     let mut status = 0;

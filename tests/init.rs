@@ -18,6 +18,22 @@ fn cargo(dir: &Path) -> Command {
     command
 }
 
+/// `cargo test --test regression -- <arg>` in the new crate, offline.
+fn regression(dir: &Path, arg: &str) -> std::process::Output {
+    cargo(dir)
+        .args([
+            "test",
+            "--offline",
+            "--quiet",
+            "--test",
+            "regression",
+            "--",
+            arg,
+        ])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn init_then_list_and_run() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -60,18 +76,7 @@ fn init_then_list_and_run() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
 
-    let list = cargo(dir.path())
-        .args([
-            "test",
-            "--offline",
-            "--quiet",
-            "--test",
-            "regression",
-            "--",
-            "--list",
-        ])
-        .output()
-        .unwrap();
+    let list = regression(dir.path(), "--list");
     assert!(
         list.status.success(),
         "{}",
@@ -83,24 +88,14 @@ fn init_then_list_and_run() {
     );
 
     // Teeth are proven offline: no recipe CI needed.
-    let teeth = cargo(dir.path())
-        .args(["test", "--offline", "--quiet", "--test", "regression", "--", "teeth"])
-        .output()
-        .unwrap();
-    assert!(teeth.status.success(), "{}", String::from_utf8_lossy(&teeth.stdout));
+    let teeth = regression(dir.path(), "teeth");
+    assert!(
+        teeth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&teeth.stdout)
+    );
 
-    let run = cargo(dir.path())
-        .args([
-            "test",
-            "--offline",
-            "--quiet",
-            "--test",
-            "regression",
-            "--",
-            "canary",
-        ])
-        .output()
-        .unwrap();
+    let run = regression(dir.path(), "canary");
     assert!(!run.status.success());
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(

@@ -4,7 +4,7 @@
 //! and the harness exits non-zero (128 + the signal).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -56,13 +56,10 @@ fn interrupt_with(signal: i32, expected_code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("interrupt-{}-{signal}", std::process::id());
     let ci = dir.path().join("fake-ci");
-    std::fs::write(
+    common::write_script(
         &ci,
         "#!/bin/sh\nsleep 60 &\n(trap '' TERM; sleep 61) &\necho started\nsleep 62\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ci, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     std::fs::write(
         dir.path().join("harness.toml"),
         format!(
@@ -71,20 +68,20 @@ fn interrupt_with(signal: i32, expected_code: i32) {
         ),
     )
     .unwrap();
-    let mut harness = Command::new(common::regression_binary())
-        .args([
+    let mut harness = common::regression_with(
+        &dir.path().join("harness.toml"),
+        &[
             "canary",
             "good-simple",
             "bad-install",
             "--test-threads",
             "1",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("COALMINE_CONFIG", dir.path().join("harness.toml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let runs = dir.path().join("runs");
     let started = |runs: &Path| {
         std::fs::read_dir(runs)

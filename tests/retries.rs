@@ -3,7 +3,7 @@
 //! as `[run] flaky` says; every try keeps its own artifact folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
@@ -21,9 +21,7 @@ fn project(passes_from: u32, run_section: &str) -> tempfile::TempDir {
          cat > \"$1/results.json\" <<'EOF'\n{FAILING}\nEOF\nexit 1\n"
     );
     let ci = dir.path().join("flaky-ci");
-    std::fs::write(&ci, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ci, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_script(&ci, &script);
     std::fs::write(
         dir.path().join("harness.toml"),
         format!(
@@ -36,11 +34,8 @@ fn project(passes_from: u32, run_section: &str) -> tempfile::TempDir {
 }
 
 fn run(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(common::regression_binary())
-        .args(["canary", "good-simple"])
+    common::regression_with(&dir.join("harness.toml"), &["canary", "good-simple"])
         .args(extra)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("COALMINE_CONFIG", dir.join("harness.toml"))
         .output()
         .unwrap()
 }

@@ -4,7 +4,6 @@
 //! variables and matches of `[ci] secret_patterns` both become `[REDACTED]`.
 
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
@@ -49,9 +48,7 @@ json.dump({"results": {"install": "fail"}, "flags": {"clean_teardown": True, "no
 exit 1
 "#;
     let ci = dir.path().join("leaky-ci");
-    std::fs::write(&ci, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ci, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_script(&ci, script);
     std::fs::write(
         dir.path().join("harness.toml"),
         "[ci]\ncommand = [\"./leaky-ci\", \"{artifacts}\"]\nresults = \"{artifacts}/results.json\"\n\
@@ -59,13 +56,11 @@ exit 1
          [run]\nartifacts = \"runs\"\n",
     )
     .unwrap();
-    let output = Command::new(common::regression_binary())
-        .args(["canary", "good-simple"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("COALMINE_CONFIG", dir.path().join("harness.toml"))
-        .env("COALMINE_TEST_SECRET", &secret)
-        .output()
-        .unwrap();
+    let output =
+        common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+            .env("COALMINE_TEST_SECRET", &secret)
+            .output()
+            .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),

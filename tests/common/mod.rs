@@ -45,3 +45,22 @@ pub fn regression_binary() -> &'static std::path::Path {
             .expect("cargo reported no regression executable")
     })
 }
+
+/// Writes an executable script (a small recipe CI written for a test).
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The regression binary with `COALMINE_CONFIG` pointing at `config`, run from the package root.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn regression_with(config: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(regression_binary());
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COALMINE_CONFIG", config);
+    command
+}
