@@ -340,12 +340,13 @@ impl Canary {
             if let Err(problem) = check.validate() {
                 problems.push(problem);
             }
-            if let Some(expect) = self.expect {
-                if let Some(why) = never_passes(expect, check) {
-                    problems.push(format!(
-                        "check `{check}` can never pass on a {expect} canary: {why}"
-                    ));
-                }
+            if let Some((expect, why)) = self
+                .expect
+                .and_then(|expect| never_passes(expect, check).map(|why| (expect, why)))
+            {
+                problems.push(format!(
+                    "check `{check}` can never pass on a {expect} canary: {why}"
+                ));
             }
         }
         for key in self.env.keys() {

@@ -20,6 +20,8 @@ fn a_gigabyte_of_output_is_captured_with_bounded_memory() {
     )
     .unwrap();
     let stdout_path = dir.path().join("harness.out");
+    // Reaped by wait4 below, which also reports the peak memory; `Child::wait` cannot.
+    #[allow(clippy::zombie_processes)]
     let child =
         common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
             .stdout(Stdio::from(File::create(&stdout_path).unwrap()))

@@ -1,0 +1,201 @@
+//! What can go wrong with the history database. Every error names the database file and says
+//! what to do; none of them is ever answered by replacing or deleting the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// An error opening, reading or writing the history database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// The folder that should hold the database could not be created.
+    #[error(
+        "cannot create the folder {} for the history database {}: {source}; create it, or point \
+         `[history] path` in harness.toml or COALMINE_HISTORY somewhere writable",
+        dir.display(),
+        path.display()
+    )]
+    CreateDir {
+        /// The database file.
+        path: PathBuf,
+        /// The folder that could not be created.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// The file could not be looked at before opening it.
+    #[error(
+        "cannot read the history database {}: {source}; check that it exists and that you may \
+         read and write it",
+        path.display()
+    )]
+    Io {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// SQLite could not open the file.
+    #[error(
+        "cannot open the history database {}: {source}; check the path and its permissions",
+        path.display()
+    )]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+
+    /// The file is not a SQLite database at all.
+    #[error(
+        "{} is not a SQLite database ({found}); coalmine keeps its history in SQLite and leaves \
+         this file untouched: move it away, or point `[history] path` in harness.toml or \
+         COALMINE_HISTORY to another file",
+        path.display()
+    )]
+    NotSqlite {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead, e.g. `it starts with "hello"`.
+        found: String,
+    },
+
+    /// The file is a SQLite database of some other application.
+    #[error(
+        "{} is a SQLite database of another application ({found}), not a coalmine history; \
+         coalmine leaves it untouched: point `[history] path` in harness.toml or \
+         COALMINE_HISTORY to another file",
+        path.display()
+    )]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What it holds instead, e.g. `tables: accounts, orders`.
+        found: String,
+    },
+
+    /// The file is a damaged SQLite database (truncated, overwritten, half-copied).
+    #[error(
+        "the history database {} is damaged ({detail}); coalmine will not repair or replace it: \
+         restore it from a backup, or move it away to start a new history",
+        path.display()
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite or coalmine found wrong.
+        detail: String,
+    },
+
+    /// The database was written by a newer coalmine with a schema this one does not know.
+    #[error(
+        "the history database {} has schema version {found}, written by a newer coalmine \
+         ({written_by}); this coalmine ({ours}) reads versions up to {supported}: upgrade coalmine",
+        path.display(),
+        ours = env!("CARGO_PKG_VERSION")
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        found: u32,
+        /// The coalmine version that last migrated it.
+        written_by: String,
+        /// The newest schema version this coalmine reads.
+        supported: u32,
+    },
+
+    /// Other writers kept the database locked for longer than the lock timeout.
+    #[error(
+        "the history database {} stayed locked by other writers for {waited:?} ({attempts} \
+         attempts) while {doing}; nothing was recorded: run again when the other writers are \
+         done, or look for a process that holds the database open in a transaction",
+        path.display()
+    )]
+    Locked {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        doing: &'static str,
+        /// How long it was retried.
+        waited: Duration,
+        /// How many times.
+        attempts: u32,
+    },
+
+    /// The database could not be put in write-ahead-log mode (e.g. on a network file system).
+    #[error(
+        "the history database {} cannot use write-ahead logging (journal mode stays \
+         {mode:?}); put it on a local file system",
+        path.display()
+    )]
+    NoWal {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+
+    /// A record to write is not valid; nothing was written.
+    #[error("nothing was recorded into {}: {reason}", path.display())]
+    InvalidInput {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with the record.
+        reason: String,
+    },
+
+    /// Any other SQLite failure.
+    #[error("the history database {} failed while {doing}: {source}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What was being done.
+        doing: &'static str,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+}
+
+impl HistoryError {
+    /// The database file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            HistoryError::CreateDir { path, .. }
+            | HistoryError::Io { path, .. }
+            | HistoryError::Open { path, .. }
+            | HistoryError::NotSqlite { path, .. }
+            | HistoryError::Foreign { path, .. }
+            | HistoryError::Corrupt { path, .. }
+            | HistoryError::TooNew { path, .. }
+            | HistoryError::Locked { path, .. }
+            | HistoryError::NoWal { path, .. }
+            | HistoryError::InvalidInput { path, .. }
+            | HistoryError::Sqlite { path, .. } => path,
+        }
+    }
+
+    /// Turns a SQLite error into the clearest history error: damage becomes
+    /// [`HistoryError::Corrupt`], everything else [`HistoryError::Sqlite`].
+    pub(crate) fn from_sqlite(path: &Path, doing: &'static str, source: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match source.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
+                path: path.to_path_buf(),
+                detail: source.to_string(),
+            },
+            Some(ErrorCode::NotADatabase) => HistoryError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("{source}: its SQLite header is damaged"),
+            },
+            _ => HistoryError::Sqlite {
+                path: path.to_path_buf(),
+                doing,
+                source,
+            },
+        }
+    }
+}
