@@ -351,6 +351,13 @@ fn finish(
         ));
         record.passed = false;
     }
+    if record.passed {
+        // Teeth trials take the last passing run as their baseline: point at it, so they find
+        // it without listing every run folder.
+        if let Err(error) = crate::teeth::remember_pass(&artifacts, &record.canary) {
+            eprintln!("warning: cannot record the passing run for its teeth trial: {error}");
+        }
+    }
     // The report quotes the (already redacted) logs; redact it once more for what was added.
     let report = redactor
         .redact_str(&report::render(&record, &artifacts))

@@ -468,51 +468,45 @@ pub fn synthesise(canary: &ValidCanary<'_>) -> Baseline {
     }
 }
 
-/// The canary's most recent passing run under the artifact root, if any, as a baseline.
-pub fn last_passing_run(artifacts_root: &Path, canary: &str) -> Option<Baseline> {
-    let mut runs: Vec<(String, PathBuf)> = std::fs::read_dir(artifacts_root)
-        .ok()?
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let stamp = run_stamp(&name, canary)?.to_owned();
-            Some((stamp, entry.path()))
-        })
-        .collect();
-    // Newest first: the stamp is a UTC time that sorts as text, then pid and sequence.
-    runs.sort_by(|a, b| b.0.cmp(&a.0));
-    runs.into_iter().find_map(|(_, dir)| {
-        let text = std::fs::read_to_string(dir.join(crate::execute::RECORD_FILE)).ok()?;
-        let record: RunRecord = serde_json::from_str(&text).ok()?;
-        if !record.passed || record.canary != canary {
-            return None;
-        }
-        Some(Baseline {
-            exit: record.exit?,
-            results: record.results?,
-            logs: Some((
-                dir.join(crate::execute::STDOUT_LOG),
-                dir.join(crate::execute::STDERR_LOG),
-            )),
-            source: format!("the last passing run, {}", dir.display()),
-        })
-    })
+/// The folder, under the artifact root, of pointers to each canary's last passing run.
+const LAST_PASS: &str = ".last-pass";
+
+/// Records that the run in `run_folder` (directly under the artifact root) passed: the teeth
+/// trial of its canary will use it as a baseline. Written atomically.
+pub fn remember_pass(run_folder: &Path, canary: &str) -> std::io::Result<()> {
+    let (Some(root), Some(run)) = (run_folder.parent(), run_folder.file_name()) else {
+        return Ok(());
+    };
+    let pointers = root.join(LAST_PASS);
+    std::fs::create_dir_all(&pointers)?;
+    let temporary = pointers.join(format!(".{canary}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, run.as_encoded_bytes())?;
+    std::fs::rename(&temporary, pointers.join(canary))
 }
 
-/// For a run folder named `<canary>-<stamp>-<pid>-<seq>`, the part after the canary's name
-/// (which sorts by time), when the folder belongs to this canary.
-fn run_stamp<'a>(folder: &'a str, canary: &str) -> Option<&'a str> {
-    let rest = folder.strip_prefix(canary)?.strip_prefix('-')?;
-    let mut parts = rest.split('-');
-    let stamp = parts.next()?;
-    let pid = parts.next()?;
-    let sequence = parts.next()?;
-    let well_formed = stamp.len() == 16
-        && stamp.ends_with('Z')
-        && pid.chars().all(|c| c.is_ascii_digit())
-        && sequence.chars().all(|c| c.is_ascii_digit())
-        && parts.next().is_none();
-    well_formed.then_some(rest)
+/// The canary's most recent passing run under the artifact root, if any, as a baseline.
+pub fn last_passing_run(artifacts_root: &Path, canary: &str) -> Option<Baseline> {
+    let run = std::fs::read_to_string(artifacts_root.join(LAST_PASS).join(canary)).ok()?;
+    let run = run.trim();
+    // The pointer names a folder directly under the root, nothing else.
+    if run.is_empty() || run.contains('/') || run.starts_with('.') {
+        return None;
+    }
+    let dir = artifacts_root.join(run);
+    let text = std::fs::read_to_string(dir.join(crate::execute::RECORD_FILE)).ok()?;
+    let record: RunRecord = serde_json::from_str(&text).ok()?;
+    if !record.passed || record.canary != canary {
+        return None;
+    }
+    Some(Baseline {
+        exit: record.exit?,
+        results: record.results?,
+        logs: Some((
+            dir.join(crate::execute::STDOUT_LOG),
+            dir.join(crate::execute::STDERR_LOG),
+        )),
+        source: format!("the last passing run, {}", dir.display()),
+    })
 }
 
 #[cfg(test)]
