@@ -1,4 +1,22 @@
 //! The outcome history: every canary execution and every ingested test result, kept in a
 //! SQLite database so that flaky tests can be found and quarantined.
+//!
+//! [`History`] is the store (see [`store`] for how concurrent writers are kept safe and
+//! [`schema`] for the tables and their versions); [`model`] holds the rows it reads and writes.
+//! The database path comes from `[history] path` in `harness.toml`, overridden by the
+//! `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
 
+pub mod error;
 pub mod model;
+pub mod schema;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::HistoryError;
+pub use model::{
+    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
+    RunSummary, TestInfo,
+};
+pub use store::{DEFAULT_LOCK_TIMEOUT, DEFAULT_RELATIVE_PATH, HISTORY_ENV, History};

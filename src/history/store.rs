@@ -1,0 +1,1040 @@
+//! The SQLite store of the outcome history: [`History`] opens (creating or migrating) the
+//! database, records runs with their results and fixes, and reads them back, streaming results
+//! so that millions of them fit in little memory.
+//!
+//! Many processes may write into one file at once (nextest runs each canary in its own
+//! process): the database is in write-ahead-log mode, every write is one `BEGIN IMMEDIATE`
+//! transaction, SQLite's busy handler waits on a lock, and a write that still finds the database
+//! locked is retried whole with exponential backoff and jitter until the lock timeout (60 s by
+//! default), after which it fails with [`HistoryError::Locked`]: a record is never dropped
+//! silently.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use super::error::HistoryError;
+use super::model::{
+    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
+    RunSummary, TestInfo,
+};
+use super::schema::{self, CURRENT_VERSION, Found};
+use crate::results::Outcome;
+
+/// The environment variable that overrides the configured history path.
+pub const HISTORY_ENV: &str = "COALMINE_HISTORY";
+
+/// Where the history lives when `harness.toml` does not say, relative to the project root.
+pub const DEFAULT_RELATIVE_PATH: &str = ".coalmine/history.db";
+
+/// How long a write waits for other writers by default before failing.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest single wait inside SQLite's busy handler before coalmine's own retry takes over.
+const BUSY_HANDLER_WAIT: Duration = Duration::from_secs(5);
+
+/// The first pause between two whole-transaction retries; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The first bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// The outcome history: an open SQLite database.
+///
+/// Times are kept to the millisecond. A `History` is one connection: open one per thread or
+/// process; any number of them may write into the same file at once.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+    lock_timeout: Duration,
+    /// Test name to id and what this connection last knew of its tags. Ids never change once
+    /// committed, so the cache stays right whatever other writers do; tag knowledge is dropped
+    /// whenever another connection has written.
+    tests: HashMap<String, CachedTest>,
+    /// `PRAGMA data_version` when tag knowledge was last valid.
+    data_version: Option<i64>,
+    jitter: Jitter,
+}
+
+#[derive(Debug, Clone)]
+struct CachedTest {
+    id: i64,
+    /// The stored `(tags, tags_seen_at)`, when known to be current.
+    tags: Option<(Option<String>, Option<i64>)>,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("path", &self.path)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failure inside a transaction: SQLite's (maybe a lock, to retry) or already explained.
+enum Failure {
+    Sqlite(rusqlite::Error),
+    History(HistoryError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        Failure::Sqlite(error)
+    }
+}
+
+impl History {
+    /// Opens the history database at `path`, creating it (and its parent folders) if absent.
+    ///
+    /// Puts the database in write-ahead-log mode, installs busy handling, and migrates an older
+    /// schema forward. Refuses, with an error naming the file and leaving it untouched, a
+    /// database of a newer schema ([`HistoryError::TooNew`]: upgrade coalmine), a file that is
+    /// not SQLite ([`HistoryError::NotSqlite`]), another application's SQLite database
+    /// ([`HistoryError::Foreign`]) and a damaged one ([`HistoryError::Corrupt`]). An empty
+    /// (zero-byte) file is taken as a new database. The file is never replaced or deleted.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        Self::open_with_lock_timeout(path, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// [`History::open`] with another lock timeout (see [`History::set_lock_timeout`]).
+    pub fn open_with_lock_timeout(
+        path: &Path,
+        lock_timeout: Duration,
+    ) -> Result<History, HistoryError> {
+        check_file(path)?;
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
+                path: path.to_path_buf(),
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| HistoryError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let mut history = History {
+            conn,
+            path: path.to_path_buf(),
+            lock_timeout,
+            tests: HashMap::new(),
+            data_version: None,
+            jitter: Jitter::new(),
+        };
+        history.set_busy_timeout()?;
+        history.conn.set_prepared_statement_cache_capacity(32);
+
+        // Look before touching anything: a foreign or newer database must stay as it is.
+        let found = history.read_retry("opening", |conn| Ok(schema::inspect(conn)?))?;
+        history.refuse(&found)?;
+
+        let mode: String = history.read_retry("switching to write-ahead logging", |conn| {
+            Ok(conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?)
+        })?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(HistoryError::NoWal {
+                path: history.path.clone(),
+                mode,
+            });
+        }
+        // In WAL mode, NORMAL never corrupts the database and loses no commit on a crash of the
+        // process; only a power loss may lose the last commits.
+        let settings = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                        PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;";
+        history
+            .conn
+            .execute_batch(settings)
+            .map_err(|source| HistoryError::from_sqlite(&history.path, "opening", source))?;
+
+        if !matches!(
+            found,
+            Found::Coalmine {
+                version: CURRENT_VERSION,
+                ..
+            }
+        ) {
+            let path = history.path.clone();
+            let History {
+                conn,
+                lock_timeout,
+                jitter,
+                ..
+            } = &mut history;
+            write_retry(
+                conn,
+                &path,
+                *lock_timeout,
+                jitter,
+                "upgrading the schema",
+                |tx| {
+                    // Another process may have created or migrated it meanwhile: look again.
+                    let found = schema::inspect(tx)?;
+                    refuse(&path, &found).map_err(Failure::History)?;
+                    let from = match found {
+                        Found::Coalmine { version, .. } => version,
+                        _ => 0,
+                    };
+                    if from < CURRENT_VERSION {
+                        schema::migrate(tx, from)?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(history)
+    }
+
+    /// The path from `COALMINE_HISTORY` if set (and not empty), else the configured path
+    /// (`[history] path` in `harness.toml`) relative to `root`, else
+    /// `root/.coalmine/history.db`. A relative `COALMINE_HISTORY` is taken as given, relative
+    /// to the current folder.
+    pub fn resolve_path(configured: Option<&Path>, root: &Path) -> PathBuf {
+        Self::resolve_path_from(std::env::var_os(HISTORY_ENV).as_deref(), configured, root)
+    }
+
+    /// [`History::resolve_path`] with the value of `COALMINE_HISTORY` given rather than read.
+    pub fn resolve_path_from(
+        env: Option<&OsStr>,
+        configured: Option<&Path>,
+        root: &Path,
+    ) -> PathBuf {
+        if let Some(value) = env.filter(|value| !value.is_empty()) {
+            return PathBuf::from(value);
+        }
+        match configured {
+            Some(path) => root.join(path),
+            None => root.join(DEFAULT_RELATIVE_PATH),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database (always the current one once opened).
+    pub fn schema_version(&self) -> u32 {
+        CURRENT_VERSION
+    }
+
+    /// How long a write waits for other writers before failing with [`HistoryError::Locked`]
+    /// (60 s by default).
+    pub fn set_lock_timeout(&mut self, timeout: Duration) -> Result<(), HistoryError> {
+        self.lock_timeout = timeout;
+        self.set_busy_timeout()
+    }
+
+    fn set_busy_timeout(&self) -> Result<(), HistoryError> {
+        // Leave coalmine's own retry (with jitter) a few turns within the lock timeout.
+        let wait = (self.lock_timeout / 4).min(BUSY_HANDLER_WAIT);
+        self.conn
+            .busy_timeout(wait)
+            .map_err(|source| HistoryError::from_sqlite(&self.path, "opening", source))
+    }
+
+    fn refuse(&self, found: &Found) -> Result<(), HistoryError> {
+        refuse(&self.path, found)
+    }
+
+    /// Records a run and its results in one transaction, with the final counts on the run row.
+    ///
+    /// With an [`ingest_key`](NewRun::ingest_key) already recorded, writes nothing and returns
+    /// [`Recorded::AlreadyRecorded`]. A result with an empty test name or an attempt of 0 is
+    /// refused with [`HistoryError::InvalidInput`] before anything is written. Tests seen for
+    /// the first time are added; their tags are updated as [`NewResult::tags`] says.
+    pub fn record_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        for (index, result) in results.iter().enumerate() {
+            if result.test.is_empty() {
+                return Err(self.invalid(format!("result {} has an empty test name", index + 1)));
+            }
+            if result.attempt == 0 {
+                return Err(self.invalid(format!(
+                    "result {} ({}) has attempt 0; attempts count from 1",
+                    index + 1,
+                    result.test
+                )));
+            }
+        }
+        let counts = count(results);
+        let started = run.started_at.as_millisecond();
+        let tags: Vec<Option<String>> = results
+            .iter()
+            .map(|result| result.tags.as_deref().map(tags_json))
+            .collect();
+
+        let History {
+            conn,
+            path,
+            lock_timeout,
+            tests,
+            data_version,
+            jitter,
+        } = self;
+        let written = write_retry(conn, path, *lock_timeout, jitter, "recording a run", |tx| {
+            let version: i64 = tx.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+            if *data_version != Some(version) {
+                for test in tests.values_mut() {
+                    test.tags = None;
+                }
+                *data_version = Some(version);
+            }
+            if let Some(key) = &run.ingest_key {
+                let mut select = tx.prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?;
+                let mut rows = select.query([key])?;
+                if let Some(row) = rows.next()? {
+                    return Ok((
+                        Recorded::AlreadyRecorded {
+                            run_id: row.get(0)?,
+                        },
+                        Vec::new(),
+                    ));
+                }
+            }
+            let now = Timestamp::now().as_millisecond();
+            tx.prepare_cached(
+                "INSERT INTO runs (lane, kind, commit_sha, started_at, source, recorded_at, \
+                 passed, failed, errored, skipped, tests, ingest_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(rusqlite::params![
+                run.lane,
+                run.kind.as_str(),
+                run.commit,
+                started,
+                run.source,
+                now,
+                counts.passed,
+                counts.failed,
+                counts.errored,
+                counts.skipped,
+                counts.total,
+                run.ingest_key,
+            ])?;
+            let run_id = tx.last_insert_rowid();
+
+            // Tests added by this transaction: merged into the cache only once it commits.
+            let mut added: HashMap<&str, CachedTest> = HashMap::new();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO results (run_id, test_id, attempt, outcome, duration, message) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (result, tags) in results.iter().zip(&tags) {
+                let cached = match tests.get_mut(result.test.as_str()) {
+                    Some(cached) => cached,
+                    None => match added.entry(result.test.as_str()) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => entry.insert(test_id(tx, &result.test)?),
+                    },
+                };
+                if let Some(tags) = tags {
+                    update_tags(tx, cached, tags, started)?;
+                }
+                let duration = result
+                    .duration_secs
+                    .filter(|secs| secs.is_finite() && *secs >= 0.0);
+                insert.execute(rusqlite::params![
+                    run_id,
+                    cached.id,
+                    result.attempt,
+                    result.outcome.as_str(),
+                    duration,
+                    result.message,
+                ])?;
+            }
+            let added: Vec<(String, CachedTest)> = added
+                .into_iter()
+                .map(|(name, cached)| (name.to_string(), cached))
+                .collect();
+            Ok((
+                Recorded::New {
+                    run_id,
+                    results: results.len(),
+                },
+                added,
+            ))
+        });
+        match written {
+            Ok((recorded, added)) => {
+                tests.extend(added);
+                Ok(recorded)
+            }
+            Err(error) => {
+                // Tag knowledge may have been updated by a transaction that rolled back.
+                for test in tests.values_mut() {
+                    test.tags = None;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Records that a fix for `test` landed at `commit` at time `at`. Recording the same test
+    /// and commit again changes nothing. A test the history has not seen yet is added.
+    pub fn record_fix(
+        &mut self,
+        test: &str,
+        commit: &str,
+        at: Timestamp,
+    ) -> Result<(), HistoryError> {
+        if test.is_empty() {
+            return Err(self.invalid("the fix names no test".to_string()));
+        }
+        if commit.is_empty() {
+            return Err(self.invalid(format!("the fix for {test} names no commit")));
+        }
+        let History {
+            conn,
+            path,
+            lock_timeout,
+            tests,
+            jitter,
+            ..
+        } = self;
+        let added = write_retry(conn, path, *lock_timeout, jitter, "recording a fix", |tx| {
+            let (cached, added) = match tests.get(test) {
+                Some(cached) => (cached.clone(), false),
+                None => (test_id(tx, test)?, true),
+            };
+            tx.execute(
+                "INSERT INTO fixes (test_id, commit_sha, fixed_at, recorded_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (test_id, commit_sha) DO NOTHING",
+                rusqlite::params![
+                    cached.id,
+                    commit,
+                    at.as_millisecond(),
+                    Timestamp::now().as_millisecond()
+                ],
+            )?;
+            Ok(added.then_some(cached))
+        })?;
+        if let Some(cached) = added {
+            tests.insert(test.to_string(), cached);
+        }
+        Ok(())
+    }
+
+    /// The runs that started at or after `since` (all runs with `None`), oldest first.
+    pub fn runs(&self, since: Option<Timestamp>) -> Result<Vec<RunRow>, HistoryError> {
+        Ok(self
+            .run_summaries(since)?
+            .into_iter()
+            .map(|summary| summary.run)
+            .collect())
+    }
+
+    /// [`History::runs`] with each run's counts, ingest key and recording time.
+    pub fn run_summaries(&self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
+        let since = since_ms(since);
+        let path = &self.path;
+        self.read_retry("reading runs", |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, lane, kind, commit_sha, started_at, source, passed, failed, \
+                 errored, skipped, tests, ingest_key, recorded_at \
+                 FROM runs WHERE started_at >= ?1 ORDER BY started_at, id",
+            )?;
+            let mut rows = statement.query([since])?;
+            let mut runs = Vec::new();
+            while let Some(row) = rows.next()? {
+                let kind: String = row.get(2)?;
+                let kind = RunKind::parse(&kind).ok_or_else(|| {
+                    bad_value(path, format!("a run has the unknown kind {kind:?}"))
+                })?;
+                runs.push(RunSummary {
+                    run: RunRow {
+                        id: row.get(0)?,
+                        lane: row.get(1)?,
+                        kind,
+                        commit: row.get(3)?,
+                        started_at: timestamp(path, row.get(4)?)?,
+                        source: row.get(5)?,
+                    },
+                    counts: RunCounts {
+                        passed: row.get(6)?,
+                        failed: row.get(7)?,
+                        errored: row.get(8)?,
+                        skipped: row.get(9)?,
+                        total: row.get(10)?,
+                    },
+                    ingest_key: row.get(11)?,
+                    recorded_at: timestamp(path, row.get(12)?)?,
+                });
+            }
+            Ok(runs)
+        })
+    }
+
+    /// Calls `f` with every result of the runs that started at or after `since` (all with
+    /// `None`), ordered by run start, then run, then recording order. Streams: memory stays
+    /// small whatever the number of results (`f` gets a row that is reused between calls).
+    /// Reads one consistent snapshot, unaffected by concurrent writers.
+    pub fn for_each_result(
+        &self,
+        since: Option<Timestamp>,
+        mut f: impl FnMut(&ResultRow),
+    ) -> Result<(), HistoryError> {
+        let since = since_ms(since);
+        let path = &self.path;
+        let mut delivered = false;
+        self.read_retry("reading results", |conn| {
+            let tx = conn.unchecked_transaction()?;
+            let names = TestNames::load(&tx)?;
+            let mut statement = tx.prepare_cached(
+                "SELECT res.run_id, res.test_id, res.attempt, res.outcome, res.duration, \
+                 res.message \
+                 FROM runs JOIN results AS res ON res.run_id = runs.id \
+                 WHERE runs.started_at >= ?1 ORDER BY runs.started_at, runs.id, res.id",
+            )?;
+            let mut rows = statement.query([since])?;
+            let mut current = ResultRow {
+                run_id: 0,
+                test: String::new(),
+                outcome: Outcome::Pass,
+                duration_secs: None,
+                attempt: 1,
+                message: None,
+            };
+            let mut spare = String::new();
+            let mut stream = || -> Result<(), Failure> {
+                while let Some(row) = rows.next()? {
+                    current.run_id = row.get(0)?;
+                    let test_id: i64 = row.get(1)?;
+                    let name = names.get(test_id).ok_or_else(|| {
+                        bad_value(
+                            path,
+                            format!("a result names the unknown test id {test_id}"),
+                        )
+                    })?;
+                    current.test.clear();
+                    current.test.push_str(name);
+                    current.attempt = row.get(2)?;
+                    current.outcome = outcome(path, row.get_ref(3)?)?;
+                    current.duration_secs = row.get(4)?;
+                    if let Some(old) = current.message.take() {
+                        spare = old;
+                    }
+                    if let ValueRef::Text(text) = row.get_ref(5)? {
+                        spare.clear();
+                        spare.push_str(&String::from_utf8_lossy(text));
+                        current.message = Some(std::mem::take(&mut spare));
+                    }
+                    delivered = true;
+                    f(&current);
+                }
+                Ok(())
+            };
+            match stream() {
+                // Retrying after rows were delivered would deliver them twice.
+                Err(Failure::Sqlite(error)) if delivered => Err(Failure::History(
+                    HistoryError::from_sqlite(path, "reading results", error),
+                )),
+                other => other,
+            }
+        })
+    }
+
+    /// Calls `f` with the compact form of every result of the runs that started at or after
+    /// `since`, in the order of [`History::for_each_result`]: no strings, the test as its
+    /// [`TestInfo::id`]. The fastest way to read millions of results.
+    pub fn for_each_outcome(
+        &self,
+        since: Option<Timestamp>,
+        mut f: impl FnMut(OutcomeRow),
+    ) -> Result<(), HistoryError> {
+        let since = since_ms(since);
+        let path = &self.path;
+        self.read_retry("reading results", |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT res.run_id, res.test_id, res.attempt, res.outcome \
+                 FROM runs JOIN results AS res ON res.run_id = runs.id \
+                 WHERE runs.started_at >= ?1 ORDER BY runs.started_at, runs.id, res.id",
+            )?;
+            let mut rows = statement.query([since])?;
+            while let Some(row) = rows.next()? {
+                f(OutcomeRow {
+                    run_id: row.get(0)?,
+                    test_id: row.get(1)?,
+                    attempt: row.get(2)?,
+                    outcome: outcome(path, row.get_ref(3)?)?,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Every test the history has seen, by name, with its tags.
+    pub fn tests(&self) -> Result<Vec<TestInfo>, HistoryError> {
+        let path = &self.path;
+        self.read_retry("reading tests", |conn| {
+            let mut statement =
+                conn.prepare_cached("SELECT id, name, tags FROM tests ORDER BY name")?;
+            let mut rows = statement.query([])?;
+            let mut tests = Vec::new();
+            while let Some(row) = rows.next()? {
+                let name: String = row.get(1)?;
+                let tags: Option<String> = row.get(2)?;
+                let tags = match tags {
+                    None => Vec::new(),
+                    Some(json) => serde_json::from_str(&json).map_err(|error| {
+                        bad_value(
+                            path,
+                            format!("the tags of {name} are not readable: {error}"),
+                        )
+                    })?,
+                };
+                tests.push(TestInfo {
+                    id: row.get(0)?,
+                    name,
+                    tags,
+                });
+            }
+            Ok(tests)
+        })
+    }
+
+    /// Every recorded fix, oldest first.
+    pub fn fixes(&self) -> Result<Vec<FixRow>, HistoryError> {
+        let path = &self.path;
+        self.read_retry("reading fixes", |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT tests.name, fixes.commit_sha, fixes.fixed_at, fixes.recorded_at \
+                 FROM fixes JOIN tests ON tests.id = fixes.test_id \
+                 ORDER BY fixes.fixed_at, fixes.id",
+            )?;
+            let mut rows = statement.query([])?;
+            let mut fixes = Vec::new();
+            while let Some(row) = rows.next()? {
+                fixes.push(FixRow {
+                    test: row.get(0)?,
+                    commit: row.get(1)?,
+                    at: timestamp(path, row.get(2)?)?,
+                    recorded_at: timestamp(path, row.get(3)?)?,
+                });
+            }
+            Ok(fixes)
+        })
+    }
+
+    fn invalid(&self, reason: String) -> HistoryError {
+        HistoryError::InvalidInput {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Runs a read, retrying it whole while the database is locked (rare in WAL mode: a
+    /// recovery or a checkpoint in progress).
+    fn read_retry<T>(
+        &self,
+        doing: &'static str,
+        mut read: impl FnMut(&Connection) -> Result<T, Failure>,
+    ) -> Result<T, HistoryError> {
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match read(&self.conn) {
+                Ok(value) => return Ok(value),
+                Err(failure) => {
+                    settle(&self.path, doing, failure)?;
+                    pause(started, self.lock_timeout, attempts, &self.jitter, || {
+                        HistoryError::Locked {
+                            path: self.path.clone(),
+                            doing,
+                            waited: started.elapsed(),
+                            attempts,
+                        }
+                    })?;
+                }
+            }
+        }
+    }
+}
+
+/// Refuses what a coalmine history cannot be.
+fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
+    match found {
+        Found::Empty => Ok(()),
+        Found::Coalmine {
+            version,
+            written_by,
+        } => {
+            if *version > CURRENT_VERSION {
+                Err(HistoryError::TooNew {
+                    path: path.to_path_buf(),
+                    found: *version,
+                    written_by: written_by.clone(),
+                    supported: CURRENT_VERSION,
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Found::Foreign(found) => Err(HistoryError::Foreign {
+            path: path.to_path_buf(),
+            found: found.clone(),
+        }),
+        Found::Malformed(detail) => Err(HistoryError::Corrupt {
+            path: path.to_path_buf(),
+            detail: detail.clone(),
+        }),
+    }
+}
+
+/// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
+/// database, so that SQLite never touches anything else.
+fn check_file(path: &Path) -> Result<(), HistoryError> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(HistoryError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if !metadata.is_file() {
+        return Err(HistoryError::NotSqlite {
+            path: path.to_path_buf(),
+            found: if metadata.is_dir() {
+                "it is a folder".to_string()
+            } else {
+                "it is not a regular file".to_string()
+            },
+        });
+    }
+    let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|file| file.take(SQLITE_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|source| HistoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    // A shorter head that matches may be a database being created by another process.
+    if head[..] != SQLITE_MAGIC[..head.len()] {
+        return Err(HistoryError::NotSqlite {
+            path: path.to_path_buf(),
+            found: format!(
+                "it starts with {:?}",
+                String::from_utf8_lossy(&head).escape_debug().to_string()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Runs `body` in a `BEGIN IMMEDIATE` transaction and commits it, retrying the whole
+/// transaction with exponential backoff and jitter while the database is locked, up to
+/// `lock_timeout`.
+fn write_retry<T>(
+    conn: &mut Connection,
+    path: &Path,
+    lock_timeout: Duration,
+    jitter: &Jitter,
+    doing: &'static str,
+    mut body: impl FnMut(&Transaction<'_>) -> Result<T, Failure>,
+) -> Result<T, HistoryError> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let attempt = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = body(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        match attempt {
+            Ok(value) => return Ok(value),
+            Err(failure) => {
+                settle(path, doing, failure)?;
+                pause(started, lock_timeout, attempts, jitter, || {
+                    HistoryError::Locked {
+                        path: path.to_path_buf(),
+                        doing,
+                        waited: started.elapsed(),
+                        attempts,
+                    }
+                })?;
+            }
+        }
+    }
+}
+
+/// Turns a failure into a final error, or says `Ok` for a lock, to retry.
+fn settle(path: &Path, doing: &'static str, failure: Failure) -> Result<(), HistoryError> {
+    match failure {
+        Failure::History(error) => Err(error),
+        Failure::Sqlite(error) if is_locked(&error) => Ok(()),
+        Failure::Sqlite(error) => Err(HistoryError::from_sqlite(path, doing, error)),
+    }
+}
+
+/// Sleeps before the next attempt, or fails with `locked()` when the time is up.
+fn pause(
+    started: Instant,
+    lock_timeout: Duration,
+    attempts: u32,
+    jitter: &Jitter,
+    locked: impl FnOnce() -> HistoryError,
+) -> Result<(), HistoryError> {
+    let elapsed = started.elapsed();
+    if elapsed >= lock_timeout {
+        return Err(locked());
+    }
+    let ceiling = FIRST_BACKOFF
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    // Half fixed, half random, so that writers that collided spread out.
+    let wait = ceiling / 2 + jitter.below(ceiling / 2);
+    std::thread::sleep(wait.min(lock_timeout - elapsed));
+    Ok(())
+}
+
+fn is_locked(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// The id of `name`, adding the test if the history has not seen it. Runs inside a write
+/// transaction, so no other writer can add it meanwhile.
+fn test_id(tx: &Connection, name: &str) -> rusqlite::Result<CachedTest> {
+    let mut select =
+        tx.prepare_cached("SELECT id, tags, tags_seen_at FROM tests WHERE name = ?1")?;
+    let mut rows = select.query([name])?;
+    if let Some(row) = rows.next()? {
+        return Ok(CachedTest {
+            id: row.get(0)?,
+            tags: Some((row.get(1)?, row.get(2)?)),
+        });
+    }
+    tx.prepare_cached("INSERT INTO tests (name) VALUES (?1)")?
+        .execute([name])?;
+    Ok(CachedTest {
+        id: tx.last_insert_rowid(),
+        tags: Some((None, None)),
+    })
+}
+
+/// Stores `tags` (JSON) for a test reported by a run that started at `started`, unless a more
+/// recent run set them. Skips the write when the cache knows it would change nothing.
+fn update_tags(
+    tx: &Connection,
+    cached: &mut CachedTest,
+    tags: &str,
+    started: i64,
+) -> rusqlite::Result<()> {
+    if let Some((known, Some(seen_at))) = &cached.tags {
+        // Set by a more recent run, or already exactly this.
+        let unchanged = started == *seen_at && known.as_deref() == Some(tags);
+        if started < *seen_at || unchanged {
+            return Ok(());
+        }
+    }
+    let changed = tx
+        .prepare_cached(
+            "UPDATE tests SET tags = ?2, tags_seen_at = ?3 \
+             WHERE id = ?1 AND (tags_seen_at IS NULL OR tags_seen_at <= ?3)",
+        )?
+        .execute(rusqlite::params![cached.id, tags, started])?;
+    cached.tags = (changed == 1).then(|| (Some(tags.to_string()), Some(started)));
+    Ok(())
+}
+
+/// The tags as stored: a JSON array, sorted, without duplicates or empty tags.
+fn tags_json(tags: &[String]) -> String {
+    let mut tags: Vec<&str> = tags
+        .iter()
+        .map(|tag| tag.trim())
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    serde_json::to_string(&tags).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// The final counts of a run: each test by its last attempt.
+fn count(results: &[NewResult]) -> RunCounts {
+    let mut counts = RunCounts::default();
+    let mut add = |outcome: Outcome| {
+        counts.total = counts.total.saturating_add(1);
+        let column = match outcome {
+            Outcome::Pass | Outcome::FlakyPass => &mut counts.passed,
+            Outcome::Fail => &mut counts.failed,
+            Outcome::Error => &mut counts.errored,
+            Outcome::Skip => &mut counts.skipped,
+            Outcome::Xfail | Outcome::Xpass | Outcome::NotRun => return,
+        };
+        *column = column.saturating_add(1);
+    };
+    if results.iter().all(|result| result.attempt <= 1) {
+        results.iter().for_each(|result| add(result.outcome));
+        return counts;
+    }
+    let mut last: HashMap<&str, (u32, usize)> = HashMap::new();
+    let mut order = Vec::new();
+    for (index, result) in results.iter().enumerate() {
+        match last.entry(result.test.as_str()) {
+            Entry::Vacant(entry) => {
+                entry.insert((result.attempt, index));
+                order.push(result.test.as_str());
+            }
+            Entry::Occupied(mut entry) => {
+                if result.attempt >= entry.get().0 {
+                    entry.insert((result.attempt, index));
+                }
+            }
+        }
+    }
+    for test in order {
+        add(results[last[test].1].outcome);
+    }
+    counts
+}
+
+/// Test names by id, for turning ids back into names while streaming: a vector indexed by id
+/// (ids are dense, from 1), with a map for any id too large for it.
+struct TestNames {
+    dense: Vec<Option<String>>,
+    sparse: HashMap<i64, String>,
+}
+
+impl TestNames {
+    fn load(conn: &Connection) -> rusqlite::Result<TestNames> {
+        let mut statement = conn.prepare_cached("SELECT id, name FROM tests")?;
+        let mut rows = statement.query([])?;
+        let mut names = TestNames {
+            dense: Vec::new(),
+            sparse: HashMap::new(),
+        };
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let name: String = row.get(1)?;
+            match usize::try_from(id) {
+                Ok(index) if index < (1 << 24) => {
+                    if index >= names.dense.len() {
+                        names.dense.resize(index + 1, None);
+                    }
+                    names.dense[index] = Some(name);
+                }
+                _ => {
+                    names.sparse.insert(id, name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    fn get(&self, id: i64) -> Option<&str> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|index| self.dense.get(index))
+            .and_then(Option::as_deref)
+            .or_else(|| self.sparse.get(&id).map(String::as_str))
+    }
+}
+
+fn since_ms(since: Option<Timestamp>) -> i64 {
+    since.map_or(i64::MIN, Timestamp::as_millisecond)
+}
+
+fn timestamp(path: &Path, millis: i64) -> Result<Timestamp, Failure> {
+    Timestamp::from_millisecond(millis).map_err(|error| {
+        bad_value(
+            path,
+            format!("a time of {millis} ms is out of range: {error}"),
+        )
+    })
+}
+
+fn outcome(path: &Path, value: ValueRef<'_>) -> Result<Outcome, Failure> {
+    let text = match value {
+        ValueRef::Text(text) => text,
+        _ => return Err(bad_value(path, "a result has no outcome".to_string())),
+    };
+    parse_outcome(text).ok_or_else(|| {
+        bad_value(
+            path,
+            format!(
+                "a result has the unknown outcome {:?}",
+                String::from_utf8_lossy(text)
+            ),
+        )
+    })
+}
+
+/// Parses an outcome as stored (its kebab-case spelling).
+pub(crate) fn parse_outcome(text: &[u8]) -> Option<Outcome> {
+    Some(match text {
+        b"pass" => Outcome::Pass,
+        b"fail" => Outcome::Fail,
+        b"error" => Outcome::Error,
+        b"skip" => Outcome::Skip,
+        b"xfail" => Outcome::Xfail,
+        b"xpass" => Outcome::Xpass,
+        b"flaky-pass" => Outcome::FlakyPass,
+        b"not-run" => Outcome::NotRun,
+        _ => return None,
+    })
+}
+
+fn bad_value(path: &Path, detail: String) -> Failure {
+    Failure::History(HistoryError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// A small pseudo-random source for backoff jitter (xorshift), seeded per process and time.
+#[derive(Debug)]
+struct Jitter(std::cell::Cell<u64>);
+
+impl Jitter {
+    fn new() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+        Jitter(std::cell::Cell::new(
+            (nanos ^ (u64::from(std::process::id()) << 32)) | 1,
+        ))
+    }
+
+    fn next(&self) -> u64 {
+        let mut x = self.0.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0.set(x);
+        x
+    }
+
+    /// A duration in `[0, bound)`.
+    fn below(&self, bound: Duration) -> Duration {
+        let nanos = bound.as_nanos() as u64;
+        if nanos == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(self.next() % nanos)
+    }
+}

@@ -1,0 +1,753 @@
+//! Tests of the history store: round trips, duplicate ingests, migrations, refusing files that
+//! are not a coalmine history (and leaving them as they were), WAL mode, lock handling, path
+//! resolution. An ignored micro-benchmark measures ingest and read speed.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use rusqlite::Connection;
+
+use super::schema::{self, CURRENT_VERSION};
+use super::*;
+use crate::results::Outcome;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_780_000_000 + seconds).unwrap()
+}
+
+fn new_run(lane: &str, started: i64) -> NewRun {
+    NewRun {
+        lane: lane.to_string(),
+        kind: RunKind::Periodic,
+        commit: "abc123".to_string(),
+        started_at: at(started),
+        source: format!("{lane}.xml"),
+        ingest_key: None,
+    }
+}
+
+fn result(test: &str, outcome: Outcome) -> NewResult {
+    NewResult::new(test, outcome)
+}
+
+fn db(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("history.db")
+}
+
+fn all_results(history: &History, since: Option<Timestamp>) -> Vec<ResultRow> {
+    let mut rows = Vec::new();
+    history
+        .for_each_result(since, |row| rows.push(row.clone()))
+        .unwrap();
+    rows
+}
+
+/// The files in a folder, by name.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn round_trip_of_runs_results_tests_and_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    assert_eq!(history.schema_version(), CURRENT_VERSION);
+
+    let mut flaky_first = result("vm::migrates", Outcome::Fail);
+    flaky_first.message = Some("timed out after 300 s\nat vm.go:12".to_string());
+    flaky_first.duration_secs = Some(300.5);
+    flaky_first.tags = Some(vec!["sig-compute".to_string(), "test_id:1234".to_string()]);
+    let mut flaky_second = flaky_first.clone();
+    flaky_second.attempt = 2;
+    flaky_second.outcome = Outcome::FlakyPass;
+    flaky_second.message = None;
+    let first = history
+        .record_run(
+            &new_run("periodic-e2e", 0),
+            &[
+                result("vm::starts", Outcome::Pass),
+                flaky_first,
+                flaky_second,
+                result("net::dns", Outcome::Error),
+                result("storage::snapshot", Outcome::Skip),
+                result("storage::restore", Outcome::Xfail),
+            ],
+        )
+        .unwrap();
+    let Recorded::New { run_id, results } = first else {
+        panic!("not recorded: {first:?}");
+    };
+    assert_eq!(results, 6);
+
+    let mut presubmit = new_run("pull-e2e", 60);
+    presubmit.kind = RunKind::Presubmit;
+    presubmit.commit = "def456".to_string();
+    let second = history
+        .record_run(&presubmit, &[result("vm::starts", Outcome::Fail)])
+        .unwrap();
+    assert!(second.is_new());
+    assert!(second.run_id() > run_id);
+
+    let runs = history.runs(None).unwrap();
+    assert_eq!(
+        runs,
+        vec![
+            RunRow {
+                id: run_id,
+                lane: "periodic-e2e".to_string(),
+                kind: RunKind::Periodic,
+                commit: "abc123".to_string(),
+                started_at: at(0),
+                source: "periodic-e2e.xml".to_string(),
+            },
+            RunRow {
+                id: second.run_id(),
+                lane: "pull-e2e".to_string(),
+                kind: RunKind::Presubmit,
+                commit: "def456".to_string(),
+                started_at: at(60),
+                source: "pull-e2e.xml".to_string(),
+            },
+        ]
+    );
+    assert_eq!(history.runs(Some(at(30))).unwrap().len(), 1);
+
+    let summaries = history.run_summaries(None).unwrap();
+    assert_eq!(
+        summaries[0].counts,
+        RunCounts {
+            passed: 2,
+            failed: 0,
+            errored: 1,
+            skipped: 1,
+            total: 5,
+        },
+        "the retried test counts once, by its last attempt"
+    );
+    assert_eq!(summaries[1].counts.failures(), 1);
+    assert_eq!(summaries[0].ingest_key, None);
+
+    let rows = all_results(&history, None);
+    assert_eq!(rows.len(), 7);
+    assert_eq!(
+        rows[1],
+        ResultRow {
+            run_id,
+            test: "vm::migrates".to_string(),
+            outcome: Outcome::Fail,
+            duration_secs: Some(300.5),
+            attempt: 1,
+            message: Some("timed out after 300 s\nat vm.go:12".to_string()),
+        }
+    );
+    assert_eq!(rows[2].attempt, 2);
+    assert_eq!(rows[2].outcome, Outcome::FlakyPass);
+    assert_eq!(rows[2].message, None);
+    assert_eq!(rows[6].run_id, second.run_id());
+    assert_eq!(rows[6].test, "vm::starts");
+    assert_eq!(all_results(&history, Some(at(30))).len(), 1);
+    assert_eq!(all_results(&history, Some(at(61))).len(), 0);
+
+    let tests = history.tests().unwrap();
+    let names: Vec<&str> = tests.iter().map(|test| test.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "net::dns",
+            "storage::restore",
+            "storage::snapshot",
+            "vm::migrates",
+            "vm::starts"
+        ]
+    );
+    let migrates = &tests[3];
+    assert_eq!(migrates.tags, ["sig-compute", "test_id:1234"]);
+    assert_eq!(migrates.attribute("test_id"), Some("1234"));
+    assert!(migrates.has_tag("sig-compute"));
+    assert!(tests[0].tags.is_empty());
+
+    let mut outcomes = Vec::new();
+    history
+        .for_each_outcome(None, |row| outcomes.push(row))
+        .unwrap();
+    assert_eq!(outcomes.len(), 7);
+    assert_eq!(outcomes[1].test_id, migrates.id);
+    assert_eq!(outcomes[1].outcome, Outcome::Fail);
+
+    history
+        .record_fix("vm::migrates", "fff000", at(120))
+        .unwrap();
+    history
+        .record_fix("vm::migrates", "fff000", at(999))
+        .unwrap();
+    history
+        .record_fix("never::seen", "aaa111", at(100))
+        .unwrap();
+    let fixes = history.fixes().unwrap();
+    assert_eq!(fixes.len(), 2, "the same fix twice is recorded once");
+    assert_eq!(fixes[0].test, "never::seen");
+    assert_eq!(fixes[1].test, "vm::migrates");
+    assert_eq!(fixes[1].commit, "fff000");
+    assert_eq!(fixes[1].at, at(120));
+
+    // Everything is still there for another connection.
+    drop(history);
+    let reopened = History::open(&db(&dir)).unwrap();
+    assert_eq!(reopened.runs(None).unwrap(), runs);
+    assert_eq!(all_results(&reopened, None), rows);
+    assert_eq!(reopened.fixes().unwrap(), fixes);
+}
+
+#[test]
+fn a_duplicate_ingest_key_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let mut run = new_run("periodic-e2e", 0);
+    run.ingest_key = Some("sha256:0123".to_string());
+    let results = [result("a", Outcome::Pass), result("b", Outcome::Fail)];
+    let first = history.record_run(&run, &results).unwrap();
+    assert!(first.is_new());
+
+    let again = History::open(&db(&dir))
+        .unwrap()
+        .record_run(&run, &results)
+        .unwrap();
+    assert_eq!(
+        again,
+        Recorded::AlreadyRecorded {
+            run_id: first.run_id()
+        }
+    );
+    assert_eq!(history.runs(None).unwrap().len(), 1);
+    assert_eq!(all_results(&history, None).len(), 2);
+    assert_eq!(
+        history.run_summaries(None).unwrap()[0]
+            .ingest_key
+            .as_deref(),
+        Some("sha256:0123")
+    );
+
+    run.ingest_key = Some("sha256:4567".to_string());
+    assert!(history.record_run(&run, &results).unwrap().is_new());
+    assert_eq!(all_results(&history, None).len(), 4);
+}
+
+#[test]
+fn bad_records_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let mut zero = result("a", Outcome::Pass);
+    zero.attempt = 0;
+    let error = history
+        .record_run(&new_run("lane", 0), &[result("b", Outcome::Pass), zero])
+        .unwrap_err();
+    assert!(
+        matches!(error, HistoryError::InvalidInput { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("attempt 0"), "{error}");
+    let error = history
+        .record_run(&new_run("lane", 0), &[result("", Outcome::Pass)])
+        .unwrap_err();
+    assert!(error.to_string().contains("empty test name"), "{error}");
+    assert!(history.record_fix("", "abc", at(0)).is_err());
+    assert!(history.record_fix("a", "", at(0)).is_err());
+    assert!(history.runs(None).unwrap().is_empty());
+    assert!(history.tests().unwrap().is_empty());
+
+    // Odd but harmless values are stored as well as they can be.
+    let mut odd = result("weird \0 name [x]", Outcome::NotRun);
+    odd.duration_secs = Some(f64::NAN);
+    odd.message = Some(String::new());
+    history.record_run(&new_run("", 0), &[odd]).unwrap();
+    let rows = all_results(&history, None);
+    assert_eq!(rows[0].test, "weird \0 name [x]");
+    assert_eq!(rows[0].duration_secs, None);
+    assert_eq!(rows[0].message.as_deref(), Some(""));
+    // A run with no results is a run too.
+    history.record_run(&new_run("empty", 1), &[]).unwrap();
+    assert_eq!(history.run_summaries(None).unwrap()[1].counts.total, 0);
+}
+
+#[test]
+fn tags_follow_the_most_recent_run_that_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let tagged = |tags: Option<&[&str]>| {
+        let mut result = result("vm::starts", Outcome::Pass);
+        result.tags = tags.map(|tags| tags.iter().map(|tag| tag.to_string()).collect());
+        result
+    };
+    let tags = |history: &History| history.tests().unwrap()[0].tags.clone();
+
+    history
+        .record_run(
+            &new_run("a", 20),
+            &[tagged(Some(&[
+                "sig-compute",
+                "release-blocker",
+                "sig-compute",
+            ]))],
+        )
+        .unwrap();
+    assert_eq!(tags(&history), ["release-blocker", "sig-compute"]);
+    // An older file ingested later does not win.
+    history
+        .record_run(&new_run("b", 10), &[tagged(Some(&["sig-network"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["release-blocker", "sig-compute"]);
+    // A source that says nothing about tags leaves them alone.
+    history
+        .record_run(&new_run("c", 30), &[tagged(None)])
+        .unwrap();
+    assert_eq!(tags(&history), ["release-blocker", "sig-compute"]);
+    // Another writer's change is seen, and a newer run's empty list clears them.
+    History::open(&db(&dir))
+        .unwrap()
+        .record_run(&new_run("d", 40), &[tagged(Some(&["sig-storage"]))])
+        .unwrap();
+    history
+        .record_run(&new_run("e", 35), &[tagged(Some(&["sig-compute"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["sig-storage"]);
+    history
+        .record_run(&new_run("f", 50), &[tagged(Some(&[]))])
+        .unwrap();
+    assert!(tags(&history).is_empty());
+}
+
+#[test]
+fn creates_parent_folders_and_takes_an_empty_file_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/.coalmine/history.db");
+    History::open(&nested).unwrap();
+    assert!(nested.is_file());
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let mut history = History::open(&empty).unwrap();
+    history
+        .record_run(&new_run("lane", 0), &[result("a", Outcome::Pass)])
+        .unwrap();
+}
+
+#[test]
+fn the_database_is_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let _history = History::open(&db(&dir)).unwrap();
+    let raw = Connection::open(db(&dir)).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let id: i32 = raw
+        .query_row("PRAGMA application_id", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(id, schema::APPLICATION_ID);
+}
+
+#[test]
+fn a_version_1_database_is_migrated_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    {
+        // A database as coalmine's schema version 1 wrote it.
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(schema::V1).unwrap();
+        raw.execute_batch(
+            "PRAGMA application_id = 1668243820;
+             INSERT INTO coalmine_schema (id, version, written_by) VALUES (1, 1, '0.0.1');
+             INSERT INTO runs (id, lane, kind, commit_sha, started_at, source, recorded_at,
+                               passed, failed, errored, skipped, tests)
+                 VALUES (7, 'periodic-e2e', 'merged', 'old', 1780000000000, 'old.xml',
+                         1780000001000, 1, 1, 0, 0, 2);
+             INSERT INTO tests (id, name) VALUES (1, 'vm::starts'), (2, 'vm::stops');
+             INSERT INTO results (run_id, test_id, attempt, outcome, duration, message)
+                 VALUES (7, 1, 1, 'pass', 1.5, NULL), (7, 2, 1, 'fail', NULL, 'boom');",
+        )
+        .unwrap();
+    }
+    let mut history = History::open(&path).unwrap();
+    assert_eq!(history.schema_version(), 2);
+    let runs = history.runs(None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, 7);
+    assert_eq!(runs[0].kind, RunKind::Merged);
+    assert_eq!(runs[0].started_at, at(0));
+    let rows = all_results(&history, None);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].test, "vm::stops");
+    assert_eq!(rows[1].message.as_deref(), Some("boom"));
+    assert!(
+        history
+            .tests()
+            .unwrap()
+            .iter()
+            .all(|test| test.tags.is_empty())
+    );
+
+    // What version 2 added works on the migrated database.
+    let mut run = new_run("periodic-e2e", 60);
+    run.ingest_key = Some("k".to_string());
+    let mut tagged = result("vm::starts", Outcome::Pass);
+    tagged.tags = Some(vec!["sig-compute".to_string()]);
+    assert!(
+        history
+            .record_run(&run, &[tagged.clone()])
+            .unwrap()
+            .is_new()
+    );
+    assert!(!history.record_run(&run, &[tagged]).unwrap().is_new());
+    history.record_fix("vm::stops", "fix1", at(30)).unwrap();
+    assert_eq!(history.fixes().unwrap().len(), 1);
+    assert_eq!(history.tests().unwrap()[0].tags, ["sig-compute"]);
+    drop(history);
+
+    let raw = Connection::open(&path).unwrap();
+    let (version, written_by): (u32, String) = raw
+        .query_row(
+            "SELECT version, written_by FROM coalmine_schema",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(version, CURRENT_VERSION);
+    assert_eq!(written_by, env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    History::open(&path).unwrap();
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute(
+            "UPDATE coalmine_schema SET version = ?1, written_by = '9.0.0'",
+            [CURRENT_VERSION + 1],
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let error = History::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::TooNew { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("written by a newer coalmine"), "{message}");
+    assert!(message.contains("9.0.0"), "{message}");
+    assert!(message.contains("upgrade coalmine"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_text_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let text = b"these are my notes, not a database\n".repeat(200);
+    std::fs::write(&path, &text).unwrap();
+    let error = History::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::NotSqlite { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("is not a SQLite database"), "{message}");
+    assert!(message.contains("these are my no"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), text);
+    assert_eq!(listing(dir.path()), ["history.db"]);
+
+    let short = dir.path().join("short.db");
+    std::fs::write(&short, b"hi").unwrap();
+    assert!(matches!(
+        History::open(&short),
+        Err(HistoryError::NotSqlite { .. })
+    ));
+    assert!(matches!(
+        History::open(dir.path()),
+        Err(HistoryError::NotSqlite { .. })
+    ));
+}
+
+#[test]
+fn a_foreign_database_is_refused_and_left_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT);
+             INSERT INTO accounts (owner) VALUES ('alice'), ('bob');
+             CREATE TABLE runs (id INTEGER PRIMARY KEY);",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let error = History::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::Foreign { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("another application"), "{message}");
+    assert!(message.contains("accounts, runs"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(listing(dir.path()), ["history.db"]);
+    let raw = Connection::open(&path).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "its journal mode was not changed");
+
+    // Another application's id, even with no tables yet.
+    let other = dir.path().join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("PRAGMA application_id = 42; CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    let error = History::open(&other).unwrap_err();
+    assert!(matches!(error, HistoryError::Foreign { .. }), "{error}");
+}
+
+/// A history with enough rows to span many pages, closed (its WAL checkpointed away).
+fn filled_history(path: &Path) {
+    let mut history = History::open(path).unwrap();
+    for run in 0..50 {
+        let results: Vec<NewResult> = (0..40)
+            .map(|test| {
+                let mut result = result(&format!("suite::test_{test}"), Outcome::Pass);
+                result.message = Some("x".repeat(100));
+                result
+            })
+            .collect();
+        history.record_run(&new_run("lane", run), &results).unwrap();
+    }
+}
+
+#[test]
+fn a_truncated_database_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    filled_history(&path);
+    assert_eq!(listing(dir.path()), ["history.db"]);
+    let full = std::fs::read(&path).unwrap();
+    let half = &full[..full.len() / 2];
+    std::fs::write(&path, half).unwrap();
+
+    let error = History::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("is damaged"), "{message}");
+    assert!(message.contains("restore it from a backup"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), half);
+}
+
+#[test]
+fn a_damaged_header_or_schema_row_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    filled_history(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Keep the magic string, garble the rest of the header and the first page.
+    for (index, byte) in bytes[16..4096].iter_mut().enumerate() {
+        *byte = (index * 7 + 3) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let error = History::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+
+    let other = dir.path().join("no-version.db");
+    History::open(&other).unwrap();
+    Connection::open(&other)
+        .unwrap()
+        .execute("DELETE FROM coalmine_schema", [])
+        .unwrap();
+    let error = History::open(&other).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert!(error.to_string().contains("holds no version"), "{error}");
+}
+
+#[test]
+fn a_locked_database_is_waited_for_then_reported_never_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let mut history = History::open(&path).unwrap();
+    history
+        .set_lock_timeout(Duration::from_millis(400))
+        .unwrap();
+
+    let mut holder = Connection::open(&path).unwrap();
+    let tx = holder
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let started = Instant::now();
+    let error = history
+        .record_run(&new_run("lane", 0), &[result("a", Outcome::Pass)])
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    let HistoryError::Locked { attempts, .. } = &error else {
+        panic!("not a lock error: {error}");
+    };
+    assert!(*attempts > 1, "retried with backoff: {error}");
+    assert!(
+        error.to_string().contains("nothing was recorded"),
+        "{error}"
+    );
+    // Readers are not blocked by a writer.
+    assert!(history.runs(None).unwrap().is_empty());
+    drop(tx);
+
+    // A lock released while waiting is waited for.
+    history.set_lock_timeout(DEFAULT_LOCK_TIMEOUT).unwrap();
+    let released = std::thread::spawn(move || {
+        let tx = holder
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        tx.commit().unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    history
+        .record_run(&new_run("lane", 0), &[result("a", Outcome::Pass)])
+        .unwrap();
+    released.join().unwrap();
+    assert_eq!(history.runs(None).unwrap().len(), 1);
+}
+
+#[test]
+fn the_path_comes_from_the_environment_then_the_config_then_the_default() {
+    let root = Path::new("/project");
+    let resolve = |env: Option<&str>, configured: Option<&str>| {
+        History::resolve_path_from(env.map(OsStr::new), configured.map(Path::new), root)
+    };
+    assert_eq!(
+        resolve(None, None),
+        Path::new("/project/.coalmine/history.db")
+    );
+    assert_eq!(
+        resolve(None, Some("var/h.db")),
+        Path::new("/project/var/h.db")
+    );
+    assert_eq!(resolve(None, Some("/abs/h.db")), Path::new("/abs/h.db"));
+    assert_eq!(
+        resolve(Some("/tmp/env.db"), Some("var/h.db")),
+        Path::new("/tmp/env.db")
+    );
+    assert_eq!(resolve(Some("rel.db"), None), Path::new("rel.db"));
+    assert_eq!(
+        resolve(Some(""), None),
+        Path::new("/project/.coalmine/history.db"),
+        "an empty variable counts as unset"
+    );
+    // The real variable, read once here (this is the only test that looks at it).
+    let expected = match std::env::var_os(HISTORY_ENV).filter(|value| !value.is_empty()) {
+        Some(value) => PathBuf::from(value),
+        None => root.join(DEFAULT_RELATIVE_PATH),
+    };
+    assert_eq!(History::resolve_path(None, root), expected);
+}
+
+/// Ingest and read speed. `cargo test --release --lib history::tests::speed -- --ignored
+/// --nocapture`; `COALMINE_BENCH_RESULTS` sets how many results (1,000,000 by default),
+/// `COALMINE_BENCH_TAGS=1` gives every result tags (the slowest case: tags are kept current).
+#[test]
+#[ignore = "a micro-benchmark: run in release mode by hand"]
+fn speed() {
+    let total: usize = std::env::var("COALMINE_BENCH_RESULTS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1_000_000);
+    let tagged = std::env::var_os("COALMINE_BENCH_TAGS").is_some_and(|value| !value.is_empty());
+    let per_run = 1_000;
+    let pool = 10_000;
+    let runs = total / per_run;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let mut history = History::open(&path).unwrap();
+    let names: Vec<String> = (0..pool)
+        .map(|test| format!("custom-html::custom::test_number_{test:05}"))
+        .collect();
+    let tags = vec!["sig-compute".to_string(), "test_id:1234".to_string()];
+    let batch = |run: usize| -> (NewRun, Vec<NewResult>) {
+        let results = (0..per_run)
+            .map(|index| {
+                let test = (run * 7 + index * 10) % pool;
+                let failed = (run * 31 + test).is_multiple_of(97);
+                NewResult {
+                    test: names[test].clone(),
+                    tags: tagged.then(|| tags.clone()),
+                    outcome: if failed { Outcome::Fail } else { Outcome::Pass },
+                    duration_secs: Some(1.25),
+                    attempt: 1,
+                    message: failed.then(|| "assertion failed: left == right".to_string()),
+                }
+            })
+            .collect();
+        (new_run("periodic-e2e", run as i64 * 60), results)
+    };
+    // Only record_run is timed; the records are made outside the clock.
+    let mut ingest = Duration::ZERO;
+    for run in 0..runs {
+        let (run, results) = batch(run);
+        let started = Instant::now();
+        history.record_run(&run, &results).unwrap();
+        ingest += started.elapsed();
+    }
+    // Reset the peak memory so that it measures the reads alone.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let size = std::fs::metadata(&path).unwrap().len()
+        + std::fs::metadata(path.with_extension("db-wal")).map_or(0, |meta| meta.len());
+
+    let started = Instant::now();
+    let mut count = 0usize;
+    let mut failures = 0usize;
+    history
+        .for_each_result(None, |row| {
+            count += 1;
+            failures += usize::from(row.outcome.is_failure());
+        })
+        .unwrap();
+    let read = started.elapsed();
+    assert_eq!(count, runs * per_run);
+
+    let started = Instant::now();
+    let mut compact = 0usize;
+    history.for_each_outcome(None, |_| compact += 1).unwrap();
+    let read_compact = started.elapsed();
+    assert_eq!(compact, count);
+
+    let started = Instant::now();
+    let mut windowed = 0usize;
+    let since = at((runs as i64 / 2) * 60);
+    history
+        .for_each_outcome(Some(since), |_| windowed += 1)
+        .unwrap();
+    let read_window = started.elapsed();
+
+    let per_second = |n: usize, took: Duration| n as f64 / took.as_secs_f64();
+    println!(
+        "ingest: {count} results in {ingest:?} = {:.0} results/s (tags: {tagged}); database {:.1} MB",
+        per_second(count, ingest),
+        size as f64 / 1e6
+    );
+    println!(
+        "for_each_result: {read:?} = {:.0} rows/s ({failures} failures)",
+        per_second(count, read)
+    );
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|line| line.starts_with("VmHWM"))
+        .unwrap_or("VmHWM unknown")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!("peak memory while reading: {peak}");
+    println!(
+        "for_each_outcome: {read_compact:?} = {:.0} rows/s; half window: {windowed} rows in {read_window:?}",
+        per_second(count, read_compact)
+    );
+}
