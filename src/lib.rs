@@ -53,6 +53,7 @@ pub mod harness;
 pub mod history;
 pub mod init;
 mod macros;
+pub mod quarantine;
 pub mod record;
 pub mod redact;
 pub mod registry;

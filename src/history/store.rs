@@ -262,6 +262,27 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
+        self.write_run(run, results, false)
+    }
+
+    /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
+    /// `run` when no run has that key yet: how the processes of one test run (nextest starts one
+    /// per test) record into a single run. The run's counts grow by this batch's counts.
+    /// Without an ingest key this is [`record_run`](Self::record_run).
+    pub fn append_to_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        self.write_run(run, results, true)
+    }
+
+    fn write_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+        append: bool,
+    ) -> Result<Recorded, HistoryError> {
         for (index, result) in results.iter().enumerate() {
             if result.test.is_empty() {
                 return Err(self.invalid(format!("result {} has an empty test name", index + 1)));
@@ -297,39 +318,55 @@ impl History {
                 }
                 *data_version = Some(version);
             }
+            let mut existing: Option<i64> = None;
             if let Some(key) = &run.ingest_key {
                 let mut select = tx.prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?;
                 let mut rows = select.query([key])?;
                 if let Some(row) = rows.next()? {
-                    return Ok((
-                        Recorded::AlreadyRecorded {
-                            run_id: row.get(0)?,
-                        },
-                        Vec::new(),
-                    ));
+                    let run_id: i64 = row.get(0)?;
+                    if !append {
+                        return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
+                    }
+                    existing = Some(run_id);
                 }
             }
+            if let Some(run_id) = existing {
+                tx.prepare_cached(
+                    "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, errored = errored + ?4, \
+                     skipped = skipped + ?5, tests = tests + ?6 WHERE id = ?1",
+                )?
+                .execute(rusqlite::params![
+                    run_id,
+                    counts.passed,
+                    counts.failed,
+                    counts.errored,
+                    counts.skipped,
+                    counts.total,
+                ])?;
+            }
             let now = Timestamp::now().as_millisecond();
-            tx.prepare_cached(
-                "INSERT INTO runs (lane, kind, commit_sha, started_at, source, recorded_at, \
+            if existing.is_none() {
+                tx.prepare_cached(
+                    "INSERT INTO runs (lane, kind, commit_sha, started_at, source, recorded_at, \
                  passed, failed, errored, skipped, tests, ingest_key) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(rusqlite::params![
-                run.lane,
-                run.kind.as_str(),
-                run.commit,
-                started,
-                run.source,
-                now,
-                counts.passed,
-                counts.failed,
-                counts.errored,
-                counts.skipped,
-                counts.total,
-                run.ingest_key,
-            ])?;
-            let run_id = tx.last_insert_rowid();
+                )?
+                .execute(rusqlite::params![
+                    run.lane,
+                    run.kind.as_str(),
+                    run.commit,
+                    started,
+                    run.source,
+                    now,
+                    counts.passed,
+                    counts.failed,
+                    counts.errored,
+                    counts.skipped,
+                    counts.total,
+                    run.ingest_key,
+                ])?;
+            }
+            let run_id = existing.unwrap_or_else(|| tx.last_insert_rowid());
 
             // Tests added by this transaction: merged into the cache only once it commits.
             let mut added: HashMap<&str, CachedTest> = HashMap::new();

@@ -1,0 +1,304 @@
+//! The output of the policy: what to quarantine now or in the next batch, what leaves a batch
+//! in its grace period, what to release, what stays, which issues to open, and how stable the
+//! suite and its lanes are. Every list is sorted by test (or lane) name, so that two plans of
+//! the same history diff cleanly; all of it serializes to JSON.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::policy::Preset;
+
+/// Which quarantine rule a candidate met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Over `now_rate` in the last `now_window_days`: quarantine at once.
+    Now,
+    /// Over `batch_rate` in the last `batch_window_days`: quarantine in the next batch.
+    Batch,
+}
+
+/// A test that meets a quarantine rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The test's stable id.
+    pub test: String,
+    /// The owning team; `None` is an error that blocks `apply` (see [`Plan::missing_owner`]).
+    pub owner: Option<String>,
+    /// The rule met.
+    pub rule: Rule,
+    /// `failed / (passed + failed)` in the window.
+    pub rate: f64,
+    /// The statistic compared with the threshold: `rate`, or its Wilson lower bound.
+    pub score: f64,
+    /// The threshold it is over.
+    pub threshold: f64,
+    /// Failed executions in the window.
+    pub failed: u64,
+    /// Passed executions in the window.
+    pub passed: u64,
+    /// Distinct trusted, non-systemic runs with an execution of it in the window.
+    pub runs: u64,
+    /// The window, in days.
+    pub window_days: u32,
+    /// The batch it is proposed in (batch candidates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_date: Option<Date>,
+    /// Whether it carries the `release-blocker` tag (an issue draft is in
+    /// [`Plan::escalations`]).
+    pub release_blocker: bool,
+    /// The recorded fix, if any, and how far it got towards leaving the batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixProgress>,
+    /// A sentence saying why.
+    pub reason: String,
+}
+
+/// A recorded fix and the consecutive passes seen since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FixProgress {
+    /// The fix commit.
+    pub commit: String,
+    /// When the fix was recorded.
+    pub at: Timestamp,
+    /// Consecutive passing executions with the fix, up to now (a failure resets it).
+    pub consecutive_passes: u64,
+    /// How many are needed (`grace_passes`).
+    pub needed: u32,
+}
+
+/// A test that leaves the batch: its fix passed `grace_passes` consecutive executions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraceRelease {
+    /// The test's stable id.
+    pub test: String,
+    /// The owning team, if known.
+    pub owner: Option<String>,
+    /// The fix and its passes.
+    pub fix: FixProgress,
+    /// The batch it leaves.
+    pub batch_date: Date,
+    /// The end of that batch's grace period (00:00 UTC).
+    pub grace_ends: Date,
+    /// Whether it was already in the quarantine list (added by the batch in grace), so that
+    /// `apply` removes its entry; otherwise it is simply not proposed.
+    pub was_quarantined: bool,
+    /// A sentence saying why.
+    pub reason: String,
+}
+
+/// A quarantined test to bring back into the suite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Release {
+    /// The test's stable id.
+    pub test: String,
+    /// The owning team from its entry.
+    pub owner: String,
+    /// The date its team gave for it to be stable.
+    pub stable_by: Date,
+    /// Executions counted for release (release kinds, non-systemic) in the last `release_days`.
+    pub executions: u64,
+    /// Failed executions among them.
+    pub failed: u64,
+    /// A sentence saying why.
+    pub reason: String,
+}
+
+/// A quarantined test that stays quarantined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Keep {
+    /// The test's stable id.
+    pub test: String,
+    /// The owning team from its entry.
+    pub owner: String,
+    /// When it was quarantined.
+    pub since: Date,
+    /// The date its team gave for it to be stable, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stable_by: Option<Date>,
+    /// The earliest day a release is possible, when known (`stable_by + release_days`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_release: Option<Date>,
+    /// Executions counted for release in the last `release_days`.
+    pub executions: u64,
+    /// Failed executions among them.
+    pub failed: u64,
+    /// A sentence saying why it stays.
+    pub reason: String,
+}
+
+/// A release-blocker issue to open for a candidate carrying the `release-blocker` tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssueDraft {
+    /// The test concerned.
+    pub test: String,
+    /// The team to assign an individual from; `None` when the test has no owner.
+    pub owner: Option<String>,
+    /// The issue title.
+    pub title: String,
+    /// The issue body (Markdown), containing the `/release-blocker <branch>` command.
+    pub body: String,
+}
+
+/// How a lane did over the lane window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LaneReport {
+    /// The lane (CI job) name.
+    pub lane: String,
+    /// Whether it is listed in `required_lanes`.
+    pub required: bool,
+    /// The owning team (explicit, or the `sig-<word>` part of the name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Runs in the window with at least one counted execution (systemic runs included).
+    pub runs: u64,
+    /// Runs among them with a failed, non-quarantined test.
+    pub failed_runs: u64,
+    /// `failed_runs / runs` (0 without runs).
+    pub rate: f64,
+    /// Distinct non-quarantined tests that failed in those runs.
+    pub distinct_failing_tests: u64,
+    /// Up to [`LANE_TESTS_SHOWN`] of them, by name.
+    pub failing_tests: Vec<String>,
+    /// Whether it is a required lane over `lane_rate` with more than `lane_distinct_tests`
+    /// failing tests: a candidate to be made optional unless its team fixes it in time.
+    pub optional_candidate: bool,
+    /// When a candidate: the day its team's fix is due (`today + lane_fix_days`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Date>,
+}
+
+/// How many failing tests a [`LaneReport`] names.
+pub const LANE_TESTS_SHOWN: usize = 20;
+
+/// Suite stability over the stability window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stability {
+    /// The window, in days.
+    pub window_days: u32,
+    /// The product of `1 - rate` over the non-quarantined tests with executions in the window.
+    pub projected: f64,
+    /// The same product once this plan's quarantine candidates (now and batch) are quarantined.
+    pub projected_after_plan: f64,
+    /// The share of trusted, non-systemic runs with executions in the window that had no
+    /// failed non-quarantined test; `None` without such runs.
+    pub measured: Option<f64>,
+    /// The runs `measured` is over.
+    pub measured_runs: u64,
+    /// The goal (`goal`).
+    pub goal: f64,
+    /// Whether `projected >= goal`.
+    pub projected_met: bool,
+    /// Whether `measured >= goal`, when measured.
+    pub measured_met: Option<bool>,
+}
+
+/// The batch the plan's batch candidates belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BatchInfo {
+    /// The batch day: today if today's batch is still in its grace period, else the next one.
+    pub date: Date,
+    /// The day the grace period ends (00:00 UTC): `date + grace_days`.
+    pub grace_ends: Date,
+    /// Whether the batch was proposed and its grace period is running.
+    pub in_grace: bool,
+}
+
+/// A run excluded from per-test rates because too many tests failed in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemicRun {
+    /// The run's id.
+    pub run_id: i64,
+    /// Its lane.
+    pub lane: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// Distinct tests that failed in it.
+    pub failed_tests: u64,
+}
+
+/// What the plan was computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Runs given.
+    pub runs: u64,
+    /// Runs ignored because they started after `now`.
+    pub runs_after_now: u64,
+    /// Runs kept (started within the longest window before `now`).
+    pub runs_in_windows: u64,
+    /// Result rows given.
+    pub results: u64,
+    /// Result rows naming a run that was not given (ignored).
+    pub orphan_results: u64,
+    /// Distinct tests known (from the results and the test list).
+    pub tests: u64,
+}
+
+/// What the policy says to do, as of `now`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The instant the plan is computed for.
+    pub now: Timestamp,
+    /// The preset of the policy used.
+    pub preset: Preset,
+    /// The batch the batch candidates are for.
+    pub batch: BatchInfo,
+    /// Quarantine at once.
+    pub quarantine_now: Vec<Candidate>,
+    /// Quarantine in the batch of [`Plan::batch`].
+    pub next_batch: Vec<Candidate>,
+    /// Auto-quarantine only: candidates beyond `auto_quarantine_max_per_run`, for a later run.
+    pub deferred: Vec<Candidate>,
+    /// Batch candidates (or entries added by the batch in grace) whose fix passed.
+    pub grace_released: Vec<GraceRelease>,
+    /// Quarantined tests to release.
+    pub release: Vec<Release>,
+    /// Quarantined tests that stay.
+    pub keep: Vec<Keep>,
+    /// Release-blocker issues to open.
+    pub escalations: Vec<IssueDraft>,
+    /// Candidates to quarantine (now or in the batch) without an owner: errors that block
+    /// `apply`.
+    pub missing_owner: Vec<String>,
+    /// `[[quarantine]]` entries naming a test neither in the history nor in the test list.
+    pub unknown_quarantine_entries: Vec<String>,
+    /// Tests with more than one `[[quarantine]]` entry (the first is used).
+    pub duplicate_quarantine_entries: Vec<String>,
+    /// Every lane with runs in the lane window, and every required lane.
+    pub lanes: Vec<LaneReport>,
+    /// Suite stability.
+    pub stability: Stability,
+    /// Systemic runs within the windows, oldest first.
+    pub systemic_runs: Vec<SystemicRun>,
+    /// What the plan was computed from.
+    pub counts: Counts,
+}
+
+impl Plan {
+    /// Whether `apply` must refuse this plan (a candidate has no owner).
+    pub fn blocks_apply(&self) -> bool {
+        !self.missing_owner.is_empty()
+    }
+
+    /// The errors that block `apply`, one sentence each.
+    pub fn errors(&self) -> Vec<String> {
+        self.missing_owner
+            .iter()
+            .map(|test| {
+                format!(
+                    "`{test}` must be quarantined but has no owner: tag it `[sig-...]` or add a \
+                     pattern for it to [owners] in harness.toml"
+                )
+            })
+            .collect()
+    }
+
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.quarantine_now.is_empty()
+            && self.next_batch.is_empty()
+            && self.grace_released.is_empty()
+            && self.release.is_empty()
+    }
+}

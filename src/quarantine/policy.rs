@@ -1,0 +1,508 @@
+//! The `[policy]` table of harness.toml: every number of the quarantine methodology, defaulted to
+//! a preset and overridable one by one.
+//!
+//! Rates and goals are **fractions** in `0..=1` (`batch_rate = 0.05` is 5 %); a value over 1 is
+//! refused with a hint, so `batch_rate = 5` cannot silently mean 500 %. Windows and periods are
+//! whole days of 24 hours. Unknown keys are refused.
+//!
+//! ```toml
+//! [policy]
+//! preset = "kubevirt"          # or "auto-quarantine"; the other keys override the preset
+//! batch_anchor = "2026-01-05"  # a batch day; batches every `batch_every_days` from it
+//! required_lanes = ["pull-e2e-sig-compute", { lane = "pull-e2e-net", team = "sig-network" }]
+//! ```
+
+use std::fmt;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::model::date_serde::FlexDate;
+use crate::history::model::RunKind;
+
+/// Which set of defaults a policy starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The methodology as written: quarantine at once over 20 % in 3 days, in a biweekly batch
+    /// over 5 % in 14 days, release after 14 clean periodic days from the team's date.
+    #[default]
+    Kubevirt,
+    /// The newer variant: every candidate is quarantined at once, at most one per plan run
+    /// (`auto_quarantine_max_per_run = 1`, no batches), and a test is released only at a
+    /// failure rate of at most 0.1 % over a sample of at least 1000 executions.
+    AutoQuarantine,
+}
+
+impl Preset {
+    /// The spelling used in harness.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Kubevirt => "kubevirt",
+            Preset::AutoQuarantine => "auto-quarantine",
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which statistic a quarantine threshold is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Statistics {
+    /// The observed rate, `failed / (passed + failed)`.
+    #[default]
+    Plain,
+    /// The lower bound of the Wilson score interval with continuity correction (Newcombe 1998,
+    /// method 4) at `wilson_z`: a test is quarantined only when its rate is over the threshold
+    /// with that confidence, so that one failure in three runs (bound 1.8 % at z = 1.96) does
+    /// not quarantine it. The continuity correction matters: the uncorrected bound for 1 of 3
+    /// is 6.1 %, over the 5 % threshold. Release decisions do not use it.
+    Wilson,
+}
+
+/// How an execution recorded as `flaky-pass` (failed, then passed on a retry within one row)
+/// is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlakyPassCounting {
+    /// As one failed and one passed execution: the failure happened, retries only hid it.
+    #[default]
+    FailAndPass,
+    /// As one passed execution only.
+    Pass,
+}
+
+/// A lane that gates merges, with the team that owns it.
+///
+/// In harness.toml either a lane name (the team is then the `sig-<word>` part of the name, e.g.
+/// `sig-compute` in `pull-e2e-sig-compute-migrations`) or a table `{ lane = "...", team = "..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequiredLane {
+    /// The lane (CI job) name, exactly as recorded in runs.
+    pub lane: String,
+    /// The owning team, when given explicitly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+impl RequiredLane {
+    /// A required lane whose team is read from its name.
+    pub fn new(lane: impl Into<String>) -> RequiredLane {
+        RequiredLane {
+            lane: lane.into(),
+            team: None,
+        }
+    }
+
+    /// The owning team: the explicit one, else the `sig-<word>` part of the lane name.
+    pub fn team(&self) -> Option<String> {
+        self.team.clone().or_else(|| team_from_lane(&self.lane))
+    }
+}
+
+/// The `sig-<word>` part of a lane name (`periodic-e2e-sig-compute` → `sig-compute`).
+pub fn team_from_lane(lane: &str) -> Option<String> {
+    let mut parts = lane.split(['-', '_', '/', '.']);
+    while let Some(part) = parts.next() {
+        if part.eq_ignore_ascii_case("sig") {
+            return parts
+                .next()
+                .filter(|word| !word.is_empty())
+                .map(|word| format!("sig-{word}"));
+        }
+    }
+    None
+}
+
+impl<'de> Deserialize<'de> for RequiredLane {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LaneVisitor;
+        impl<'de> serde::de::Visitor<'de> for LaneVisitor {
+            type Value = RequiredLane;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a lane name or a table { lane = \"...\", team = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RequiredLane, E> {
+                if value.is_empty() {
+                    return Err(E::custom("a required lane name cannot be empty"));
+                }
+                Ok(RequiredLane::new(value))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RequiredLane, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Table {
+                    lane: String,
+                    team: Option<String>,
+                }
+                let table = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                if table.lane.is_empty() {
+                    return Err(serde::de::Error::custom(
+                        "a required lane name cannot be empty",
+                    ));
+                }
+                Ok(RequiredLane {
+                    lane: table.lane,
+                    team: table.team,
+                })
+            }
+        }
+        deserializer.deserialize_any(LaneVisitor)
+    }
+}
+
+/// Every number of the methodology. Build one with [`Policy::kubevirt`] (also the
+/// [`Default`]), [`Policy::auto_quarantine`] or [`Policy::preset`], or deserialize it from a
+/// `[policy]` table (missing keys take the preset's value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawPolicy")]
+pub struct Policy {
+    /// The preset the defaults came from.
+    pub preset: Preset,
+    /// Run kinds that count for per-test rates and suite stability (default: periodic and
+    /// merged, the methodology's trusted runs).
+    pub trusted_kinds: Vec<RunKind>,
+    /// A run in which at least this many distinct tests failed is systemic (an infrastructure
+    /// failure) and is excluded from per-test rates, grace and release (default 5).
+    pub systemic_failures: u32,
+    /// Quarantine at once when the failure rate is over this fraction (default 0.20) ...
+    pub now_rate: f64,
+    /// ... over this many days (default 3).
+    pub now_window_days: u32,
+    /// Quarantine in the next batch when the failure rate is over this fraction (default
+    /// 0.05) ...
+    pub batch_rate: f64,
+    /// ... over this many days (default 14).
+    pub batch_window_days: u32,
+    /// One batch day; batch days are this date plus any multiple of `batch_every_days`
+    /// (default 2024-01-01, a Monday).
+    pub batch_anchor: Date,
+    /// Days between batches (default 14: every second Monday).
+    pub batch_every_days: u32,
+    /// Days from a batch day during which a fixed test can leave the batch (default 2: the
+    /// batch day and the next day; the grace ends at 00:00 UTC of the day after).
+    pub grace_days: u32,
+    /// Consecutive passing executions after the fix needed to leave the batch (default 5).
+    pub grace_passes: u32,
+    /// Days after `stable_by` that must be clean before release (default 14).
+    pub release_days: u32,
+    /// Run kinds whose executions count for release (default: periodic).
+    pub release_kinds: Vec<RunKind>,
+    /// The highest failure rate at which a test is released (default 0: no failure;
+    /// auto-quarantine preset 0.001).
+    pub release_max_rate: f64,
+    /// The fewest executions in the release window for a release (default 1;
+    /// auto-quarantine preset 1000).
+    pub release_sample_min: u32,
+    /// Days over which lanes are measured (default 7).
+    pub lane_window_days: u32,
+    /// Run kinds counted for lanes (default: periodic, presubmit and merged; not local).
+    pub lane_kinds: Vec<RunKind>,
+    /// A required lane whose failure rate is over this fraction (default 0.25) ...
+    pub lane_rate: f64,
+    /// ... with more than this many distinct failing tests (default 10) is a candidate to be
+    /// made optional.
+    pub lane_distinct_tests: u32,
+    /// Days the lane's team has to deliver a fix, shown as a deadline (default 7).
+    pub lane_fix_days: u32,
+    /// The lanes that gate merges (default none).
+    pub required_lanes: Vec<RequiredLane>,
+    /// The suite pass rate the CI aims for (default 0.90).
+    pub goal: f64,
+    /// Days over which suite stability is measured (default 14).
+    pub stability_window_days: u32,
+    /// The fewest distinct runs with an execution of a test in a window before a quarantine
+    /// rule may apply to it (default 0: no minimum).
+    pub min_runs: u32,
+    /// Which statistic the quarantine thresholds are compared with (default plain).
+    pub statistics: Statistics,
+    /// The normal quantile of the Wilson bound (default 1.96, 95 % two-sided).
+    pub wilson_z: f64,
+    /// When above 0, every candidate is quarantined at once, at most this many per plan, the
+    /// rest deferred, and there are no batches (default 0; auto-quarantine preset 1).
+    pub auto_quarantine_max_per_run: u32,
+    /// How `flaky-pass` executions are counted (default fail-and-pass).
+    pub flaky_pass: FlakyPassCounting,
+    /// The branch named in release-blocker drafts, `/release-blocker <branch>` (default main).
+    pub release_branch: String,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::kubevirt()
+    }
+}
+
+impl Policy {
+    /// The methodology's numbers.
+    pub fn kubevirt() -> Policy {
+        Policy {
+            preset: Preset::Kubevirt,
+            trusted_kinds: vec![RunKind::Periodic, RunKind::Merged],
+            systemic_failures: 5,
+            now_rate: 0.20,
+            now_window_days: 3,
+            batch_rate: 0.05,
+            batch_window_days: 14,
+            batch_anchor: Date::constant(2024, 1, 1),
+            batch_every_days: 14,
+            grace_days: 2,
+            grace_passes: 5,
+            release_days: 14,
+            release_kinds: vec![RunKind::Periodic],
+            release_max_rate: 0.0,
+            release_sample_min: 1,
+            lane_window_days: 7,
+            lane_kinds: vec![RunKind::Periodic, RunKind::Presubmit, RunKind::Merged],
+            lane_rate: 0.25,
+            lane_distinct_tests: 10,
+            lane_fix_days: 7,
+            required_lanes: Vec::new(),
+            goal: 0.90,
+            stability_window_days: 14,
+            min_runs: 0,
+            statistics: Statistics::Plain,
+            wilson_z: 1.96,
+            auto_quarantine_max_per_run: 0,
+            flaky_pass: FlakyPassCounting::FailAndPass,
+            release_branch: "main".to_owned(),
+        }
+    }
+
+    /// The newer variant: immediate auto-quarantine of at most one test per plan, release at
+    /// ≤ 0.1 % over at least 1000 executions.
+    pub fn auto_quarantine() -> Policy {
+        Policy {
+            preset: Preset::AutoQuarantine,
+            auto_quarantine_max_per_run: 1,
+            release_max_rate: 0.001,
+            release_sample_min: 1000,
+            ..Policy::kubevirt()
+        }
+    }
+
+    /// The defaults of a preset.
+    pub fn preset(preset: Preset) -> Policy {
+        match preset {
+            Preset::Kubevirt => Policy::kubevirt(),
+            Preset::AutoQuarantine => Policy::auto_quarantine(),
+        }
+    }
+
+    /// Whether candidates go straight to quarantine, ranked and limited, with no batch.
+    pub fn is_auto(&self) -> bool {
+        self.auto_quarantine_max_per_run > 0
+    }
+
+    /// Whether runs of this kind count for per-test rates and stability.
+    pub fn is_trusted(&self, kind: RunKind) -> bool {
+        self.trusted_kinds.contains(&kind)
+    }
+
+    /// The required lane with this name, if any.
+    pub fn required_lane(&self, lane: &str) -> Option<&RequiredLane> {
+        self.required_lanes
+            .iter()
+            .find(|required| required.lane == lane)
+    }
+
+    /// The statistic compared with a quarantine threshold: the rate, or its Wilson lower bound.
+    /// `None` when nothing was counted.
+    pub fn score(&self, failed: u64, counted: u64) -> Option<f64> {
+        if counted == 0 {
+            return None;
+        }
+        Some(match self.statistics {
+            Statistics::Plain => failed as f64 / counted as f64,
+            Statistics::Wilson => wilson_lower_bound(failed, counted, self.wilson_z),
+        })
+    }
+
+    /// Checks the ranges of every value; the message names the key and says what to write.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let fractions = [
+            ("now_rate", self.now_rate),
+            ("batch_rate", self.batch_rate),
+            ("release_max_rate", self.release_max_rate),
+            ("lane_rate", self.lane_rate),
+            ("goal", self.goal),
+        ];
+        for (key, value) in fractions {
+            if !(0.0..=1.0).contains(&value) {
+                let hint = if value > 1.0 && value <= 100.0 {
+                    format!(
+                        " (rates are fractions: write {} for {value} %)",
+                        value / 100.0
+                    )
+                } else {
+                    String::new()
+                };
+                return Err(PolicyError(format!(
+                    "`{key}` = {value} is not a fraction between 0 and 1{hint}"
+                )));
+            }
+        }
+        let days = [
+            ("now_window_days", self.now_window_days),
+            ("batch_window_days", self.batch_window_days),
+            ("batch_every_days", self.batch_every_days),
+            ("release_days", self.release_days),
+            ("lane_window_days", self.lane_window_days),
+            ("stability_window_days", self.stability_window_days),
+        ];
+        for (key, value) in days {
+            if !(1..=MAX_DAYS).contains(&value) {
+                return Err(PolicyError(format!(
+                    "`{key}` = {value} must be between 1 and {MAX_DAYS} days"
+                )));
+            }
+        }
+        if self.lane_fix_days > MAX_DAYS {
+            return Err(PolicyError(format!(
+                "`lane_fix_days` = {} must be at most {MAX_DAYS} days",
+                self.lane_fix_days
+            )));
+        }
+        if self.grace_days >= self.batch_every_days {
+            return Err(PolicyError(format!(
+                "`grace_days` = {} must be shorter than `batch_every_days` = {}",
+                self.grace_days, self.batch_every_days
+            )));
+        }
+        let at_least_one = [
+            ("systemic_failures", self.systemic_failures),
+            ("grace_passes", self.grace_passes),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(PolicyError(format!("`{key}` must be at least 1")));
+            }
+        }
+        if !(self.wilson_z.is_finite() && self.wilson_z > 0.0) {
+            return Err(PolicyError(format!(
+                "`wilson_z` = {} must be a positive number (1.96 for 95 %)",
+                self.wilson_z
+            )));
+        }
+        if self.trusted_kinds.is_empty() {
+            return Err(PolicyError(
+                "`trusted_kinds` cannot be empty (the methodology trusts periodic and merged)"
+                    .to_owned(),
+            ));
+        }
+        if self.release_branch.trim().is_empty() {
+            return Err(PolicyError("`release_branch` cannot be empty".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// The longest window accepted, in days (ten years).
+pub const MAX_DAYS: u32 = 3650;
+
+/// An invalid `[policy]` value; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyError(pub String);
+
+/// The lower bound of the Wilson score interval with continuity correction for `failed`
+/// failures in `counted` executions at normal quantile `z` (0 when nothing failed).
+pub fn wilson_lower_bound(failed: u64, counted: u64, z: f64) -> f64 {
+    if counted == 0 || failed == 0 {
+        return 0.0;
+    }
+    let n = counted as f64;
+    let p = failed as f64 / n;
+    let z2 = z * z;
+    let root = (z2 - 1.0 / n + 4.0 * n * p * (1.0 - p) + (4.0 * p - 2.0)).max(0.0);
+    let lower = (2.0 * n * p + z2 - (z * root.sqrt() + 1.0)) / (2.0 * (n + z2));
+    lower.clamp(0.0, 1.0)
+}
+
+/// The `[policy]` table as written: every key optional, unknown keys refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    preset: Option<Preset>,
+    trusted_kinds: Option<Vec<RunKind>>,
+    systemic_failures: Option<u32>,
+    now_rate: Option<f64>,
+    now_window_days: Option<u32>,
+    batch_rate: Option<f64>,
+    batch_window_days: Option<u32>,
+    batch_anchor: Option<FlexDate>,
+    batch_every_days: Option<u32>,
+    grace_days: Option<u32>,
+    grace_passes: Option<u32>,
+    release_days: Option<u32>,
+    release_kinds: Option<Vec<RunKind>>,
+    release_max_rate: Option<f64>,
+    release_sample_min: Option<u32>,
+    lane_window_days: Option<u32>,
+    lane_kinds: Option<Vec<RunKind>>,
+    lane_rate: Option<f64>,
+    lane_distinct_tests: Option<u32>,
+    lane_fix_days: Option<u32>,
+    required_lanes: Option<Vec<RequiredLane>>,
+    goal: Option<f64>,
+    stability_window_days: Option<u32>,
+    min_runs: Option<u32>,
+    statistics: Option<Statistics>,
+    wilson_z: Option<f64>,
+    auto_quarantine_max_per_run: Option<u32>,
+    flaky_pass: Option<FlakyPassCounting>,
+    release_branch: Option<String>,
+}
+
+impl TryFrom<RawPolicy> for Policy {
+    type Error = PolicyError;
+
+    fn try_from(raw: RawPolicy) -> Result<Policy, PolicyError> {
+        let base = Policy::preset(raw.preset.unwrap_or_default());
+        let policy = Policy {
+            preset: base.preset,
+            trusted_kinds: raw.trusted_kinds.unwrap_or(base.trusted_kinds),
+            systemic_failures: raw.systemic_failures.unwrap_or(base.systemic_failures),
+            now_rate: raw.now_rate.unwrap_or(base.now_rate),
+            now_window_days: raw.now_window_days.unwrap_or(base.now_window_days),
+            batch_rate: raw.batch_rate.unwrap_or(base.batch_rate),
+            batch_window_days: raw.batch_window_days.unwrap_or(base.batch_window_days),
+            batch_anchor: raw.batch_anchor.map_or(base.batch_anchor, |date| date.0),
+            batch_every_days: raw.batch_every_days.unwrap_or(base.batch_every_days),
+            grace_days: raw.grace_days.unwrap_or(base.grace_days),
+            grace_passes: raw.grace_passes.unwrap_or(base.grace_passes),
+            release_days: raw.release_days.unwrap_or(base.release_days),
+            release_kinds: raw.release_kinds.unwrap_or(base.release_kinds),
+            release_max_rate: raw.release_max_rate.unwrap_or(base.release_max_rate),
+            release_sample_min: raw.release_sample_min.unwrap_or(base.release_sample_min),
+            lane_window_days: raw.lane_window_days.unwrap_or(base.lane_window_days),
+            lane_kinds: raw.lane_kinds.unwrap_or(base.lane_kinds),
+            lane_rate: raw.lane_rate.unwrap_or(base.lane_rate),
+            lane_distinct_tests: raw.lane_distinct_tests.unwrap_or(base.lane_distinct_tests),
+            lane_fix_days: raw.lane_fix_days.unwrap_or(base.lane_fix_days),
+            required_lanes: raw.required_lanes.unwrap_or(base.required_lanes),
+            goal: raw.goal.unwrap_or(base.goal),
+            stability_window_days: raw
+                .stability_window_days
+                .unwrap_or(base.stability_window_days),
+            min_runs: raw.min_runs.unwrap_or(base.min_runs),
+            statistics: raw.statistics.unwrap_or(base.statistics),
+            wilson_z: raw.wilson_z.unwrap_or(base.wilson_z),
+            auto_quarantine_max_per_run: raw
+                .auto_quarantine_max_per_run
+                .unwrap_or(base.auto_quarantine_max_per_run),
+            flaky_pass: raw.flaky_pass.unwrap_or(base.flaky_pass),
+            release_branch: raw.release_branch.unwrap_or(base.release_branch),
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+}
