@@ -85,6 +85,10 @@ fn bad_configs() -> Vec<(&'static str, String)> {
         ("unknown flaky policy", with("[run]\nflaky = \"ignore\"\n")),
         ("empty artifacts folder", with("[run]\nartifacts = \"\"\n")),
         (
+            "unknown run kind in [history]",
+            with("[history]\nkind = \"nightly\"\n"),
+        ),
+        (
             "TOML syntax error",
             "[ci]\ncommand = [\"ci\"\nresults = \"{artifacts}/r.json\"\n".into(),
         ),

@@ -46,6 +46,7 @@ fn attempts(dir: &Path) -> Vec<u64> {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     folders.sort();
     let mut attempts: Vec<u64> = folders

@@ -17,6 +17,7 @@ pub use error::{ConfigError, ConfigErrorKind, MINIMAL_EXAMPLE};
 use raw::{RawConfig, Source};
 pub use template::{Placeholder, Template, Vars};
 
+use crate::history::RunKind;
 use crate::results::Format;
 
 /// The file name searched for.
@@ -34,6 +35,21 @@ pub struct Config {
     pub ci: CiConfig,
     /// `[run]`.
     pub run: RunConfig,
+    /// `[history]`.
+    pub history: HistoryConfig,
+}
+
+/// `[history]`: where canary outcomes are recorded, and as what kind of run.
+#[derive(Debug, Clone)]
+pub struct HistoryConfig {
+    /// Whether the harness records canary executions.
+    pub record: bool,
+    /// The database, if set (relative to the config's folder; `COALMINE_HISTORY` overrides).
+    pub path: Option<PathBuf>,
+    /// The lane recorded (`COALMINE_LANE` overrides).
+    pub lane: String,
+    /// The kind of run recorded (`COALMINE_RUN_KIND` overrides).
+    pub kind: RunKind,
 }
 
 /// `[ci]`: how to run the recipe CI and read its results.

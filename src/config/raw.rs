@@ -9,7 +9,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::template::{Placeholder, Template};
-use super::{CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, RunConfig, defaults};
+use super::{
+    CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, RunConfig, defaults,
+};
+use crate::history::RunKind;
 use crate::results::Format;
 
 #[derive(Deserialize)]
@@ -18,6 +21,43 @@ pub(super) struct RawConfig {
     ci: RawCi,
     #[serde(default)]
     run: RawRun,
+    #[serde(default)]
+    history: RawHistory,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    #[serde(default = "yes")]
+    record: bool,
+    path: Option<Spanned<String>>,
+    #[serde(default = "local_lane")]
+    lane: String,
+    #[serde(default = "local_kind")]
+    kind: RunKind,
+}
+
+impl Default for RawHistory {
+    fn default() -> Self {
+        RawHistory {
+            record: true,
+            path: None,
+            lane: local_lane(),
+            kind: local_kind(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn local_lane() -> String {
+    "local".to_owned()
+}
+
+fn local_kind() -> RunKind {
+    RunKind::Local
 }
 
 #[derive(Deserialize)]
@@ -259,8 +299,24 @@ impl RawConfig {
             Some(value) => u32::try_from(*value.get_ref()).unwrap_or(0),
             None => 0,
         };
+        let history = HistoryConfig {
+            record: self.history.record,
+            path: match &self.history.path {
+                Some(path) if path.get_ref().trim().is_empty() => {
+                    return Err(source.error_at(
+                        path.span().start,
+                        "`history.path` is empty: give a file such as \".coalmine/history.db\", or remove the key".to_owned(),
+                    ));
+                }
+                Some(path) => Some(source.resolve(path.get_ref())),
+                None => None,
+            },
+            lane: self.history.lane,
+            kind: self.history.kind,
+        };
         Ok(Config {
             path: source.path.to_owned(),
+            history,
             ci: CiConfig {
                 command,
                 results,

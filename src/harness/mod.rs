@@ -253,6 +253,10 @@ impl Harness {
         }
         let config = Arc::new(self.load_config()?);
         let canaries = self.build_selected(&selected)?;
+        let recorder = match selected.iter().any(|(kind, _)| *kind == CANARY) {
+            true => crate::history::recorder::Recorder::from_config(&config)?.map(Arc::new),
+            false => None,
+        };
         crate::ci::interrupt::install()?;
         let trials = selected
             .iter()
@@ -261,7 +265,7 @@ impl Harness {
                 if *kind == TEETH {
                     trials::teeth(canary, Arc::clone(&config), args.show_output)
                 } else {
-                    trials::canary(canary, Arc::clone(&config), args.retries)
+                    trials::canary(canary, Arc::clone(&config), args.retries, recorder.clone())
                 }
             })
             .collect();

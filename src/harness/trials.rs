@@ -13,6 +13,7 @@ use crate::canary::Canary;
 use crate::ci::interrupt;
 use crate::config::{Config, FlakyPolicy};
 use crate::execute::{CanaryRun, run_canary};
+use crate::history::recorder::Recorder;
 use crate::teeth::check_teeth;
 
 /// A trial's full name, `<kind>::<canary>`.
@@ -39,7 +40,12 @@ pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Trial {
 
 /// The trial that runs a canary, retrying up to `--retries`, else the canary's own `retries`,
 /// else `[run] retries` times.
-pub fn canary(canary: Arc<Canary>, config: Arc<Config>, retries_flag: Option<u32>) -> Trial {
+pub fn canary(
+    canary: Arc<Canary>,
+    config: Arc<Config>,
+    retries_flag: Option<u32>,
+    recorder: Option<Arc<Recorder>>,
+) -> Trial {
     let trial = name(CANARY, canary.name());
     Trial::test(trial.clone(), move || {
         let valid = canary.validate().map_err(|error| error.to_string())?;
@@ -53,13 +59,11 @@ pub fn canary(canary: Arc<Canary>, config: Arc<Config>, retries_flag: Option<u32
                 artifacts.display()
             );
         };
-        let mut failures: Vec<CanaryRun> = Vec::new();
+        let mut attempts: Vec<CanaryRun> = Vec::new();
         for attempt in 1..=retries + 1 {
             let run = run_canary(&valid, &config, attempt, &mut on_slow);
-            if run.passed {
-                return flaky_or_pass(&trial, &failures, &run, attempt, config.run.flaky);
-            }
-            let last = attempt == retries + 1 || interrupt::received().is_some();
+            let passed = run.passed;
+            let last = passed || attempt == retries + 1 || interrupt::received().is_some();
             if !last {
                 eprintln!(
                     "    RETRY {trial}: TRY {attempt} FAIL ({}), retrying ({attempt} of {retries} retries; artifacts: {})",
@@ -67,12 +71,37 @@ pub fn canary(canary: Arc<Canary>, config: Arc<Config>, retries_flag: Option<u32
                     run.artifacts.display()
                 );
             }
-            failures.push(run);
+            attempts.push(run);
             if last {
                 break;
             }
         }
-        Err(all_failed(&failures))
+        let recorded = recorder.as_ref().map_or(Ok(()), |recorder| {
+            recorder.record_canary(&attempts).map_err(|error| {
+                format!(
+                    "HISTORY: the outcome could not be recorded in {}: {error}\n\
+                     (set [history] record = false in harness.toml to run without a history)",
+                    recorder.path().display()
+                )
+            })
+        });
+        let verdict = match attempts.split_last() {
+            Some((run, failures)) if run.passed => flaky_or_pass(
+                &trial,
+                failures,
+                run,
+                attempts.len() as u32,
+                config.run.flaky,
+            ),
+            _ => Err(all_failed(&attempts)),
+        };
+        match (verdict, recorded) {
+            (verdict, Ok(())) => verdict,
+            (Ok(()), Err(problem)) => Err(problem.into()),
+            (Err(failed), Err(problem)) => {
+                Err(format!("{}\n{problem}", failed.message().unwrap_or_default()).into())
+            }
+        }
     })
 }
 

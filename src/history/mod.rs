@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod model;
+pub mod recorder;
 pub mod schema;
 pub mod store;
 

@@ -1,0 +1,167 @@
+//! Recording canary executions in the history as the harness runs them: every attempt of every
+//! canary as `canary::<name>`, and every named test the recipe CI reported in that attempt as
+//! `<recipe>::<stage>::<test>`, into one run per harness invocation, or per nextest run (whose
+//! test processes share `NEXTEST_RUN_ID`, so they append to the same run).
+//!
+//! The lane, kind and commit come from `[history]` in harness.toml or from `COALMINE_LANE`,
+//! `COALMINE_RUN_KIND` and `COALMINE_COMMIT`; the commit defaults to `git rev-parse HEAD`
+//! in the config's folder, else `unknown`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use super::{History, NewResult, NewRun, RunKind};
+use crate::config::Config;
+use crate::execute::CanaryRun;
+use crate::results::Outcome;
+
+/// The variable naming the lane recorded.
+pub const LANE_ENV: &str = "COALMINE_LANE";
+/// The variable naming the kind of run recorded.
+pub const KIND_ENV: &str = "COALMINE_RUN_KIND";
+/// The variable naming the commit recorded.
+pub const COMMIT_ENV: &str = "COALMINE_COMMIT";
+
+/// Records the canaries of one harness invocation. Opens the database on first use.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    run: NewRun,
+    history: Mutex<Option<History>>,
+}
+
+impl Recorder {
+    /// The recorder for this invocation, or `None` when `[history] record = false`. Fails
+    /// when `COALMINE_RUN_KIND` names no kind.
+    pub fn from_config(config: &Config) -> Result<Option<Recorder>, String> {
+        if !config.history.record {
+            return Ok(None);
+        }
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        let kind = match env(KIND_ENV) {
+            Some(text) => RunKind::parse(text.trim()).ok_or_else(|| {
+                format!(
+                    "{KIND_ENV}={text:?} is not a kind of run; use one of: {}",
+                    RunKind::NAMES.join(", ")
+                )
+            })?,
+            None => config.history.kind,
+        };
+        let lane = env(LANE_ENV).unwrap_or_else(|| config.history.lane.clone());
+        let commit = env(COMMIT_ENV).unwrap_or_else(|| head_commit(config.root()));
+        let started_at = Timestamp::now();
+        // One run per invocation; the processes nextest starts for one run share its id.
+        let key = match env("NEXTEST_RUN_ID") {
+            Some(id) => format!("nextest:{id}"),
+            None => format!(
+                "harness:{}:{}",
+                std::process::id(),
+                started_at.as_millisecond()
+            ),
+        };
+        Ok(Some(Recorder {
+            path: History::resolve_path(config.history.path.as_deref(), config.root()),
+            run: NewRun {
+                lane,
+                kind,
+                commit,
+                started_at,
+                source: "coalmine harness".to_owned(),
+                ingest_key: Some(key),
+            },
+            history: Mutex::new(None),
+        }))
+    }
+
+    /// Where the history is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records every attempt of one canary (and the named tests each attempt reported).
+    pub fn record_canary(&self, attempts: &[CanaryRun]) -> Result<(), String> {
+        let results = results_of(attempts);
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self
+            .history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            *guard = Some(History::open(&self.path).map_err(|error| error.to_string())?);
+        }
+        let Some(history) = guard.as_mut() else {
+            return Ok(());
+        };
+        history
+            .append_to_run(&self.run, &results)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// The history rows of a canary's attempts.
+fn results_of(attempts: &[CanaryRun]) -> Vec<NewResult> {
+    let mut results = Vec::new();
+    for (index, run) in attempts.iter().enumerate() {
+        let attempt = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let record = &run.record;
+        let interrupted = record
+            .problems
+            .iter()
+            .any(|problem| problem.starts_with("INTERRUPTED"));
+        if record.exit.is_none() || interrupted {
+            // The recipe CI never ran (it could not be started), or the harness stopped it:
+            // neither says anything about the CI, so there is no outcome to count.
+            continue;
+        }
+        results.push(NewResult {
+            test: format!("canary::{}", record.canary),
+            tags: None,
+            outcome: if run.passed {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            duration_secs: record.duration_secs,
+            attempt,
+            message: (!run.passed)
+                .then(|| run.report.lines().next().unwrap_or("failed").to_owned()),
+        });
+        for stage in record.results.iter().flat_map(|results| &results.stages) {
+            for test in &stage.tests {
+                results.push(NewResult {
+                    test: format!("{}::{}::{}", record.recipe, stage.name, test.name),
+                    tags: None,
+                    outcome: test.outcome,
+                    duration_secs: test.duration_secs,
+                    attempt,
+                    message: test.message.clone(),
+                });
+            }
+        }
+    }
+    results
+}
+
+/// `git rev-parse HEAD` in `dir`, or `unknown` outside a git tree.
+fn head_commit(dir: &Path) -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
