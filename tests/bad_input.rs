@@ -89,6 +89,20 @@ fn bad_configs() -> Vec<(&'static str, String)> {
             with("[history]\nkind = \"nightly\"\n"),
         ),
         (
+            "quarantine entry without owner",
+            with(
+                "[[quarantine]]\ntest = \"canary::good-significant\"\nreason = \"upgrade race\"\nsince = \"2026-06-02\"\n",
+            ),
+        ),
+        (
+            "policy threshold written as a percent",
+            with("[policy]\nbatch_rate = 5\n"),
+        ),
+        (
+            "unknown policy key",
+            with("[policy]\nbatch_treshold = 0.05\n"),
+        ),
+        (
             "TOML syntax error",
             "[ci]\ncommand = [\"ci\"\nresults = \"{artifacts}/r.json\"\n".into(),
         ),

@@ -18,6 +18,7 @@ use raw::{RawConfig, Source};
 pub use template::{Placeholder, Template, Vars};
 
 use crate::history::RunKind;
+use crate::quarantine::QuarantineConfig;
 use crate::results::Format;
 
 /// The file name searched for.
@@ -37,6 +38,8 @@ pub struct Config {
     pub run: RunConfig,
     /// `[history]`.
     pub history: HistoryConfig,
+    /// `[policy]`, `[owners]` and the `[[quarantine]]` entries.
+    pub quarantine: QuarantineConfig,
 }
 
 /// `[history]`: where canary outcomes are recorded, and as what kind of run.

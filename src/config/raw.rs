@@ -13,6 +13,7 @@ use super::{
     CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, RunConfig, defaults,
 };
 use crate::history::RunKind;
+use crate::quarantine::{Owners, Policy, QuarantineConfig, QuarantineEntry};
 use crate::results::Format;
 
 #[derive(Deserialize)]
@@ -23,6 +24,11 @@ pub(super) struct RawConfig {
     run: RawRun,
     #[serde(default)]
     history: RawHistory,
+    policy: Option<Spanned<Policy>>,
+    #[serde(default)]
+    owners: Owners,
+    #[serde(default)]
+    quarantine: Vec<QuarantineEntry>,
 }
 
 #[derive(Deserialize)]
@@ -314,9 +320,25 @@ impl RawConfig {
             lane: self.history.lane,
             kind: self.history.kind,
         };
+        let policy = match self.policy {
+            Some(policy) => {
+                let span = policy.span();
+                let policy = policy.into_inner();
+                if let Err(error) = policy.validate() {
+                    return Err(source.error_at(span.start, format!("in [policy]: {error}")));
+                }
+                policy
+            }
+            None => Policy::default(),
+        };
         Ok(Config {
             path: source.path.to_owned(),
             history,
+            quarantine: QuarantineConfig {
+                policy,
+                owners: self.owners,
+                quarantine: self.quarantine,
+            },
             ci: CiConfig {
                 command,
                 results,
