@@ -203,5 +203,9 @@ fn bad_input_messages() {
         count += 1;
     }
     assert!(count >= 20, "the issue asks for at least 20 cases");
+    // Declaration sites move whenever this file is edited or reformatted; that they are
+    // there is asserted above, their exact line and column are not pinned.
+    let sites = regex::Regex::new(r"tests/bad_input\.rs:\d+:\d+").unwrap();
+    let table = sites.replace_all(&table, "tests/bad_input.rs:LINE:COLUMN");
     insta::assert_snapshot!(table);
 }
