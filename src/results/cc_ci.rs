@@ -133,11 +133,9 @@ fn test_case<E: de::Error>(raw: RawTest) -> Result<TestCase, E> {
         ))
     })?;
     Ok(TestCase {
-        name: raw.name,
-        outcome,
-        raw_status: raw.outcome,
         duration_secs: raw.duration.or(raw.duration_ms.map(|ms| ms / 1000.0)),
         message: raw.message,
+        ..TestCase::new(raw.name, outcome, raw.outcome)
     })
 }
 

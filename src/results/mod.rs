@@ -1,7 +1,9 @@
 //! Reading the results file a recipe CI writes, in whatever format it uses, into the normalised
 //! [`RunResults`] model. Each format is a leaf module that knows nothing of the others.
 
+pub mod adapter;
 mod cc_ci;
+pub mod formats;
 mod model;
 
 use std::fmt;

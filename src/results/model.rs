@@ -113,21 +113,63 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One named test of a stage.
+/// One named test, with its identity as the tool reported it, and its outcome.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestCase {
     /// The test's name, e.g. `test_serving`.
     pub name: String,
     /// The normalised outcome.
     pub outcome: Outcome,
-    /// The status exactly as the tool wrote it.
+    /// The status exactly as the tool wrote it (`failure`, `not ok`, `flakyFailure`, ...).
     pub raw_status: String,
     /// How long it took, in seconds, when the format says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<f64>,
-    /// The failure or skip message, when there is one.
+    /// The failure or skip message, when there is one (bounded in length by the adapters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The suites it is nested in, outermost first (JUnit testsuite names, TAP subtest
+    /// parents, a Go package, a Rust test binary).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suite: Vec<String>,
+    /// The class or module, when the format has one (JUnit `classname`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classname: Option<String>,
+    /// The source file, when the format has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The parameters or variant, when the format has them (e.g. pytest's `[param]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// How many times it ran: more than 1 when it was retried (flaky or rerun).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+impl TestCase {
+    /// A test with a name, an outcome and the raw status, and no other detail.
+    pub fn new(name: impl Into<String>, outcome: Outcome, raw_status: impl Into<String>) -> TestCase {
+        TestCase {
+            name: name.into(),
+            outcome,
+            raw_status: raw_status.into(),
+            duration_secs: None,
+            message: None,
+            suite: Vec::new(),
+            classname: None,
+            file: None,
+            variant: None,
+            attempts: 1,
+        }
+    }
 }
 
 /// A stage (tier) and the named tests it ran.

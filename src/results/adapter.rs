@@ -1,0 +1,72 @@
+//! The one trait every results format implements: recognise the start of a file, then stream
+//! its tests one at a time into a sink, so that a report of any size is read in bounded memory.
+//! No adapter knows another; the normalised [`TestCase`] is all they share.
+
+use std::io::BufRead;
+
+use super::ResultsErrorKind;
+use super::model::TestCase;
+
+/// The longest message an adapter keeps for one test; longer ones are cut with a marker, so
+/// that a test that printed a gigabyte does not cost a gigabyte.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// A results format that yields tests one at a time.
+pub trait Adapter: Sync {
+    /// The format's name in harness.toml (`junit`, `tap`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Whether a file starting with `head` (its first bytes, up to 4 KiB) looks like this
+    /// format. Used by `format = "auto"`; must be cheap and must not panic on any input.
+    fn sniff(&self, head: &[u8]) -> bool;
+
+    /// Reads every test from `input`, in document order, handing each to `sink`. An input
+    /// that does not follow the format is an error with its line and column; tests handed to
+    /// the sink before the error stay handed (the caller decides what a partial read means).
+    fn read(&self, input: &mut dyn BufRead, sink: &mut dyn FnMut(TestCase)) -> Result<(), ResultsErrorKind>;
+}
+
+/// Cuts a message to [`MAX_MESSAGE_BYTES`] at a character boundary, saying so.
+pub fn bounded_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = message.len() - cut;
+        message.truncate(cut);
+        message.push_str(&format!("… [{dropped} more bytes cut]"));
+    }
+    message
+}
+
+/// The 1-based line and column (in characters) of a byte offset in `text`.
+pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|byte| *byte == b'\n').map_or(0, |index| index + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_bounded_at_a_character_boundary() {
+        let long = "é".repeat(MAX_MESSAGE_BYTES);
+        let cut = bounded_message(long);
+        assert!(cut.len() < MAX_MESSAGE_BYTES + 40);
+        assert!(cut.ends_with("more bytes cut]"));
+        assert_eq!(bounded_message("short".into()), "short");
+    }
+
+    #[test]
+    fn positions() {
+        assert_eq!(line_column(b"ab\ncd", 4), (2, 2));
+        assert_eq!(line_column(b"ab", 0), (1, 1));
+        assert_eq!(line_column("é\nx".as_bytes(), 2), (1, 2));
+    }
+}
