@@ -18,7 +18,7 @@ use crate::config::{Config, Template, Vars};
 use crate::record::RunRecord;
 use crate::redact::Redactor;
 use crate::report;
-use crate::results::RunResults;
+use crate::results::{ResultsError, ResultsErrorKind, RunResults};
 use crate::secrets;
 
 /// The outcome of running one canary.
@@ -124,7 +124,7 @@ pub fn run_canary(
         ));
     }
 
-    let results = match config.ci.format.read(&prepared.results_path) {
+    let results = match read_results(config, &prepared.results_path) {
         Ok(results) => Some(results),
         Err(error) => {
             record.results_error = Some(error.explain());
@@ -150,6 +150,26 @@ pub fn run_canary(
         .map(|check| check.evaluate(&run))
         .collect();
     finish(record, artifacts, results, &redactor)
+}
+
+/// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.
+fn read_results(config: &Config, path: &Path) -> Result<RunResults, ResultsError> {
+    let text = path.to_string_lossy();
+    if !text.contains(['*', '?', '[']) {
+        return config.ci.format.read_all(&[path.to_owned()], &config.ci.stages);
+    }
+    let mut paths: Vec<PathBuf> = glob::glob(&text)
+        .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(ResultsError {
+            path: path.to_owned(),
+            format: config.ci.format,
+            kind: ResultsErrorKind::Missing,
+        });
+    }
+    config.ci.format.read_all(&paths, &config.ci.stages)
 }
 
 /// The captured standard output, inside the run's artifact folder.
@@ -298,6 +318,16 @@ fn judge(
         );
     }
     let exit = finished.exit;
+    let empty = results.is_some_and(|results| {
+        results.tiers.is_empty() && results.stages.iter().all(|stage| stage.tests.is_empty())
+    });
+    if empty {
+        record.problems.push(
+            "EMPTY RESULTS: the results hold no tier and no test: the recipe CI tested nothing, and a run that \
+             tests nothing is never GREEN"
+                .to_owned(),
+        );
+    }
     if let Some(results) = results {
         let failed: Vec<&str> = results.failed_tiers().collect();
         if let Exit::Code(code) = exit {

@@ -102,6 +102,11 @@ fn bad_configs() -> Vec<(&'static str, String)> {
             "unknown policy key",
             with("[policy]\nbatch_treshold = 0.05\n"),
         ),
+        ("unknown stage field", with("stages = \"testsuite\"\n")),
+        (
+            "stage pattern without a capture group",
+            with("stages = { field = \"classname\", pattern = \"^tests[.]test_[a-z]+\" }\n"),
+        ),
         (
             "TOML syntax error",
             "[ci]\ncommand = [\"ci\"\nresults = \"{artifacts}/r.json\"\n".into(),

@@ -304,19 +304,10 @@ mod tests {
                 name: "custom".into(),
                 tests: vec![
                     TestCase {
-                        name: "test_content_type_html_and_txt".into(),
-                        outcome: Outcome::Fail,
-                        raw_status: "fail".into(),
-                        duration_secs: None,
                         message: Some("Content-Type was octet-stream\nmore".into()),
+                        ..TestCase::new("test_content_type_html_and_txt", Outcome::Fail, "fail")
                     },
-                    TestCase {
-                        name: "test_content_roundtrip".into(),
-                        outcome: Outcome::Pass,
-                        raw_status: "pass".into(),
-                        duration_secs: None,
-                        message: None,
-                    },
+                    TestCase::new("test_content_roundtrip", Outcome::Pass, "pass"),
                 ],
             }],
             ..RunResults::default()

@@ -19,7 +19,7 @@ pub use template::{Placeholder, Template, Vars};
 
 use crate::history::RunKind;
 use crate::quarantine::QuarantineConfig;
-use crate::results::Format;
+use crate::results::{Format, Staging};
 
 /// The file name searched for.
 pub const FILE_NAME: &str = "harness.toml";
@@ -64,6 +64,8 @@ pub struct CiConfig {
     pub results: Template,
     /// The results format.
     pub format: Format,
+    /// How tests are grouped into stages (formats other than cc-ci).
+    pub stages: Staging,
     /// How long a run may take before its process group gets SIGTERM.
     pub timeout: Duration,
     /// How long after SIGTERM before SIGKILL.

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::history::RunKind;
 use crate::quarantine::{Owners, Policy, QuarantineConfig, QuarantineEntry};
-use crate::results::Format;
+use crate::results::{Format, StageField, Staging};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +73,7 @@ struct RawCi {
     results: Spanned<String>,
     #[serde(default = "default_format")]
     format: Format,
+    stages: Option<Spanned<toml::Value>>,
     timeout: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
     slow: Option<Spanned<String>>,
@@ -178,6 +179,49 @@ impl Source<'_> {
         Ok(duration)
     }
 
+    /// `[ci] stages`: `"suite"`, `"root"`, `"classname"`, `"file"`, or
+    /// `{ field = "classname", pattern = "regex with one (capture)" }`.
+    fn staging(&self, value: &Spanned<toml::Value>) -> Result<Staging, ConfigError> {
+        const EXPECTED: &str = "expected \"suite\", \"root\", \"classname\", \"file\", or a table \
+                                { field = \"classname\", pattern = \"^tests\\\\.test_(\\\\w+)\" }";
+        let at = value.span().start;
+        let field = |text: &str| -> Result<StageField, ConfigError> {
+            match text {
+                "suite" => Ok(StageField::Suite),
+                "root" => Ok(StageField::Root),
+                "classname" => Ok(StageField::Classname),
+                "file" => Ok(StageField::File),
+                other => Err(self.error_at(at, format!("`ci.stages`: unknown field {other:?}; {EXPECTED}"))),
+            }
+        };
+        match value.get_ref() {
+            toml::Value::String(text) => Ok(Staging::Field(field(text)?)),
+            toml::Value::Table(table) => {
+                if let Some(unknown) = table.keys().find(|key| *key != "field" && *key != "pattern") {
+                    return Err(self.error_at(at, format!("`ci.stages`: unknown key `{unknown}`; {EXPECTED}")));
+                }
+                let which = match table.get("field") {
+                    Some(toml::Value::String(text)) => field(text)?,
+                    None => StageField::Suite,
+                    Some(_) => return Err(self.error_at(at, format!("`ci.stages.field` must be a string; {EXPECTED}"))),
+                };
+                let Some(toml::Value::String(pattern)) = table.get("pattern") else {
+                    return Err(self.error_at(at, format!("`ci.stages` needs a `pattern` string; {EXPECTED}")));
+                };
+                let regex = regex::Regex::new(pattern)
+                    .map_err(|error| self.error_at(at, format!("`ci.stages.pattern` is not a valid regex: {error}")))?;
+                if regex.captures_len() < 2 {
+                    return Err(self.error_at(
+                        at,
+                        format!("`ci.stages.pattern` {pattern:?} has no capture group: put the stage name in parentheses"),
+                    ));
+                }
+                Ok(Staging::Pattern { field: which, regex })
+            }
+            _ => Err(self.error_at(at, format!("`ci.stages` has the wrong type; {EXPECTED}"))),
+        }
+    }
+
     fn resolve(&self, path: &str) -> PathBuf {
         let root = self.path.parent().unwrap_or(Path::new("."));
         root.join(path)
@@ -226,6 +270,10 @@ impl RawConfig {
                 ),
             ));
         }
+        let stages = match &ci.stages {
+            Some(value) => source.staging(value)?,
+            None => Staging::Default,
+        };
         let workdir = match &ci.workdir {
             Some(workdir) => source.template("ci.workdir", workdir)?,
             None => Template::literal("."),
@@ -343,6 +391,7 @@ impl RawConfig {
                 command,
                 results,
                 format: ci.format,
+                stages,
                 timeout: source.duration("ci.timeout", ci.timeout.as_ref(), defaults::TIMEOUT)?,
                 grace: source.duration("ci.grace", ci.grace.as_ref(), defaults::GRACE)?,
                 slow: source.duration("ci.slow", ci.slow.as_ref(), defaults::SLOW)?,

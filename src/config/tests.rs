@@ -154,10 +154,10 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
     ),
     (
         "unknown format",
-        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\nformat = \"junit\"\n",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\nformat = \"xunit\"\n",
         4,
         10,
-        "unknown variant `junit`, expected `cc-ci`",
+        "unknown variant `xunit`, expected one of `cc-ci`, `junit`, `ctrf`, `tap`, `libtest-json`, `go-test-json`, `auto`",
     ),
     (
         "zero parallel",

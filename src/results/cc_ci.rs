@@ -13,6 +13,38 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use super::ResultsErrorKind;
 use super::model::{Outcome, RunResults, Stage, TestCase, TierStatus};
 
+/// Whether a file starting with `head` looks like cc-ci results: a JSON object whose
+/// `"results"` is an object of strings (tier statuses), not CTRF's `{"tool": ...}`.
+pub(super) fn sniff(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if !text.starts_with('{') {
+        return false;
+    }
+    let Some(at) = text.find("\"results\"") else {
+        return false;
+    };
+    let rest = text[at + "\"results\"".len()..].trim_start();
+    let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('{').map(str::trim_start) else {
+        return false;
+    };
+    // `{}` or `{"tier": "status"`.
+    if rest.starts_with('}') {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix('"') else {
+        return false;
+    };
+    let Some(end) = rest.find('"') else {
+        return false;
+    };
+    let after = rest[end + 1..].trim_start();
+    after.strip_prefix(':').is_some_and(|value| value.trim_start().starts_with('"'))
+}
+
 /// Parses a cc-ci results document.
 pub(super) fn parse(reader: impl Read) -> Result<RunResults, ResultsErrorKind> {
     let raw: RawResults = serde_json::from_reader(reader).map_err(|error| {

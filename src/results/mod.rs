@@ -5,52 +5,193 @@ pub mod adapter;
 mod cc_ci;
 pub mod formats;
 mod model;
+pub mod staging;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub use model::{Outcome, RunResults, Stage, TestCase, TierStatus};
+pub use staging::{StageField, Staging};
 
 /// A results format a recipe CI can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// cc-ci's `results.json`: tiers, level, flags and stages with named tests.
-    #[serde(rename = "cc-ci")]
     CcCi,
+    /// JUnit XML, in all its dialects.
+    Junit,
+    /// CTRF JSON.
+    Ctrf,
+    /// TAP 13 and 14.
+    Tap,
+    /// libtest's JSON event stream.
+    LibtestJson,
+    /// `go test -json`.
+    GoTestJson,
+    /// Whichever of these the content looks like.
+    Auto,
 }
 
+/// How many bytes of a file format detection looks at.
+const SNIFF_BYTES: usize = 4096;
+
 impl Format {
-    /// Every supported format's name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["cc-ci"];
+    /// Every format's name, as written in harness.toml.
+    pub const NAMES: &'static [&'static str] = &["cc-ci", "junit", "ctrf", "tap", "libtest-json", "go-test-json", "auto"];
 
     /// The name used in harness.toml.
     pub fn name(self) -> &'static str {
         match self {
             Format::CcCi => "cc-ci",
+            Format::Junit => "junit",
+            Format::Ctrf => "ctrf",
+            Format::Tap => "tap",
+            Format::LibtestJson => "libtest-json",
+            Format::GoTestJson => "go-test-json",
+            Format::Auto => "auto",
         }
     }
 
-    /// Reads and parses a results file.
-    pub fn read(self, path: &Path) -> Result<RunResults, ResultsError> {
-        let file = std::fs::File::open(path).map_err(|source| ResultsError {
-            path: path.to_owned(),
-            format: self,
-            kind: if source.kind() == io::ErrorKind::NotFound {
-                ResultsErrorKind::Missing
-            } else {
-                ResultsErrorKind::Read(source)
-            },
-        })?;
-        let parsed = match self {
-            Format::CcCi => cc_ci::parse(io::BufReader::new(file)),
-        };
-        parsed.map_err(|kind| ResultsError {
-            path: path.to_owned(),
-            format: self,
-            kind,
+    fn adapter(self) -> Option<&'static dyn adapter::Adapter> {
+        Some(match self {
+            Format::Junit => &formats::Junit,
+            Format::Ctrf => &formats::Ctrf,
+            Format::Tap => &formats::Tap,
+            Format::LibtestJson => &formats::LibtestJson,
+            Format::GoTestJson => &formats::GoTestJson,
+            Format::CcCi | Format::Auto => return None,
         })
     }
+
+    /// The concrete formats `auto` tries, in order.
+    const DETECTABLE: [Format; 6] = [
+        Format::CcCi,
+        Format::Junit,
+        Format::Ctrf,
+        Format::LibtestJson,
+        Format::GoTestJson,
+        Format::Tap,
+    ];
+
+    fn sniff(self, head: &[u8]) -> bool {
+        match self {
+            Format::CcCi => cc_ci::sniff(head),
+            Format::Auto => false,
+            other => other.adapter().is_some_and(|adapter| adapter.sniff(head)),
+        }
+    }
+
+    /// Reads and parses one results file (with the default staging).
+    pub fn read(self, path: &Path) -> Result<RunResults, ResultsError> {
+        self.read_all(&[path.to_owned()], &Staging::Default)
+    }
+
+    /// Reads several results files of one run (a CI may write one per tier) and merges them:
+    /// tests are grouped into stages by `staging` (cc-ci files carry their own stages), and a
+    /// tier reported twice takes the worse status.
+    pub fn read_all(self, paths: &[PathBuf], staging: &Staging) -> Result<RunResults, ResultsError> {
+        let mut native: Vec<RunResults> = Vec::new();
+        let mut streamed: Vec<(TestCase, String)> = Vec::new();
+        for path in paths {
+            let error = |format: Format, kind: ResultsErrorKind| ResultsError {
+                path: path.clone(),
+                format,
+                kind,
+            };
+            let file = std::fs::File::open(path).map_err(|source| {
+                error(
+                    self,
+                    if source.kind() == io::ErrorKind::NotFound {
+                        ResultsErrorKind::Missing
+                    } else {
+                        ResultsErrorKind::Read(source)
+                    },
+                )
+            })?;
+            let mut reader = io::BufReader::with_capacity(64 * 1024, file);
+            let format = match self {
+                Format::Auto => detect(&mut reader).map_err(|kind| error(self, kind))?,
+                concrete => concrete,
+            };
+            match format.adapter() {
+                None => native.push(cc_ci::parse(reader).map_err(|kind| error(format, kind))?),
+                Some(adapter) => {
+                    let fallback = path
+                        .file_stem()
+                        .map_or_else(|| format.name().to_owned(), |stem| stem.to_string_lossy().into_owned());
+                    adapter
+                        .read(&mut reader, &mut |test| streamed.push((test, fallback.clone())))
+                        .map_err(|kind| error(format, kind))?;
+                }
+            }
+        }
+        let mut merged = if streamed.is_empty() {
+            RunResults::default()
+        } else {
+            staging::group(streamed, staging)
+        };
+        for results in native {
+            merge(&mut merged, results);
+        }
+        Ok(merged)
+    }
+}
+
+/// Looks at the start of a file and names its format, or says what was tried.
+fn detect(reader: &mut io::BufReader<std::fs::File>) -> Result<Format, ResultsErrorKind> {
+    use io::BufRead as _;
+    let head = reader.fill_buf().map_err(ResultsErrorKind::Read)?;
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    Format::DETECTABLE
+        .into_iter()
+        .find(|format| format.sniff(head))
+        .ok_or_else(|| {
+            let tried: Vec<&str> = Format::DETECTABLE.iter().map(|format| format.name()).collect();
+            let start: String = String::from_utf8_lossy(&head[..head.len().min(60)]).chars().collect();
+            ResultsErrorKind::Undetected {
+                tried: tried.join(", "),
+                start: format!("{start:?}"),
+            }
+        })
+}
+
+/// Adds `other` to `into`: tiers reported twice take the worse status, flags reported twice
+/// are true only if both are, stages with the same name pool their tests.
+fn merge(into: &mut RunResults, other: RunResults) {
+    into.recipe = into.recipe.take().or(other.recipe);
+    into.rev = into.rev.take().or(other.rev);
+    into.level = match (into.level, other.level) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    for (tier, status) in other.tiers {
+        match into.tiers.iter_mut().find(|(name, _)| *name == tier) {
+            Some((_, current)) => *current = worse(*current, status),
+            None => into.tiers.push((tier, status)),
+        }
+    }
+    for (flag, value) in other.flags {
+        let entry = into.flags.entry(flag).or_insert(value);
+        *entry = *entry && value;
+    }
+    for stage in other.stages {
+        match into.stages.iter_mut().find(|found| found.name == stage.name) {
+            Some(found) => found.tests.extend(stage.tests),
+            None => into.stages.push(stage),
+        }
+    }
+}
+
+fn worse(a: TierStatus, b: TierStatus) -> TierStatus {
+    let rank = |status: TierStatus| match status {
+        TierStatus::Fail => 3,
+        TierStatus::Unver => 2,
+        TierStatus::Skip => 1,
+        TierStatus::Pass => 0,
+    };
+    if rank(a) >= rank(b) { a } else { b }
 }
 
 impl fmt::Display for Format {
@@ -93,6 +234,10 @@ impl ResultsError {
                 "malformed {} results in {path}:{line}:{column}: {message}",
                 self.format
             ),
+            ResultsErrorKind::Undetected { tried, start } => format!(
+                "cannot tell the format of the results file {path}: tried {tried}; it starts with {start}; \
+                 set `[ci] format` in harness.toml"
+            ),
         }
     }
 }
@@ -106,6 +251,14 @@ pub enum ResultsErrorKind {
     /// The file exists but could not be read.
     #[error("cannot read results: {0}")]
     Read(#[source] io::Error),
+    /// `format = "auto"` recognised none of the formats.
+    #[error("unrecognised results format (tried {tried})")]
+    Undetected {
+        /// The formats tried.
+        tried: String,
+        /// What the file starts with, quoted.
+        start: String,
+    },
     /// The content does not follow the format.
     #[error("malformed results at line {line}, column {column}: {message}")]
     Malformed {

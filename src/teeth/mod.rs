@@ -448,13 +448,7 @@ pub fn synthesise(canary: &ValidCanary<'_>) -> Baseline {
                         TestExpectation::Failed => Outcome::Fail,
                         TestExpectation::Present | TestExpectation::Passed => Outcome::Pass,
                     };
-                    tests.push(TestCase {
-                        name: test.clone(),
-                        outcome,
-                        raw_status: outcome.as_str().to_owned(),
-                        duration_secs: None,
-                        message: None,
-                    });
+                    tests.push(TestCase::new(test.clone(), outcome, outcome.as_str()));
                 }
             }
             _ => {}
