@@ -40,6 +40,15 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[policy]`, `[owners]` and the `[[quarantine]]` entries.
     pub quarantine: QuarantineConfig,
+    /// `[report]`.
+    pub report: ReportConfig,
+}
+
+/// `[report]`: reports of a run written besides the terminal output.
+#[derive(Debug, Clone, Default)]
+pub struct ReportConfig {
+    /// Where the JUnit report goes (relative to the config's folder); `--junit` overrides.
+    pub junit: Option<PathBuf>,
 }
 
 /// `[history]`: where canary outcomes are recorded, and as what kind of run.

@@ -10,7 +10,8 @@ use toml::Spanned;
 
 use super::template::{Placeholder, Template};
 use super::{
-    CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, RunConfig, defaults,
+    CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, ReportConfig,
+    RunConfig, defaults,
 };
 use crate::history::RunKind;
 use crate::quarantine::{Owners, Policy, QuarantineConfig, QuarantineEntry};
@@ -29,6 +30,14 @@ pub(super) struct RawConfig {
     owners: Owners,
     #[serde(default)]
     quarantine: Vec<QuarantineEntry>,
+    #[serde(default)]
+    report: RawReport,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    junit: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -191,32 +200,56 @@ impl Source<'_> {
                 "root" => Ok(StageField::Root),
                 "classname" => Ok(StageField::Classname),
                 "file" => Ok(StageField::File),
-                other => Err(self.error_at(at, format!("`ci.stages`: unknown field {other:?}; {EXPECTED}"))),
+                other => Err(self.error_at(
+                    at,
+                    format!("`ci.stages`: unknown field {other:?}; {EXPECTED}"),
+                )),
             }
         };
         match value.get_ref() {
             toml::Value::String(text) => Ok(Staging::Field(field(text)?)),
             toml::Value::Table(table) => {
-                if let Some(unknown) = table.keys().find(|key| *key != "field" && *key != "pattern") {
-                    return Err(self.error_at(at, format!("`ci.stages`: unknown key `{unknown}`; {EXPECTED}")));
+                if let Some(unknown) = table
+                    .keys()
+                    .find(|key| *key != "field" && *key != "pattern")
+                {
+                    return Err(self.error_at(
+                        at,
+                        format!("`ci.stages`: unknown key `{unknown}`; {EXPECTED}"),
+                    ));
                 }
                 let which = match table.get("field") {
                     Some(toml::Value::String(text)) => field(text)?,
                     None => StageField::Suite,
-                    Some(_) => return Err(self.error_at(at, format!("`ci.stages.field` must be a string; {EXPECTED}"))),
+                    Some(_) => {
+                        return Err(self.error_at(
+                            at,
+                            format!("`ci.stages.field` must be a string; {EXPECTED}"),
+                        ));
+                    }
                 };
                 let Some(toml::Value::String(pattern)) = table.get("pattern") else {
-                    return Err(self.error_at(at, format!("`ci.stages` needs a `pattern` string; {EXPECTED}")));
+                    return Err(self.error_at(
+                        at,
+                        format!("`ci.stages` needs a `pattern` string; {EXPECTED}"),
+                    ));
                 };
-                let regex = regex::Regex::new(pattern)
-                    .map_err(|error| self.error_at(at, format!("`ci.stages.pattern` is not a valid regex: {error}")))?;
+                let regex = regex::Regex::new(pattern).map_err(|error| {
+                    self.error_at(
+                        at,
+                        format!("`ci.stages.pattern` is not a valid regex: {error}"),
+                    )
+                })?;
                 if regex.captures_len() < 2 {
                     return Err(self.error_at(
                         at,
                         format!("`ci.stages.pattern` {pattern:?} has no capture group: put the stage name in parentheses"),
                     ));
                 }
-                Ok(Staging::Pattern { field: which, regex })
+                Ok(Staging::Pattern {
+                    field: which,
+                    regex,
+                })
             }
             _ => Err(self.error_at(at, format!("`ci.stages` has the wrong type; {EXPECTED}"))),
         }
@@ -382,6 +415,18 @@ impl RawConfig {
         Ok(Config {
             path: source.path.to_owned(),
             history,
+            report: ReportConfig {
+                junit: match &self.report.junit {
+                    Some(path) if path.get_ref().trim().is_empty() => {
+                        return Err(source.error_at(
+                            path.span().start,
+                            "`report.junit` is empty: give a file such as \"target/coalmine/junit.xml\"".to_owned(),
+                        ));
+                    }
+                    Some(path) => Some(source.resolve(path.get_ref())),
+                    None => None,
+                },
+            },
             quarantine: QuarantineConfig {
                 policy,
                 owners: self.owners,

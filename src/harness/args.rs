@@ -72,6 +72,9 @@ pub struct Args {
     /// the canary); a canary that passes on a retry is FLAKY.
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+    /// Write a JUnit report of the run to PATH (overrides `[report] junit`).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, value_name = "pretty|terse|json")]
     pub format: Option<Format>,

@@ -6,6 +6,8 @@
 //! once and builds only the selected canaries.
 
 pub mod args;
+mod json;
+mod junit;
 mod select;
 mod trials;
 
@@ -15,7 +17,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::canary::{Canary, SourceLocation};
 use crate::config::Config;
@@ -258,7 +260,7 @@ impl Harness {
             false => None,
         };
         crate::ci::interrupt::install()?;
-        let trials = selected
+        let jobs: Vec<trials::Job> = selected
             .iter()
             .map(|(kind, index)| {
                 let canary = Arc::clone(&canaries[index]);
@@ -272,19 +274,56 @@ impl Harness {
         let threads = args
             .test_threads
             .map_or(config.run.max_parallel, |n| n as usize);
-        let conclusion = libtest_mimic::run(&mimic_args(args, Some(threads)), trials);
-        if filtered_out > 0 && !matches!(args.format, Some(args::Format::Json)) {
-            // libtest-mimic counts only what it filtered itself; say what the selection dropped.
-            let _ = writeln!(
-                std::io::stdout(),
-                "({filtered_out} trial(s) not selected by the filters)"
-            );
+        let junit = args.junit.clone().or_else(|| config.report.junit.clone());
+        let outcomes: Arc<Mutex<Vec<trials::TrialOutcome>>> = Arc::default();
+        let collect = {
+            let outcomes = Arc::clone(&outcomes);
+            move |outcome: &trials::TrialOutcome| {
+                outcomes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(outcome.clone());
+            }
+        };
+        let started = std::time::Instant::now();
+        let passed = if matches!(args.format, Some(args::Format::Json)) {
+            json::run(jobs, threads, filtered_out, &collect)
+        } else {
+            let collect = Arc::new(collect);
+            let trials = jobs
+                .into_iter()
+                .map(|job| {
+                    let collect = Arc::clone(&collect);
+                    libtest_mimic::Trial::test(job.name, move || {
+                        let outcome = (job.run)();
+                        collect(&outcome);
+                        outcome.into_result()
+                    })
+                })
+                .collect();
+            let conclusion = libtest_mimic::run(&mimic_args(args, Some(threads)), trials);
+            if filtered_out > 0 {
+                // libtest-mimic counts only what it filtered itself; say what the selection dropped.
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "({filtered_out} trial(s) not selected by the filters)"
+                );
+            }
+            !conclusion.has_failed()
+        };
+        if let Some(path) = junit {
+            let outcomes = outcomes.lock().unwrap_or_else(|p| p.into_inner());
+            junit::write(&path, &outcomes, started.elapsed())?;
         }
         if let Some(signal) = crate::ci::interrupt::received() {
             // Interrupted: never a success, whatever finished; 128 + signal, as shells report it.
             return Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)));
         }
-        Ok(conclusion.exit_code())
+        Ok(if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILED)
+        })
     }
 
     /// Builds and validates the canaries the selected trials need, each once. Any invalid

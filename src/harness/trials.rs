@@ -1,12 +1,12 @@
-//! The trials the harness hands to libtest-mimic: `canary::<name>` runs the recipe CI (with
-//! retries, and FLAKY when a retry passes), `teeth::<name>` proves the checks can fail.
+//! The trials of a run, as jobs that return a [`TrialOutcome`]: `canary::<name>` runs the
+//! recipe CI (with retries, and FLAKY when a retry passes), `teeth::<name>` proves the checks
+//! can fail. The same jobs feed libtest-mimic's runner, the JSON event stream and the JUnit
+//! report.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-
-use libtest_mimic::{Failed, Trial};
+use std::time::{Duration, Instant};
 
 use super::{CANARY, TEETH};
 use crate::canary::Canary;
@@ -21,110 +21,221 @@ pub fn name(kind: &str, canary: &str) -> String {
     format!("{kind}::{canary}")
 }
 
-/// The teeth trial of a canary. With `show` (`--show-output`), a passing trial prints its
-/// proof too: every check and the mutations that made it fail.
-pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Trial {
-    Trial::test(name(TEETH, canary.name()), move || {
-        let valid = canary.validate().map_err(|error| error.to_string())?;
-        let report = check_teeth(&valid, &config.run.artifacts);
-        if report.passed() {
-            if show {
-                print!("{}", report.render());
+/// How a trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialStatus {
+    /// Passed (for a canary: possibly FLAKY, counted as a pass).
+    Passed,
+    /// Failed; the message says why.
+    Failed,
+}
+
+/// One try of a canary, as the reports show it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The first line of its report.
+    pub headline: String,
+    /// Its whole report.
+    pub report: String,
+    /// Its artifact folder.
+    pub artifacts: PathBuf,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What a trial found.
+#[derive(Debug, Clone)]
+pub struct TrialOutcome {
+    /// The trial's full name.
+    pub name: String,
+    /// Its kind (`canary`, `teeth`).
+    pub kind: &'static str,
+    /// How it ended.
+    pub status: TrialStatus,
+    /// Why it failed, or for a passing trial what it wants shown (FLAKY, `--show-output`).
+    pub message: Option<String>,
+    /// How long it took.
+    pub duration: Duration,
+    /// For a canary, every try in order.
+    pub attempts: Vec<Attempt>,
+}
+
+impl TrialOutcome {
+    /// The libtest-mimic form.
+    pub fn into_result(self) -> Result<(), libtest_mimic::Failed> {
+        match self.status {
+            TrialStatus::Passed => {
+                if let Some(message) = self.message.filter(|_| self.kind == TEETH) {
+                    print!("{message}");
+                }
+                Ok(())
             }
-            Ok(())
-        } else {
-            Err(report.render().into())
+            TrialStatus::Failed => Err(self.message.unwrap_or_default().into()),
         }
-    })
+    }
+}
+
+/// A trial to run.
+pub struct Job {
+    /// Its full name.
+    pub name: String,
+    /// What it does.
+    pub run: Box<dyn FnOnce() -> TrialOutcome + Send>,
+}
+
+/// The teeth trial of a canary. With `show` (`--show-output`), a passing trial shows its
+/// proof too: every check and the mutations that made it fail.
+pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Job {
+    let trial = name(TEETH, canary.name());
+    Job {
+        name: trial.clone(),
+        run: Box::new(move || {
+            let start = Instant::now();
+            let (status, message) = match canary.validate() {
+                Err(error) => (TrialStatus::Failed, Some(error.to_string())),
+                Ok(valid) => {
+                    let report = check_teeth(&valid, &config.run.artifacts);
+                    match report.passed() {
+                        true => (TrialStatus::Passed, show.then(|| report.render())),
+                        false => (TrialStatus::Failed, Some(report.render())),
+                    }
+                }
+            };
+            TrialOutcome {
+                name: trial,
+                kind: TEETH,
+                status,
+                message,
+                duration: start.elapsed(),
+                attempts: Vec::new(),
+            }
+        }),
+    }
 }
 
 /// The trial that runs a canary, retrying up to `--retries`, else the canary's own `retries`,
-/// else `[run] retries` times.
+/// else `[run] retries` times, and recording every try in the history.
 pub fn canary(
     canary: Arc<Canary>,
     config: Arc<Config>,
     retries_flag: Option<u32>,
     recorder: Option<Arc<Recorder>>,
-) -> Trial {
+) -> Job {
     let trial = name(CANARY, canary.name());
-    Trial::test(trial.clone(), move || {
-        let valid = canary.validate().map_err(|error| error.to_string())?;
-        let retries = retries_flag
-            .or(canary.retries_setting())
-            .unwrap_or(config.run.retries);
-        let mut on_slow = |elapsed: Duration, artifacts: &Path| {
-            eprintln!(
-                "    SLOW [>{:.0}s] {trial} still running (artifacts: {})",
-                elapsed.as_secs_f64(),
-                artifacts.display()
-            );
-        };
-        let mut attempts: Vec<CanaryRun> = Vec::new();
-        for attempt in 1..=retries + 1 {
-            let run = run_canary(&valid, &config, attempt, &mut on_slow);
-            let passed = run.passed;
-            let last = passed || attempt == retries + 1 || interrupt::received().is_some();
-            if !last {
+    Job {
+        name: trial.clone(),
+        run: Box::new(move || {
+            let start = Instant::now();
+            let outcome = |status, message: String, attempts: Vec<Attempt>| TrialOutcome {
+                name: trial.clone(),
+                kind: CANARY,
+                status,
+                message: Some(message).filter(|text| !text.is_empty()),
+                duration: start.elapsed(),
+                attempts,
+            };
+            let valid = match canary.validate() {
+                Ok(valid) => valid,
+                Err(error) => return outcome(TrialStatus::Failed, error.to_string(), Vec::new()),
+            };
+            let retries = retries_flag
+                .or(canary.retries_setting())
+                .unwrap_or(config.run.retries);
+            let mut on_slow = |elapsed: Duration, artifacts: &Path| {
                 eprintln!(
-                    "    RETRY {trial}: TRY {attempt} FAIL ({}), retrying ({attempt} of {retries} retries; artifacts: {})",
-                    headline(&run),
-                    run.artifacts.display()
+                    "    SLOW [>{:.0}s] {trial} still running (artifacts: {})",
+                    elapsed.as_secs_f64(),
+                    artifacts.display()
                 );
+            };
+            let mut runs: Vec<CanaryRun> = Vec::new();
+            for attempt in 1..=retries + 1 {
+                let run = run_canary(&valid, &config, attempt, &mut on_slow);
+                let last = run.passed || attempt == retries + 1 || interrupt::received().is_some();
+                if !last {
+                    eprintln!(
+                        "    RETRY {trial}: TRY {attempt} FAIL ({}), retrying ({attempt} of {retries} retries; artifacts: {})",
+                        headline(&run),
+                        run.artifacts.display()
+                    );
+                }
+                runs.push(run);
+                if last {
+                    break;
+                }
             }
-            attempts.push(run);
-            if last {
-                break;
-            }
-        }
-        let recorded = recorder.as_ref().map_or(Ok(()), |recorder| {
-            recorder.record_canary(&attempts).map_err(|error| {
-                format!(
-                    "HISTORY: the outcome could not be recorded in {}: {error}\n\
-                     (set [history] record = false in harness.toml to run without a history)",
-                    recorder.path().display()
-                )
-            })
-        });
-        let verdict = match attempts.split_last() {
-            Some((run, failures)) if run.passed => flaky_or_pass(
-                &trial,
-                failures,
-                run,
-                attempts.len() as u32,
-                config.run.flaky,
-            ),
-            _ => Err(all_failed(&attempts)),
-        };
-        match (verdict, recorded) {
-            (verdict, Ok(())) => verdict,
-            (Ok(()), Err(problem)) => Err(problem.into()),
-            (Err(failed), Err(problem)) => {
-                Err(format!("{}\n{problem}", failed.message().unwrap_or_default()).into())
-            }
-        }
-    })
+            let recorded = recorder.as_ref().map_or(Ok(()), |recorder| {
+                recorder.record_canary(&runs).map_err(|error| {
+                    format!(
+                        "HISTORY: the outcome could not be recorded in {}: {error}\n\
+                         (set [history] record = false in harness.toml to run without a history)",
+                        recorder.path().display()
+                    )
+                })
+            });
+            let (status, mut message) = judge(&trial, &runs, config.run.flaky);
+            let status = match recorded {
+                Ok(()) => status,
+                Err(problem) => {
+                    message = if message.is_empty() {
+                        problem
+                    } else {
+                        format!("{message}\n{problem}")
+                    };
+                    TrialStatus::Failed
+                }
+            };
+            let attempts = runs
+                .iter()
+                .map(|run| Attempt {
+                    headline: headline(run).to_owned(),
+                    report: run.report.clone(),
+                    artifacts: run.artifacts.clone(),
+                    duration: Duration::from_secs_f64(
+                        run.record.duration_secs.unwrap_or(0.0).max(0.0),
+                    ),
+                })
+                .collect();
+            outcome(status, message, attempts)
+        }),
+    }
 }
 
 fn headline(run: &CanaryRun) -> &str {
     run.report.lines().next().unwrap_or("failed")
 }
 
-/// A pass, or for a pass after failed tries, FLAKY: shown, then counted as `[run] flaky` says.
-fn flaky_or_pass(
-    trial: &str,
-    failures: &[CanaryRun],
-    run: &CanaryRun,
-    attempt: u32,
-    policy: FlakyPolicy,
-) -> Result<(), Failed> {
+/// The trial's status and message from its tries: a pass, FLAKY (shown, then counted as
+/// `[run] flaky` says), or a failure listing every try.
+fn judge(trial: &str, runs: &[CanaryRun], policy: FlakyPolicy) -> (TrialStatus, String) {
+    let Some((last, failures)) = runs.split_last() else {
+        return (TrialStatus::Failed, "the canary did not run".to_owned());
+    };
+    if !last.passed {
+        let mut message = last.report.clone();
+        if runs.len() > 1 {
+            writeln!(message, "  tries:").ok();
+            for (index, failed) in runs.iter().enumerate() {
+                writeln!(
+                    message,
+                    "    TRY {} FAIL: {} ({})",
+                    index + 1,
+                    headline(failed),
+                    failed.artifacts.display()
+                )
+                .ok();
+            }
+        }
+        return (TrialStatus::Failed, message);
+    }
     if failures.is_empty() {
-        return Ok(());
+        return (TrialStatus::Passed, String::new());
     }
     let tries: Vec<String> = failures
         .iter()
         .enumerate()
         .map(|(index, failed)| format!("TRY {} FAIL ({})", index + 1, headline(failed)))
-        .chain(std::iter::once(format!("TRY {attempt} PASS")))
+        .chain(std::iter::once(format!("TRY {} PASS", runs.len())))
         .collect();
     let counted = match policy {
         FlakyPolicy::Pass => "counted as a pass ([run] flaky = \"pass\")",
@@ -133,39 +244,17 @@ fn flaky_or_pass(
     eprintln!(
         "    FLAKY {trial}: {}; {counted}; artifacts: {}",
         tries.join(", "),
-        run.artifacts.display()
+        last.artifacts.display()
     );
+    let flaky = format!("FLAKY: {}", tries.join(", "));
     match policy {
-        FlakyPolicy::Pass => Ok(()),
-        FlakyPolicy::Fail => {
-            let mut message = format!(
-                "FLAKY: {}; [run] flaky = \"fail\" counts a canary that passes only on a retry as failed\n",
-                tries.join(", ")
-            );
-            message.push_str(&failures[0].report);
-            Err(message.into())
-        }
+        FlakyPolicy::Pass => (TrialStatus::Passed, flaky),
+        FlakyPolicy::Fail => (
+            TrialStatus::Failed,
+            format!(
+                "{flaky}; [run] flaky = \"fail\" counts a canary that passes only on a retry as failed\n{}",
+                failures[0].report
+            ),
+        ),
     }
-}
-
-/// The report of a canary that failed every try: the last report, then every try.
-fn all_failed(failures: &[CanaryRun]) -> Failed {
-    let Some(last) = failures.last() else {
-        return "the canary did not run".into();
-    };
-    let mut message = last.report.clone();
-    if failures.len() > 1 {
-        writeln!(message, "  tries:").ok();
-        for (index, failed) in failures.iter().enumerate() {
-            writeln!(
-                message,
-                "    TRY {} FAIL: {} ({})",
-                index + 1,
-                headline(failed),
-                failed.artifacts.display()
-            )
-            .ok();
-        }
-    }
-    message.into()
 }

@@ -1,0 +1,81 @@
+//! `--format json`: runs the trials and prints libtest's JSON event stream, one object a
+//! line: the suite starting, each trial starting and ending (`ok`, `failed`) with its
+//! `exec_time` in seconds, and the suite ending with its counts. libtest-mimic's own JSON has
+//! no per-test time, which reports need.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::trials::{Job, TrialOutcome, TrialStatus};
+
+/// Runs the jobs on `threads` threads, printing events to standard output, and hands every
+/// outcome to `collect`. Returns whether every trial passed.
+pub fn run(
+    jobs: Vec<Job>,
+    threads: usize,
+    filtered_out: usize,
+    collect: &(dyn Fn(&TrialOutcome) + Sync),
+) -> bool {
+    let start = Instant::now();
+    emit(&serde_json::json!({"type": "suite", "event": "started", "test_count": jobs.len()}));
+    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<Job>>());
+    let counts = Mutex::new((0usize, 0usize));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let Some(job) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+                    else {
+                        break;
+                    };
+                    emit(
+                        &serde_json::json!({"type": "test", "event": "started", "name": job.name}),
+                    );
+                    let outcome = (job.run)();
+                    let mut event = serde_json::json!({
+                        "type": "test",
+                        "name": outcome.name,
+                        "event": match outcome.status {
+                            TrialStatus::Passed => "ok",
+                            TrialStatus::Failed => "failed",
+                        },
+                        "exec_time": outcome.duration.as_secs_f64(),
+                    });
+                    if let Some(message) = &outcome.message {
+                        event["stdout"] = serde_json::Value::String(message.clone());
+                    }
+                    emit(&event);
+                    {
+                        let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+                        match outcome.status {
+                            TrialStatus::Passed => counts.0 += 1,
+                            TrialStatus::Failed => counts.1 += 1,
+                        }
+                    }
+                    collect(&outcome);
+                }
+            });
+        }
+    });
+    let (passed, failed) = *counts.lock().unwrap_or_else(|p| p.into_inner());
+    emit(&serde_json::json!({
+        "type": "suite",
+        "event": if failed == 0 { "ok" } else { "failed" },
+        "passed": passed,
+        "failed": failed,
+        "ignored": 0,
+        "measured": 0,
+        "filtered_out": filtered_out,
+        "exec_time": start.elapsed().as_secs_f64(),
+    }));
+    failed == 0
+}
+
+fn emit(event: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe must not panic the run: the trials still run and the exit code tells.
+    let _ = writeln!(out, "{event}");
+    let _ = out.flush();
+}
