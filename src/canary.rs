@@ -120,6 +120,7 @@ pub struct Canary {
     pub(crate) owner: Option<String>,
     pub(crate) exit_code_only: bool,
     pub(crate) retries: Option<u32>,
+    pub(crate) ci: Option<String>,
 }
 
 impl fmt::Debug for Canary {
@@ -158,6 +159,7 @@ impl Canary {
             owner: None,
             exit_code_only: false,
             retries: None,
+            ci: None,
         }
     }
 
@@ -245,6 +247,18 @@ impl Canary {
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = Some(retries);
         self
+    }
+
+    /// Runs this canary with the recipe CI of `[profiles.<name>]` in harness.toml instead of
+    /// `[ci]`.
+    pub fn ci(mut self, profile: impl Into<String>) -> Self {
+        self.ci = Some(profile.into());
+        self
+    }
+
+    /// The CI profile the canary uses, if not `[ci]`.
+    pub fn ci_profile(&self) -> Option<&str> {
+        self.ci.as_deref()
     }
 
     /// The canary's own retry count, if it sets one.

@@ -42,6 +42,22 @@ pub fn run_canary(
     attempt: u32,
     on_slow: &mut dyn FnMut(Duration, &Path),
 ) -> CanaryRun {
+    // A canary with `ci: "<profile>"` runs that recipe CI: the same config with `[ci]` replaced.
+    let profiled;
+    let config = match canary
+        .canary()
+        .ci_profile()
+        .map(|name| config.ci_for(Some(name)))
+    {
+        Some(Ok(ci)) => {
+            profiled = Config {
+                ci: ci.clone(),
+                ..config.clone()
+            };
+            &profiled
+        }
+        Some(Err(_)) | None => config,
+    };
     let name = canary.canary().name();
     let run_id = new_run_id(name);
     let artifacts = config.run.artifacts.join(&run_id);
@@ -156,7 +172,10 @@ pub fn run_canary(
 fn read_results(config: &Config, path: &Path) -> Result<RunResults, ResultsError> {
     let text = path.to_string_lossy();
     if !text.contains(['*', '?', '[']) {
-        return config.ci.format.read_all(&[path.to_owned()], &config.ci.stages);
+        return config
+            .ci
+            .format
+            .read_all(&[path.to_owned()], &config.ci.stages);
     }
     let mut paths: Vec<PathBuf> = glob::glob(&text)
         .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
@@ -254,6 +273,33 @@ fn prepare(
         },
         argv,
         results_path,
+    })
+}
+
+/// For a canary whose recipe CI is `optional` in harness.toml: why it cannot run here (its
+/// program is not installed), so that the harness reports it as skipped rather than failed.
+/// `None` when the CI is not optional or its program is found.
+pub fn unavailable(canary: &ValidCanary<'_>, config: &Config) -> Option<String> {
+    let ci = config.ci_for(canary.canary().ci_profile()).ok()?;
+    if !ci.optional {
+        return None;
+    }
+    let vars = Vars {
+        recipe: canary.recipe(),
+        rev: canary.rev(),
+        canary: canary.canary().name(),
+        run_id: "",
+        artifacts: "",
+    };
+    let program = ci.command.first()?.expand(&vars);
+    let workdir = config.root().join(ci.workdir.expand(&vars));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    which::which_in(&program, Some(&path), &workdir).err().map(|_| {
+        format!(
+            "SKIPPED: the recipe CI program {program:?} is not installed (not found in PATH), and this CI is \
+             optional in {}; install it to run this canary (set COALMINE_REQUIRE_ALL=1 to fail instead of skip)",
+            config.path.display()
+        )
     })
 }
 

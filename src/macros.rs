@@ -14,6 +14,7 @@
 ///   statuses `Pass`, `Fail`, `Skip`, `Unver` are in scope);
 /// - `timeout: "20m"`, `env: { "KEY": "value" }`, `description: "..."`, `owner: "sig-x"`
 ///   (optional). Doc comments before `name` become the description.
+/// - `ci: "pytest"` (optional): run with the recipe CI of `[profiles.pytest]` instead of `[ci]`;
 /// - `retries: 2` (optional): tries again after a failure, overriding `[run] retries`;
 /// - `exit_code_only: true` (optional): accept checks that look at nothing but the exit code;
 ///   without it the canary's teeth trial fails, since an exit code alone hides false greens.
@@ -133,6 +134,9 @@ macro_rules! __canary_fields {
     ($canary:expr; env: { $($key:literal : $value:expr),* $(,)? } $(, $($rest:tt)*)?) => {
         $crate::__canary_fields!($canary $(.env($key, $value))*; $($($rest)*)?)
     };
+    ($canary:expr; ci: $value:expr $(, $($rest:tt)*)?) => {
+        $crate::__canary_fields!($canary.ci($value); $($($rest)*)?)
+    };
     ($canary:expr; retries: $value:expr $(, $($rest:tt)*)?) => {
         $crate::__canary_fields!($canary.retries($value); $($($rest)*)?)
     };
@@ -151,7 +155,7 @@ macro_rules! __canary_fields {
     ($canary:expr; $field:ident : $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
             "canary!: unknown field `", ::core::stringify!($field),
-            "`; expected one of: recipe, rev, expect, checks, timeout, env, description, owner, retries, exit_code_only"
+            "`; expected one of: recipe, rev, expect, checks, timeout, env, description, owner, retries, exit_code_only, ci"
         ));
     };
     ($canary:expr; $($rest:tt)*) => {

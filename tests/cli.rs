@@ -15,6 +15,10 @@ const CANARIES: &[&str] = &[
     "canary::bad-upgrade",
     "canary::good-significant",
     "canary::good-simple",
+    "canary::nextest-green",
+    "canary::nextest-red",
+    "canary::pytest-green",
+    "canary::pytest-red",
 ];
 
 const TEETH: &[&str] = &[
@@ -25,6 +29,10 @@ const TEETH: &[&str] = &[
     "teeth::bad-upgrade",
     "teeth::good-significant",
     "teeth::good-simple",
+    "teeth::nextest-green",
+    "teeth::nextest-red",
+    "teeth::pytest-green",
+    "teeth::pytest-red",
 ];
 
 fn every_trial() -> Vec<&'static str> {
@@ -259,5 +267,5 @@ fn nextest_lists_and_runs_the_canaries() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains("14 tests run: 14 passed"), "{stderr}");
+    assert!(stderr.contains("22 tests run: 22 passed"), "{stderr}");
 }

@@ -32,8 +32,10 @@ pub const CONFIG_ENV: &str = "COALMINE_CONFIG";
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
-    /// `[ci]`.
+    /// `[ci]`: the recipe CI canaries use by default.
     pub ci: CiConfig,
+    /// `[profiles.<name>]`: other recipe CIs, chosen by a canary's `ci: "<name>"`.
+    pub profiles: BTreeMap<String, CiConfig>,
     /// `[run]`.
     pub run: RunConfig,
     /// `[history]`.
@@ -90,6 +92,9 @@ pub struct CiConfig {
     pub secrets: Vec<String>,
     /// Regexes whose matches are secrets too (validated when the file is loaded).
     pub secret_patterns: Vec<String>,
+    /// When the program is not installed, canaries using this CI are skipped (reported as
+    /// ignored, with the reason) instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
+    pub optional: bool,
 }
 
 /// `[run]`: where runs go and how many at once.
@@ -131,6 +136,21 @@ pub mod defaults {
 }
 
 impl Config {
+    /// The recipe CI a canary uses: `[profiles.<name>]` for `ci: "<name>"`, else `[ci]`.
+    pub fn ci_for(&self, profile: Option<&str>) -> Result<&CiConfig, String> {
+        match profile {
+            None => Ok(&self.ci),
+            Some(name) => self.profiles.get(name).ok_or_else(|| {
+                let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+                format!(
+                    "no CI profile `{name}` in {}: add a [profiles.{name}] table, or use one of: {}",
+                    self.path.display(),
+                    if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
+                )
+            }),
+        }
+    }
+
     /// The folder holding the config file; relative paths in it are relative to this folder.
     pub fn root(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))

@@ -24,6 +24,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     run: RawRun,
     #[serde(default)]
+    profiles: BTreeMap<String, RawCi>,
+    #[serde(default)]
     history: RawHistory,
     policy: Option<Spanned<Policy>>,
     #[serde(default)]
@@ -83,6 +85,8 @@ struct RawCi {
     #[serde(default = "default_format")]
     format: Format,
     stages: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    optional: bool,
     timeout: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
     slow: Option<Spanned<String>>,
@@ -179,7 +183,7 @@ impl Source<'_> {
                 ),
             )
         })?;
-        if duration.is_zero() && key != "ci.grace" {
+        if duration.is_zero() && !key.ends_with(".grace") {
             return Err(self.error_at(
                 value.span().start,
                 format!("`{key}` must be longer than zero, e.g. \"20m\""),
@@ -190,7 +194,7 @@ impl Source<'_> {
 
     /// `[ci] stages`: `"suite"`, `"root"`, `"classname"`, `"file"`, or
     /// `{ field = "classname", pattern = "regex with one (capture)" }`.
-    fn staging(&self, value: &Spanned<toml::Value>) -> Result<Staging, ConfigError> {
+    fn staging(&self, key: &str, value: &Spanned<toml::Value>) -> Result<Staging, ConfigError> {
         const EXPECTED: &str = "expected \"suite\", \"root\", \"classname\", \"file\", or a table \
                                 { field = \"classname\", pattern = \"^tests\\\\.test_(\\\\w+)\" }";
         let at = value.span().start;
@@ -202,7 +206,7 @@ impl Source<'_> {
                 "file" => Ok(StageField::File),
                 other => Err(self.error_at(
                     at,
-                    format!("`ci.stages`: unknown field {other:?}; {EXPECTED}"),
+                    format!("`{key}.stages`: unknown field {other:?}; {EXPECTED}"),
                 )),
             }
         };
@@ -215,7 +219,7 @@ impl Source<'_> {
                 {
                     return Err(self.error_at(
                         at,
-                        format!("`ci.stages`: unknown key `{unknown}`; {EXPECTED}"),
+                        format!("`{key}.stages`: unknown key `{unknown}`; {EXPECTED}"),
                     ));
                 }
                 let which = match table.get("field") {
@@ -224,26 +228,26 @@ impl Source<'_> {
                     Some(_) => {
                         return Err(self.error_at(
                             at,
-                            format!("`ci.stages.field` must be a string; {EXPECTED}"),
+                            format!("`{key}.stages.field` must be a string; {EXPECTED}"),
                         ));
                     }
                 };
                 let Some(toml::Value::String(pattern)) = table.get("pattern") else {
                     return Err(self.error_at(
                         at,
-                        format!("`ci.stages` needs a `pattern` string; {EXPECTED}"),
+                        format!("`{key}.stages` needs a `pattern` string; {EXPECTED}"),
                     ));
                 };
                 let regex = regex::Regex::new(pattern).map_err(|error| {
                     self.error_at(
                         at,
-                        format!("`ci.stages.pattern` is not a valid regex: {error}"),
+                        format!("`{key}.stages.pattern` is not a valid regex: {error}"),
                     )
                 })?;
                 if regex.captures_len() < 2 {
                     return Err(self.error_at(
                         at,
-                        format!("`ci.stages.pattern` {pattern:?} has no capture group: put the stage name in parentheses"),
+                        format!("`{key}.stages.pattern` {pattern:?} has no capture group: put the stage name in parentheses"),
                     ));
                 }
                 Ok(Staging::Pattern {
@@ -251,7 +255,7 @@ impl Source<'_> {
                     regex,
                 })
             }
-            _ => Err(self.error_at(at, format!("`ci.stages` has the wrong type; {EXPECTED}"))),
+            _ => Err(self.error_at(at, format!("`{key}.stages` has the wrong type; {EXPECTED}"))),
         }
     }
 
@@ -263,91 +267,19 @@ impl Source<'_> {
 
 impl RawConfig {
     pub(super) fn validate(self, source: &Source<'_>) -> Result<Config, ConfigError> {
-        let ci = self.ci;
-        if ci.command.get_ref().is_empty() {
-            return Err(source.error_at(
-                ci.command.span().start,
-                "`ci.command` is empty: give the program and its arguments, e.g. \
-                 [\"my-recipe-ci\", \"{recipe}\", \"--ref\", \"{rev}\"]"
-                    .to_owned(),
-            ));
-        }
-        let program = &ci.command.get_ref()[0];
-        if program.get_ref().trim().is_empty() {
-            return Err(source.error_at(
-                program.span().start,
-                "the program (first element of `ci.command`) is empty: name the recipe CI's executable".to_owned(),
-            ));
-        }
-        let command = ci
-            .command
-            .get_ref()
-            .iter()
-            .map(|arg| source.template("ci.command", arg))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = source.template("ci.results", &ci.results)?;
-        if ci.results.get_ref().trim().is_empty() {
-            return Err(source.error_at(
-                ci.results.span().start,
-                "`ci.results` is empty: give the path the CI writes its results to, e.g. \"{artifacts}/results.json\"".to_owned(),
-            ));
-        }
-        if !results.uses(Placeholder::Artifacts) && !results.uses(Placeholder::RunId) {
-            return Err(source.error_at(
-                ci.results.span().start,
-                format!(
-                    "`ci.results` = {:?} is the same path for every run: a run could read the results a previous or \
-                     concurrent run left there (a false green); put it in the run's own folder, e.g. \
-                     \"{{artifacts}}/results.json\", or make it unique with {{run_id}}",
-                    ci.results.get_ref()
-                ),
-            ));
-        }
-        let stages = match &ci.stages {
-            Some(value) => source.staging(value)?,
-            None => Staging::Default,
-        };
-        let workdir = match &ci.workdir {
-            Some(workdir) => source.template("ci.workdir", workdir)?,
-            None => Template::literal("."),
-        };
-        let mut env = BTreeMap::new();
-        for (key, value) in &ci.env {
-            if key.is_empty() || key.contains('=') {
+        let ci = self.ci.validate("ci", source)?;
+        let mut profiles = BTreeMap::new();
+        for (name, profile) in &self.profiles {
+            if crate::canary::validate_name(name).is_err() {
                 return Err(source.error_at(
-                    value.span().start,
-                    format!("`ci.env` key {key:?} is not a valid environment variable name"),
+                    profile.command.span().start,
+                    format!("profile name {name:?} must match [a-z0-9][a-z0-9._-]*"),
                 ));
             }
-            env.insert(
-                key.clone(),
-                source.template(&format!("ci.env.{key}"), value)?,
+            profiles.insert(
+                name.clone(),
+                profile.validate(&format!("profiles.{name}"), source)?,
             );
-        }
-        for name in &ci.secrets {
-            let valid = !name.get_ref().is_empty()
-                && name
-                    .get_ref()
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(source.error_at(
-                    name.span().start,
-                    format!(
-                        "`ci.secrets` entry {:?} is not an environment variable name: list the names of the \
-                         variables holding secrets (e.g. \"CCCI_TOKEN\"), not their values",
-                        name.get_ref()
-                    ),
-                ));
-            }
-        }
-        for pattern in &ci.secret_patterns {
-            if let Err(error) = regex::bytes::Regex::new(pattern.get_ref()) {
-                return Err(source.error_at(
-                    pattern.span().start,
-                    format!("`ci.secret_patterns` entry is not a valid regex: {error}"),
-                ));
-            }
         }
         let artifacts = match &self.run.artifacts {
             Some(path) if path.get_ref().trim().is_empty() => {
@@ -432,33 +364,136 @@ impl RawConfig {
                 owners: self.owners,
                 quarantine: self.quarantine,
             },
-            ci: CiConfig {
-                command,
-                results,
-                format: ci.format,
-                stages,
-                timeout: source.duration("ci.timeout", ci.timeout.as_ref(), defaults::TIMEOUT)?,
-                grace: source.duration("ci.grace", ci.grace.as_ref(), defaults::GRACE)?,
-                slow: source.duration("ci.slow", ci.slow.as_ref(), defaults::SLOW)?,
-                workdir,
-                env,
-                secrets: ci
-                    .secrets
-                    .iter()
-                    .map(|name| name.get_ref().clone())
-                    .collect(),
-                secret_patterns: ci
-                    .secret_patterns
-                    .iter()
-                    .map(|pattern| pattern.get_ref().clone())
-                    .collect(),
-            },
+            ci,
+            profiles,
             run: RunConfig {
                 artifacts,
                 max_parallel,
                 retries,
                 flaky: self.run.flaky,
             },
+        })
+    }
+}
+
+impl RawCi {
+    /// Validates a `[ci]` table (or a `[profiles.<name>]` one, `key` naming it in messages).
+    fn validate(&self, key: &str, source: &Source<'_>) -> Result<CiConfig, ConfigError> {
+        if self.command.get_ref().is_empty() {
+            return Err(source.error_at(
+                self.command.span().start,
+                format!(
+                    "`{key}.command` is empty: give the program and its arguments, e.g. \
+                     [\"my-recipe-ci\", \"{{recipe}}\", \"--ref\", \"{{rev}}\"]"
+                ),
+            ));
+        }
+        let program = &self.command.get_ref()[0];
+        if program.get_ref().trim().is_empty() {
+            return Err(source.error_at(
+                program.span().start,
+                format!("the program (first element of `{key}.command`) is empty: name the recipe CI's executable"),
+            ));
+        }
+        let command = self
+            .command
+            .get_ref()
+            .iter()
+            .map(|arg| source.template(&format!("{key}.command"), arg))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = source.template(&format!("{key}.results"), &self.results)?;
+        if self.results.get_ref().trim().is_empty() {
+            return Err(source.error_at(
+                self.results.span().start,
+                format!("`{key}.results` is empty: give the path the CI writes its results to, e.g. \"{{artifacts}}/results.json\""),
+            ));
+        }
+        if !results.uses(Placeholder::Artifacts) && !results.uses(Placeholder::RunId) {
+            return Err(source.error_at(
+                self.results.span().start,
+                format!(
+                    "`{key}.results` = {:?} is the same path for every run: a run could read the results a previous or \
+                     concurrent run left there (a false green); put it in the run's own folder, e.g. \
+                     \"{{artifacts}}/results.json\", or make it unique with {{run_id}}",
+                    self.results.get_ref()
+                ),
+            ));
+        }
+        let stages = match &self.stages {
+            Some(value) => source.staging(key, value)?,
+            None => Staging::Default,
+        };
+        let workdir = match &self.workdir {
+            Some(workdir) => source.template(&format!("{key}.workdir"), workdir)?,
+            None => Template::literal("."),
+        };
+        let mut env = BTreeMap::new();
+        for (name, value) in &self.env {
+            if name.is_empty() || name.contains('=') {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!("`{key}.env` key {name:?} is not a valid environment variable name"),
+                ));
+            }
+            env.insert(
+                name.clone(),
+                source.template(&format!("{key}.env.{name}"), value)?,
+            );
+        }
+        for name in &self.secrets {
+            let valid = !name.get_ref().is_empty()
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(source.error_at(
+                    name.span().start,
+                    format!(
+                        "`{key}.secrets` entry {:?} is not an environment variable name: list the names of the \
+                         variables holding secrets (e.g. \"CCCI_TOKEN\"), not their values",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        for pattern in &self.secret_patterns {
+            if let Err(error) = regex::bytes::Regex::new(pattern.get_ref()) {
+                return Err(source.error_at(
+                    pattern.span().start,
+                    format!("`{key}.secret_patterns` entry is not a valid regex: {error}"),
+                ));
+            }
+        }
+        Ok(CiConfig {
+            command,
+            results,
+            format: self.format,
+            stages,
+            timeout: source.duration(
+                &format!("{key}.timeout"),
+                self.timeout.as_ref(),
+                defaults::TIMEOUT,
+            )?,
+            grace: source.duration(
+                &format!("{key}.grace"),
+                self.grace.as_ref(),
+                defaults::GRACE,
+            )?,
+            slow: source.duration(&format!("{key}.slow"), self.slow.as_ref(), defaults::SLOW)?,
+            workdir,
+            env,
+            secrets: self
+                .secrets
+                .iter()
+                .map(|name| name.get_ref().clone())
+                .collect(),
+            secret_patterns: self
+                .secret_patterns
+                .iter()
+                .map(|pattern| pattern.get_ref().clone())
+                .collect(),
+            optional: self.optional,
         })
     }
 }

@@ -66,7 +66,7 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         "[ci]\ncommand = [\"x\"]\nresults = \"{artifacts}/r\"\n[runs]\n",
         4,
         2,
-        "unknown field `runs`, expected one of `ci`, `run`, `history`",
+        "unknown field `runs`, expected one of `ci`, `run`, `profiles`, `history`",
     ),
     (
         "wrong type",

@@ -21,7 +21,7 @@ pub fn run(
     let start = Instant::now();
     emit(&serde_json::json!({"type": "suite", "event": "started", "test_count": jobs.len()}));
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<Job>>());
-    let counts = Mutex::new((0usize, 0usize));
+    let counts = Mutex::new((0usize, 0usize, 0usize));
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| {
@@ -40,6 +40,7 @@ pub fn run(
                         "event": match outcome.status {
                             TrialStatus::Passed => "ok",
                             TrialStatus::Failed => "failed",
+                            TrialStatus::Ignored => "ignored",
                         },
                         "exec_time": outcome.duration.as_secs_f64(),
                     });
@@ -52,6 +53,7 @@ pub fn run(
                         match outcome.status {
                             TrialStatus::Passed => counts.0 += 1,
                             TrialStatus::Failed => counts.1 += 1,
+                            TrialStatus::Ignored => counts.2 += 1,
                         }
                     }
                     collect(&outcome);
@@ -59,13 +61,13 @@ pub fn run(
             });
         }
     });
-    let (passed, failed) = *counts.lock().unwrap_or_else(|p| p.into_inner());
+    let (passed, failed, ignored) = *counts.lock().unwrap_or_else(|p| p.into_inner());
     emit(&serde_json::json!({
         "type": "suite",
         "event": if failed == 0 { "ok" } else { "failed" },
         "passed": passed,
         "failed": failed,
-        "ignored": 0,
+        "ignored": ignored,
         "measured": 0,
         "filtered_out": filtered_out,
         "exec_time": start.elapsed().as_secs_f64(),

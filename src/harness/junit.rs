@@ -30,6 +30,11 @@ fn test_case(outcome: &TrialOutcome) -> TestCase {
         TrialStatus::Passed => TestCaseStatus::Success {
             flaky_runs: failed_tries.iter().map(rerun).collect(),
         },
+        TrialStatus::Ignored => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(outcome.message.clone().unwrap_or_default());
+            status
+        }
         TrialStatus::Failed => {
             let message = outcome.message.clone().unwrap_or_default();
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

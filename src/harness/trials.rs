@@ -28,6 +28,8 @@ pub enum TrialStatus {
     Passed,
     /// Failed; the message says why.
     Failed,
+    /// Not run, for the reason in the message (an optional recipe CI that is not installed).
+    Ignored,
 }
 
 /// One try of a canary, as the reports show it.
@@ -62,14 +64,17 @@ pub struct TrialOutcome {
 
 impl TrialOutcome {
     /// The libtest-mimic form.
-    pub fn into_result(self) -> Result<(), libtest_mimic::Failed> {
+    pub fn into_result(self) -> Result<libtest_mimic::Completion, libtest_mimic::Failed> {
         match self.status {
             TrialStatus::Passed => {
                 if let Some(message) = self.message.filter(|_| self.kind == TEETH) {
                     print!("{message}");
                 }
-                Ok(())
+                Ok(libtest_mimic::Completion::Completed)
             }
+            TrialStatus::Ignored => Ok(libtest_mimic::Completion::ignored_with(
+                self.message.unwrap_or_default(),
+            )),
             TrialStatus::Failed => Err(self.message.unwrap_or_default().into()),
         }
     }
@@ -138,6 +143,16 @@ pub fn canary(
                 Ok(valid) => valid,
                 Err(error) => return outcome(TrialStatus::Failed, error.to_string(), Vec::new()),
             };
+            if let Some(reason) = crate::execute::unavailable(&valid, &config) {
+                let required =
+                    std::env::var("COALMINE_REQUIRE_ALL").is_ok_and(|value| value == "1");
+                let status = if required {
+                    TrialStatus::Failed
+                } else {
+                    TrialStatus::Ignored
+                };
+                return outcome(status, reason, Vec::new());
+            }
             let retries = retries_flag
                 .or(canary.retries_setting())
                 .unwrap_or(config.run.retries);

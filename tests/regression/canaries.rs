@@ -111,4 +111,70 @@ coalmine::canary! {
     ],
 }
 
+coalmine::canary! {
+    /// cargo-nextest on a fixture crate, read from its JUnit report: every stage passes.
+    name: "nextest-green",
+    recipe: "nextest-project",
+    rev: "green",
+    ci: "nextest",
+    expect: Green,
+    checks: [
+        exit_code(0),
+        tier("install").is(Pass),
+        tier("custom").is(Pass),
+        stage("install").test("test_serving").passed(),
+        stage("custom").test("test_content_type_html_and_txt").passed(),
+    ],
+}
+
+coalmine::canary! {
+    /// The `red` feature breaks the content type of .txt: nextest fails (exit 100) because of
+    /// that test, and only that one.
+    name: "nextest-red",
+    recipe: "nextest-project",
+    rev: "red",
+    ci: "nextest",
+    expect: Red,
+    checks: [
+        exit_code(100),
+        tier("install").is(Pass),
+        tier("custom").is(Fail),
+        stage("custom").test("test_content_type_html_and_txt").failed(),
+        stage("custom").test("test_missing_page_is_404").passed(),
+    ],
+}
+
+coalmine::canary! {
+    /// pytest --junitxml on a fixture project: every stage passes (an expected failure is not
+    /// a failure).
+    name: "pytest-green",
+    recipe: "pytest-project",
+    rev: "green",
+    ci: "pytest",
+    expect: Green,
+    checks: [
+        exit_code(0),
+        tier("install").is(Pass),
+        tier("custom").is(Pass),
+        stage("install").test("test_serving").passed(),
+        stage("custom").test("test_content_type_html_and_txt").passed(),
+    ],
+}
+
+coalmine::canary! {
+    /// FIXTURE_REV=red serves .txt as a download: pytest fails (exit 1) because of that test.
+    name: "pytest-red",
+    recipe: "pytest-project",
+    rev: "red",
+    ci: "pytest",
+    expect: Red,
+    checks: [
+        exit_code(1),
+        tier("install").is(Pass),
+        tier("custom").is(Fail),
+        stage("custom").test("test_content_type_html_and_txt").failed(),
+        stage("install").test("test_serving").passed(),
+    ],
+}
+
 coalmine::main!();
