@@ -16,6 +16,7 @@ pub fn run(
     jobs: Vec<Job>,
     threads: usize,
     filtered_out: usize,
+    run_ignored: bool,
     collect: &(dyn Fn(&TrialOutcome) + Sync),
 ) -> bool {
     let start = Instant::now();
@@ -33,6 +34,13 @@ pub fn run(
                     emit(
                         &serde_json::json!({"type": "test", "event": "started", "name": job.name}),
                     );
+                    if let Some(marker) = job.quarantine.as_ref().filter(|_| !run_ignored) {
+                        emit(&serde_json::json!({
+                            "type": "test", "name": job.name, "event": "ignored", "message": marker
+                        }));
+                        counts.lock().unwrap_or_else(|p| p.into_inner()).2 += 1;
+                        continue;
+                    }
                     let outcome = (job.run)();
                     let mut event = serde_json::json!({
                         "type": "test",

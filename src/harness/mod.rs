@@ -242,6 +242,28 @@ impl Harness {
             .flat_map(|kind| (0..self.entries.len()).map(move |index| (*kind, index)))
             .filter(|(kind, index)| selection.matches_trial(kind, &self.entries[*index].name))
             .collect();
+        if args.bench {
+            // Canaries are not benchmarks: `cargo bench` runs nothing here, like libtest would.
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Listing needs the config only for the quarantine (nextest asks `--list --ignored`
+        // for it); a missing or broken config lists nothing as quarantined, and running
+        // reports the problem.
+        let config = match args.list {
+            true => self.load_config().ok(),
+            false => Some(self.load_config()?),
+        };
+        let quarantine = quarantined(config.as_ref());
+        let is_quarantined = |kind: &str, index: usize| {
+            kind == CANARY && quarantine.contains_key(&*self.entries[index].name)
+        };
+        let selected: Vec<(&'static str, usize)> = match args.ignored {
+            true => selected
+                .into_iter()
+                .filter(|(kind, index)| is_quarantined(kind, *index))
+                .collect(),
+            false => selected,
+        };
         let filtered_out = self.entries.len() * KINDS.len() - selected.len();
         if args.list {
             let names = selected
@@ -249,11 +271,20 @@ impl Harness {
                 .map(|(kind, index)| (*kind, &*self.entries[*index].name));
             return list(args, names).map(|()| ExitCode::SUCCESS);
         }
-        if args.bench {
-            // Canaries are not benchmarks: `cargo bench` runs nothing here, like libtest would.
-            return Ok(ExitCode::SUCCESS);
+        let Some(config) = config.map(Arc::new) else {
+            return Err("no configuration".to_owned());
+        };
+        for entry in &config.quarantine.quarantine {
+            if let Some(name) = entry.test.strip_prefix("canary::") {
+                if !self.entries.iter().any(|known| known.name == name) {
+                    eprintln!(
+                        "warning: the [[quarantine]] entry for `{}` in {} names no known canary; remove it or fix its name",
+                        entry.test,
+                        config.path.display()
+                    );
+                }
+            }
         }
-        let config = Arc::new(self.load_config()?);
         let canaries = self.build_selected(&selected)?;
         let unknown_profiles: Vec<String> = canaries
             .values()
@@ -280,11 +311,15 @@ impl Harness {
             .iter()
             .map(|(kind, index)| {
                 let canary = Arc::clone(&canaries[index]);
-                if *kind == TEETH {
+                let mut job = if *kind == TEETH {
                     trials::teeth(canary, Arc::clone(&config), args.show_output)
                 } else {
                     trials::canary(canary, Arc::clone(&config), args.retries, recorder.clone())
+                };
+                if *kind == CANARY {
+                    job.quarantine = quarantine.get(&*self.entries[*index].name).cloned();
                 }
+                job
             })
             .collect();
         let threads = args
@@ -303,18 +338,31 @@ impl Harness {
         };
         let started = std::time::Instant::now();
         let passed = if matches!(args.format, Some(args::Format::Json)) {
-            json::run(jobs, threads, filtered_out, &collect)
+            json::run(
+                jobs,
+                threads,
+                filtered_out,
+                args.ignored || args.include_ignored,
+                &collect,
+            )
         } else {
             let collect = Arc::new(collect);
             let trials = jobs
                 .into_iter()
                 .map(|job| {
                     let collect = Arc::clone(&collect);
-                    libtest_mimic::Trial::ignorable_test(job.name, move || {
+                    let quarantine = job.quarantine.clone();
+                    let trial = libtest_mimic::Trial::ignorable_test(job.name, move || {
                         let outcome = (job.run)();
                         collect(&outcome);
                         outcome.into_result()
-                    })
+                    });
+                    // A quarantined canary is ignored unless --ignored or --include-ignored;
+                    // its name stays the same, the marker shows owner and date.
+                    match quarantine {
+                        Some(marker) => trial.with_ignored_flag(true).with_kind(marker),
+                        None => trial,
+                    }
                 })
                 .collect();
             let conclusion = libtest_mimic::run(&mimic_args(args, Some(threads)), trials);
@@ -389,14 +437,12 @@ impl Harness {
 }
 
 /// Prints the trials in libtest's list format, `<name>: test` a line, through one buffered
-/// writer (nextest reads this; with `--ignored`, only ignored trials, of which there are none
-/// yet). A closed pipe is not an error.
+/// writer (nextest reads this; with `--ignored` the selection holds only the quarantined
+/// canaries). A closed pipe is not an error.
 fn list<'a>(args: &Args, names: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), String> {
     let write_all = |out: &mut dyn Write| -> std::io::Result<()> {
-        if !args.ignored {
-            for (kind, name) in names {
-                writeln!(out, "{kind}::{name}: test")?;
-            }
+        for (kind, name) in names {
+            writeln!(out, "{kind}::{name}: test")?;
         }
         out.flush()
     };
@@ -414,6 +460,27 @@ fn list<'a>(args: &Args, names: impl Iterator<Item = (&'a str, &'a str)>) -> Res
             })
             .map_err(|error| format!("cannot write the list: {error}")),
     }
+}
+
+/// The quarantined canaries (bare name to the marker shown, `QUARANTINE <owner> since
+/// <date>`) from the `[[quarantine]]` entries whose test is `canary::<name>`.
+fn quarantined(config: Option<&Config>) -> BTreeMap<String, String> {
+    config
+        .map(|config| {
+            config
+                .quarantine
+                .quarantine
+                .iter()
+                .filter_map(|entry| {
+                    let name = entry.test.strip_prefix("canary::")?;
+                    Some((
+                        name.to_owned(),
+                        format!("QUARANTINE {} since {}", entry.owner, entry.since),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Runs every canary registered with [`canary!`](macro@crate::canary), as the test binary's `main`.

@@ -84,6 +84,9 @@ impl TrialOutcome {
 pub struct Job {
     /// Its full name.
     pub name: String,
+    /// For a quarantined canary, the marker shown (`QUARANTINE <owner> since <date>`): the
+    /// trial is ignored unless ignored trials are asked for.
+    pub quarantine: Option<String>,
     /// What it does.
     pub run: Box<dyn FnOnce() -> TrialOutcome + Send>,
 }
@@ -94,6 +97,7 @@ pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Job {
     let trial = name(TEETH, canary.name());
     Job {
         name: trial.clone(),
+        quarantine: None,
         run: Box::new(move || {
             let start = Instant::now();
             let (status, message) = match canary.validate() {
@@ -129,6 +133,7 @@ pub fn canary(
     let trial = name(CANARY, canary.name());
     Job {
         name: trial.clone(),
+        quarantine: None,
         run: Box::new(move || {
             let start = Instant::now();
             let outcome = |status, message: String, attempts: Vec<Attempt>| TrialOutcome {
