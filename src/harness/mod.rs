@@ -275,14 +275,14 @@ impl Harness {
             return Err("no configuration".to_owned());
         };
         for entry in &config.quarantine.quarantine {
-            if let Some(name) = entry.test.strip_prefix("canary::") {
-                if !self.entries.iter().any(|known| known.name == name) {
-                    eprintln!(
-                        "warning: the [[quarantine]] entry for `{}` in {} names no known canary; remove it or fix its name",
-                        entry.test,
-                        config.path.display()
-                    );
-                }
+            if let Some(name) = entry.test.strip_prefix("canary::")
+                && !self.entries.iter().any(|known| known.name == name)
+            {
+                eprintln!(
+                    "warning: the [[quarantine]] entry for `{}` in {} names no known canary; remove it or fix its name",
+                    entry.test,
+                    config.path.display()
+                );
             }
         }
         let canaries = self.build_selected(&selected)?;
