@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 use super::ResultsErrorKind;
+use super::json_stream::json_message;
 use super::model::{Outcome, RunResults, Stage, TestCase, TierStatus};
 
 /// Whether a file starting with `head` looks like cc-ci results: a JSON object whose
@@ -42,24 +43,19 @@ pub(super) fn sniff(head: &[u8]) -> bool {
         return false;
     };
     let after = rest[end + 1..].trim_start();
-    after.strip_prefix(':').is_some_and(|value| value.trim_start().starts_with('"'))
+    after
+        .strip_prefix(':')
+        .is_some_and(|value| value.trim_start().starts_with('"'))
 }
 
 /// Parses a cc-ci results document.
 pub(super) fn parse(reader: impl Read) -> Result<RunResults, ResultsErrorKind> {
-    let raw: RawResults = serde_json::from_reader(reader).map_err(|error| {
-        let message = error.to_string();
-        // serde_json appends " at line L column C"; the position is reported separately.
-        let message = match message.rfind(" at line ") {
-            Some(index) => message[..index].to_owned(),
-            None => message,
-        };
-        ResultsErrorKind::Malformed {
+    let raw: RawResults =
+        serde_json::from_reader(reader).map_err(|error| ResultsErrorKind::Malformed {
             line: error.line(),
             column: error.column(),
-            message,
-        }
-    })?;
+            message: json_message(&error),
+        })?;
     Ok(RunResults {
         recipe: raw.recipe,
         rev: raw.rev,

@@ -4,6 +4,7 @@
 pub mod adapter;
 mod cc_ci;
 pub mod formats;
+mod json_stream;
 mod model;
 pub mod staging;
 
