@@ -412,3 +412,35 @@ fn the_failure_report_shows_the_log_tails() {
             .contains("--- last 1 lines of stderr.log ---\n  boom: deploy failed")
     );
 }
+
+#[test]
+fn truncated_xml_results_fail_with_their_position() {
+    let truncated = "<?xml version=\"1.0\"?>\n<testsuites>\n  <testsuite name=\"install\">\n    <testcase name=\"test_serving\">\n      <failure message=\"boom\">";
+    let project = Project::new(
+        &format!("cat > \"$3/results.json\" <<'EOF'\n{truncated}\nEOF"),
+        "format = \"junit\"",
+    );
+    let run = project.run(green());
+    assert!(!run.passed);
+    let first = run.report.lines().next().unwrap();
+    assert!(first.starts_with("malformed junit results in "), "{first}");
+    assert!(
+        first.ends_with("results.json:6:1: the file ends inside <failure> opened at line 5, column 7: the results file is truncated"),
+        "{first}"
+    );
+
+    // The same document, complete, is read and judged: the named test failed.
+    let complete = format!("{truncated}</failure>\n    </testcase>\n  </testsuite>\n</testsuites>");
+    let project = Project::new(
+        &format!("cat > \"$3/results.json\" <<'EOF'\n{complete}\nEOF\nexit 1"),
+        "format = \"junit\"",
+    );
+    let run = project.run(green());
+    assert!(!run.passed);
+    assert!(
+        run.report
+            .contains("found:    test \"test_serving\" in stage \"install\" is fail (boom)"),
+        "{}",
+        run.report
+    );
+}
