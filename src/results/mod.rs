@@ -40,7 +40,15 @@ const SNIFF_BYTES: usize = 4096;
 
 impl Format {
     /// Every format's name, as written in harness.toml.
-    pub const NAMES: &'static [&'static str] = &["cc-ci", "junit", "ctrf", "tap", "libtest-json", "go-test-json", "auto"];
+    pub const NAMES: &'static [&'static str] = &[
+        "cc-ci",
+        "junit",
+        "ctrf",
+        "tap",
+        "libtest-json",
+        "go-test-json",
+        "auto",
+    ];
 
     /// The name used in harness.toml.
     pub fn name(self) -> &'static str {
@@ -84,6 +92,25 @@ impl Format {
         }
     }
 
+    /// Parses results from a reader (grouping streamed tests with the default staging).
+    /// `auto` is detected from the first bytes.
+    pub fn parse(self, input: &mut dyn io::BufRead) -> Result<RunResults, ResultsErrorKind> {
+        let format = match self {
+            Format::Auto => detect(input)?,
+            concrete => concrete,
+        };
+        match format.adapter() {
+            None => cc_ci::parse(input),
+            Some(adapter) => {
+                let mut tests = Vec::new();
+                adapter.read(input, &mut |test| {
+                    tests.push((test, format.name().to_owned()))
+                })?;
+                Ok(staging::group(tests, &Staging::Default))
+            }
+        }
+    }
+
     /// Reads and parses one results file (with the default staging).
     pub fn read(self, path: &Path) -> Result<RunResults, ResultsError> {
         self.read_all(&[path.to_owned()], &Staging::Default)
@@ -92,7 +119,11 @@ impl Format {
     /// Reads several results files of one run (a CI may write one per tier) and merges them:
     /// tests are grouped into stages by `staging` (cc-ci files carry their own stages), and a
     /// tier reported twice takes the worse status.
-    pub fn read_all(self, paths: &[PathBuf], staging: &Staging) -> Result<RunResults, ResultsError> {
+    pub fn read_all(
+        self,
+        paths: &[PathBuf],
+        staging: &Staging,
+    ) -> Result<RunResults, ResultsError> {
         let mut native: Vec<RunResults> = Vec::new();
         let mut streamed: Vec<(TestCase, String)> = Vec::new();
         for path in paths {
@@ -119,11 +150,14 @@ impl Format {
             match format.adapter() {
                 None => native.push(cc_ci::parse(reader).map_err(|kind| error(format, kind))?),
                 Some(adapter) => {
-                    let fallback = path
-                        .file_stem()
-                        .map_or_else(|| format.name().to_owned(), |stem| stem.to_string_lossy().into_owned());
+                    let fallback = path.file_stem().map_or_else(
+                        || format.name().to_owned(),
+                        |stem| stem.to_string_lossy().into_owned(),
+                    );
                     adapter
-                        .read(&mut reader, &mut |test| streamed.push((test, fallback.clone())))
+                        .read(&mut reader, &mut |test| {
+                            streamed.push((test, fallback.clone()))
+                        })
                         .map_err(|kind| error(format, kind))?;
                 }
             }
@@ -141,21 +175,28 @@ impl Format {
 }
 
 /// Looks at the start of a file and names its format, or says what was tried.
-fn detect(reader: &mut io::BufReader<std::fs::File>) -> Result<Format, ResultsErrorKind> {
-    use io::BufRead as _;
+fn detect(reader: &mut dyn io::BufRead) -> Result<Format, ResultsErrorKind> {
     let head = reader.fill_buf().map_err(ResultsErrorKind::Read)?;
     let head = &head[..head.len().min(SNIFF_BYTES)];
     Format::DETECTABLE
         .into_iter()
         .find(|format| format.sniff(head))
-        .ok_or_else(|| {
-            let tried: Vec<&str> = Format::DETECTABLE.iter().map(|format| format.name()).collect();
-            let start: String = String::from_utf8_lossy(&head[..head.len().min(60)]).chars().collect();
-            ResultsErrorKind::Undetected {
-                tried: tried.join(", "),
-                start: format!("{start:?}"),
-            }
-        })
+        .ok_or_else(|| undetected(head))
+}
+
+/// The error for a file no format recognises: the formats tried and how the file starts.
+fn undetected(head: &[u8]) -> ResultsErrorKind {
+    let tried: Vec<&str> = Format::DETECTABLE
+        .iter()
+        .map(|format| format.name())
+        .collect();
+    let start: String = String::from_utf8_lossy(&head[..head.len().min(60)])
+        .chars()
+        .collect();
+    ResultsErrorKind::Undetected {
+        tried: tried.join(", "),
+        start: format!("{start:?}"),
+    }
 }
 
 /// Adds `other` to `into`: tiers reported twice take the worse status, flags reported twice
@@ -178,7 +219,11 @@ fn merge(into: &mut RunResults, other: RunResults) {
         *entry = *entry && value;
     }
     for stage in other.stages {
-        match into.stages.iter_mut().find(|found| found.name == stage.name) {
+        match into
+            .stages
+            .iter_mut()
+            .find(|found| found.name == stage.name)
+        {
             Some(found) => found.tests.extend(stage.tests),
             None => into.stages.push(stage),
         }
@@ -270,4 +315,83 @@ pub enum ResultsErrorKind {
         /// What was expected and what was found.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(format: Format, text: &str) -> Result<RunResults, ResultsErrorKind> {
+        format.parse(&mut text.as_bytes())
+    }
+
+    #[test]
+    fn auto_detects_each_format() {
+        let cc_ci = parse(Format::Auto, r#"{"results": {"install": "pass"}}"#).unwrap();
+        assert_eq!(cc_ci.tier("install"), Some(TierStatus::Pass));
+        let junit = parse(
+            Format::Auto,
+            r#"<?xml version="1.0"?><testsuite name="install"><testcase name="t"><failure/></testcase></testsuite>"#,
+        )
+        .unwrap();
+        assert_eq!(junit.tier("install"), Some(TierStatus::Fail));
+        let tap = parse(Format::Auto, "TAP version 13\n1..1\nok 1 - works\n").unwrap();
+        assert_eq!(tap.stages[0].tests[0].outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn auto_names_what_it_tried() {
+        match parse(Format::Auto, "hello, world") {
+            Err(ResultsErrorKind::Undetected { tried, start }) => {
+                assert_eq!(tried, "cc-ci, junit, ctrf, libtest-json, go-test-json, tap");
+                assert_eq!(start, "\"hello, world\"");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn merging_takes_the_worse_tier_and_the_false_flag() {
+        let mut into = parse(
+            Format::CcCi,
+            r#"{"results": {"install": "pass"}, "flags": {"clean": true}}"#,
+        )
+        .unwrap();
+        let other = parse(
+            Format::CcCi,
+            r#"{"results": {"install": "fail", "custom": "skip"}, "flags": {"clean": false}}"#,
+        )
+        .unwrap();
+        merge(&mut into, other);
+        assert_eq!(into.tier("install"), Some(TierStatus::Fail));
+        assert_eq!(into.tier("custom"), Some(TierStatus::Skip));
+        assert_eq!(into.flag("clean"), Some(false));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cc_ci_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = Format::CcCi.parse(&mut bytes.as_slice());
+            let _ = Format::Auto.parse(&mut bytes.as_slice());
+        }
+
+        #[test]
+        fn cc_ci_reads_back_what_was_written(statuses in proptest::collection::vec(0usize..4, 0..8)) {
+            let tiers: Vec<(String, TierStatus)> = statuses
+                .iter()
+                .enumerate()
+                .map(|(index, status)| (format!("tier{index}"), TierStatus::ALL[*status]))
+                .collect();
+            let results = RunResults { tiers: tiers.clone(), ..RunResults::default() };
+            let text = serde_json::json!({
+                "results": tiers.iter().map(|(tier, status)| (tier.clone(), serde_json::Value::from(status.as_str()))).collect::<serde_json::Map<_, _>>(),
+            });
+            let read = Format::CcCi.parse(&mut text.to_string().as_bytes()).unwrap();
+            let mut expected = results.tiers.clone();
+            expected.sort();
+            let mut got = read.tiers.clone();
+            got.sort();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
 }
