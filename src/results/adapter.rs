@@ -23,7 +23,11 @@ pub trait Adapter: Sync {
     /// Reads every test from `input`, in document order, handing each to `sink`. An input
     /// that does not follow the format is an error with its line and column; tests handed to
     /// the sink before the error stay handed (the caller decides what a partial read means).
-    fn read(&self, input: &mut dyn BufRead, sink: &mut dyn FnMut(TestCase)) -> Result<(), ResultsErrorKind>;
+    fn read(
+        &self,
+        input: &mut dyn BufRead,
+        sink: &mut dyn FnMut(TestCase),
+    ) -> Result<(), ResultsErrorKind>;
 }
 
 /// Cuts a message to [`MAX_MESSAGE_BYTES`] at a character boundary, saying so.
@@ -45,8 +49,14 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|byte| *byte == b'\n').map_or(0, |index| index + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |index| index + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 

@@ -156,7 +156,11 @@ fn is_one(value: &u32) -> bool {
 
 impl TestCase {
     /// A test with a name, an outcome and the raw status, and no other detail.
-    pub fn new(name: impl Into<String>, outcome: Outcome, raw_status: impl Into<String>) -> TestCase {
+    pub fn new(
+        name: impl Into<String>,
+        outcome: Outcome,
+        raw_status: impl Into<String>,
+    ) -> TestCase {
         TestCase {
             name: name.into(),
             outcome,

@@ -55,7 +55,10 @@ impl Staging {
                 .or_else(|| field(test, StageField::File))
                 .unwrap_or(fallback),
             Staging::Field(which) => field(test, *which).unwrap_or(fallback),
-            Staging::Pattern { field: which, regex } => field(test, *which)
+            Staging::Pattern {
+                field: which,
+                regex,
+            } => field(test, *which)
                 .and_then(|value| regex.captures(value))
                 .and_then(|captures| captures.get(1))
                 .map_or(fallback, |capture| capture.as_str()),
@@ -87,9 +90,15 @@ pub fn group(tests: Vec<(TestCase, String)>, staging: &Staging) -> RunResults {
 /// A stage failed when a test failed (or passed against an expected failure, an xpass),
 /// passed when a test passed, else it was skipped.
 fn tier_status(tests: &[TestCase]) -> TierStatus {
-    if tests.iter().any(|test| test.outcome.is_failure() || test.outcome == Outcome::Xpass) {
+    if tests
+        .iter()
+        .any(|test| test.outcome.is_failure() || test.outcome == Outcome::Xpass)
+    {
         TierStatus::Fail
-    } else if tests.iter().any(|test| test.outcome.is_pass() || test.outcome == Outcome::Xfail) {
+    } else if tests
+        .iter()
+        .any(|test| test.outcome.is_pass() || test.outcome == Outcome::Xfail)
+    {
         TierStatus::Pass
     } else {
         TierStatus::Skip
@@ -100,7 +109,12 @@ fn tier_status(tests: &[TestCase]) -> TierStatus {
 mod tests {
     use super::*;
 
-    fn test(name: &str, outcome: Outcome, suite: &[&str], classname: Option<&str>) -> (TestCase, String) {
+    fn test(
+        name: &str,
+        outcome: Outcome,
+        suite: &[&str],
+        classname: Option<&str>,
+    ) -> (TestCase, String) {
         let mut case = TestCase::new(name, outcome, outcome.as_str());
         case.suite = suite.iter().map(|s| (*s).to_owned()).collect();
         case.classname = classname.map(str::to_owned);
@@ -119,7 +133,11 @@ mod tests {
             ],
             &Staging::Default,
         );
-        let tiers: Vec<(&str, TierStatus)> = results.tiers.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+        let tiers: Vec<(&str, TierStatus)> = results
+            .tiers
+            .iter()
+            .map(|(t, s)| (t.as_str(), *s))
+            .collect();
         assert_eq!(
             tiers,
             [
@@ -130,7 +148,10 @@ mod tests {
                 ("junit", TierStatus::Pass),
             ]
         );
-        assert_eq!(results.stage("install").unwrap().tests[0].name, "test_serving");
+        assert_eq!(
+            results.stage("install").unwrap().tests[0].name,
+            "test_serving"
+        );
     }
 
     #[test]
@@ -147,16 +168,26 @@ mod tests {
             ],
             &staging,
         );
-        let names: Vec<&str> = results.stages.iter().map(|stage| stage.name.as_str()).collect();
+        let names: Vec<&str> = results
+            .stages
+            .iter()
+            .map(|stage| stage.name.as_str())
+            .collect();
         assert_eq!(names, ["install", "custom", "junit"]);
         assert_eq!(results.tier("custom"), Some(TierStatus::Fail));
     }
 
     #[test]
     fn xfail_passes_and_xpass_fails_a_stage() {
-        let results = group(vec![test("a", Outcome::Xfail, &["s"], None)], &Staging::Default);
+        let results = group(
+            vec![test("a", Outcome::Xfail, &["s"], None)],
+            &Staging::Default,
+        );
         assert_eq!(results.tier("s"), Some(TierStatus::Pass));
-        let results = group(vec![test("a", Outcome::Xpass, &["s"], None)], &Staging::Default);
+        let results = group(
+            vec![test("a", Outcome::Xpass, &["s"], None)],
+            &Staging::Default,
+        );
         assert_eq!(results.tier("s"), Some(TierStatus::Fail));
     }
 }
