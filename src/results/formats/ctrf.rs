@@ -24,7 +24,7 @@
 //!
 //! Streaming: the `tests` array is read one element at a time through serde's `SeqAccess`
 //! and each test handed on before the next is read; the document is never held whole. Every
-//! JSON string is cut to about [`MAX_MESSAGE_BYTES`] as it is read and nesting is limited to
+//! JSON string is cut to about [`MAX_MESSAGE_BYTES`](crate::results::adapter::MAX_MESSAGE_BYTES) as it is read and nesting is limited to
 //! 128 levels, so that memory stays bounded whatever the input.
 
 use std::fmt;

@@ -22,7 +22,7 @@
 //! The message is the deciding element's `message` attribute, or when it is absent or empty,
 //! that element's own text (its text and CDATA, trimmed; text of elements nested in it, such as
 //! Surefire's `<stackTrace>`, is not included), cut to
-//! [`MAX_MESSAGE_BYTES`](crate::results::adapter::MAX_MESSAGE_BYTES).
+//! [`MAX_MESSAGE_BYTES`].
 //!
 //! # Identity
 //!

@@ -29,7 +29,7 @@
 //!   `--message-format json` messages). A line that starts with `{` and is not JSON is an error
 //!   with its line and column.
 //!
-//! Memory: every JSON string is cut to about [`MAX_MESSAGE_BYTES`] while it is read, a line
+//! Memory: every JSON string is cut to about [`MAX_MESSAGE_BYTES`](crate::results::adapter::MAX_MESSAGE_BYTES) while it is read, a line
 //! to 1 MiB (a longer JSON line is an error), and the names of tests still running to 64 MiB
 //! in all, so that no input costs more than a bounded amount of memory.
 

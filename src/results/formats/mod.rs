@@ -1,4 +1,4 @@
-//! One module per results format, each a leaf behind [`Adapter`](super::adapter::Adapter).
+//! One module per results format, each a leaf behind [`Adapter`].
 
 pub mod ctrf;
 pub mod go_test_json;
