@@ -47,10 +47,12 @@ compile_error!("coalmine runs recipe CIs in Unix process groups and supports Uni
 pub mod canary;
 pub mod check;
 pub mod ci;
+pub mod cli;
 pub mod config;
 pub mod execute;
 pub mod harness;
 pub mod history;
+pub mod ingest;
 pub mod init;
 mod macros;
 pub mod quarantine;

@@ -1,15 +1,29 @@
-//! The `coalmine` command line. Subcommands: `init` (set up canaries in a crate).
+//! The `coalmine` command line. Subcommands: `init` (set up canaries in a crate), `ingest`
+//! (JUnit XML into the history), `report` (flakiest tests, suite stability, lanes) and
+//! `quarantine plan|apply|export|fixed`. The history commands live in the library,
+//! [`coalmine::cli`], shared with the tests and benchmarks.
 //!
 //! Exit codes: 0 success, 1 the command failed (the reason is on standard error), 2 the command
-//! line was wrong.
+//! line was wrong, 3 done but some inputs were skipped (`ingest`: a malformed file, each named
+//! on standard error with its line and column).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use coalmine::cli::EXIT_CODES_HELP;
+use coalmine::cli::ingest::IngestArgs;
+use coalmine::cli::quarantine::QuarantineCommand;
+use coalmine::cli::report::ReportArgs;
 
 #[derive(Parser)]
-#[command(name = "coalmine", version, about = "Regression canaries for recipe CIs", long_about = None)]
+#[command(
+    name = "coalmine",
+    version,
+    about = "Regression canaries for recipe CIs, and flaky-test quarantine",
+    long_about = None,
+    after_help = EXIT_CODES_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +38,16 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Record JUnit XML files and folders (searched recursively for *.xml) in the history as
+    /// one run; malformed files are named with their line and column and skipped (exit 3).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Ingest(IngestArgs),
+    /// The flakiest tests, suite stability against the goal, and lanes.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
+    /// Plan, apply and export the quarantine of flaky tests; record fixes.
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Quarantine(QuarantineCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +75,8 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Ingest(args) => ExitCode::from(coalmine::cli::ingest::run(&args)),
+        Command::Report(args) => ExitCode::from(coalmine::cli::report::run(&args)),
+        Command::Quarantine(command) => ExitCode::from(coalmine::cli::quarantine::run(&command)),
     }
 }

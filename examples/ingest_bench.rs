@@ -1,0 +1,466 @@
+//! `coalmine ingest` throughput: JUnit testcases per second from files into a fresh history
+//! database, through the library path the command uses ([`coalmine::ingest::ingest`]), on one
+//! core, compared in the same run with Python's junitparser merely parsing the same files.
+//!
+//! ```sh
+//! python3 -m venv /tmp/coalmine-junitparser-venv
+//! /tmp/coalmine-junitparser-venv/bin/pip install junitparser
+//! cargo run --release --example ingest_bench
+//! ```
+//!
+//! Generates 1,000,000 testcases (`--cases`) as 100 runs (`--runs`) of one 10,000-test suite,
+//! each run written as 4 partial files (`--files`): KubeVirt-like names with bracket tags, 3 %
+//! failures with a message and a stack trace, 1 % skipped, 10 % with a line of `<system-out>`.
+//! Then, pinned to one CPU, for `--rounds` rounds (default 3, the median is reported):
+//!
+//! 1. **adapter**: the JUnit adapter alone into a counting sink;
+//! 2. **parse**: [`coalmine::ingest::read_files`] for every run (adapter, test ids and tags,
+//!    merging, SHA-256 of the bytes), without the database;
+//! 3. **record**: [`History::record_run`] of every run already parsed, into a new database;
+//! 4. **ingest**: [`coalmine::ingest::ingest`] of every run into a new database (parse and
+//!    record: what `coalmine ingest` does);
+//! 5. **junitparser**: one Python process (`JUNITPARSER_PYTHON`, else
+//!    `/tmp/coalmine-junitparser-venv/bin/python`) parsing every file and counting its cases,
+//!    timed inside Python (interpreter start-up excluded); skipped when not installed.
+//!
+//! The goal is at least 500,000 testcases per second for the ingest. Options: `--dir PATH`
+//! keeps the generated files and databases there.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use coalmine::history::{History, NewRun, RunKind};
+use coalmine::ingest::{self, RunInfo};
+use coalmine::results::adapter::Adapter;
+use coalmine::results::formats::Junit;
+
+const DEFAULT_VENV_PYTHON: &str = "/tmp/coalmine-junitparser-venv/bin/python";
+
+const JUNITPARSER_SCRIPT: &str = r#"
+import sys, time
+from junitparser import JUnitXml, TestSuite
+paths = sys.argv[1:]
+started = time.perf_counter()
+cases = 0
+for path in paths:
+    xml = JUnitXml.fromfile(path)
+    suites = [xml] if isinstance(xml, TestSuite) else xml
+    for suite in suites:
+        for case in suite:
+            cases += 1
+            case.result
+elapsed = time.perf_counter() - started
+print(cases, elapsed)
+"#;
+
+struct Options {
+    cases: usize,
+    runs: usize,
+    files: usize,
+    rounds: usize,
+    dir: Option<PathBuf>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        cases: 1_000_000,
+        runs: 100,
+        files: 4,
+        rounds: 3,
+        dir: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<usize, String> {
+            args.next()
+                .and_then(|value| value.replace('_', "").parse().ok())
+                .filter(|value| *value > 0)
+                .ok_or_else(|| format!("{name} needs a positive number"))
+        };
+        match arg.as_str() {
+            "--cases" => options.cases = number("--cases")?,
+            "--runs" => options.runs = number("--runs")?,
+            "--files" => options.files = number("--files")?,
+            "--rounds" => options.rounds = number("--rounds")?,
+            "--dir" => {
+                options.dir = Some(PathBuf::from(args.next().ok_or("--dir needs a folder")?))
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
+/// Writes one run's partial files; returns their paths.
+fn generate_run(
+    dir: &Path,
+    run: usize,
+    tests: usize,
+    files: usize,
+) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let per_file = tests.div_ceil(files);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (run as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let teams = ["compute", "network", "storage", "operator"];
+    let mut paths = Vec::new();
+    for file in 0..files {
+        let path = dir.join(format!("junit.{file:02}.xml"));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+        writeln!(
+            out,
+            r#"<testsuites name="kubevirt e2e" tests="{per_file}">"#
+        )?;
+        let first = file * per_file;
+        let last = ((file + 1) * per_file).min(tests);
+        for index in first..last {
+            if (index - first).is_multiple_of(500) {
+                if index > first {
+                    writeln!(out, "  </testsuite>")?;
+                }
+                writeln!(
+                    out,
+                    r#"  <testsuite name="Tests Suite {0:03}" tests="500" timestamp="2026-11-20T03:00:00" hostname="ci-{run}">"#,
+                    index / 500
+                )?;
+            }
+            let team = teams[index % teams.len()];
+            let roll = random() % 1000;
+            let millis = random() % 90_000;
+            write!(
+                out,
+                r#"    <testcase classname="io.kubevirt.tests.{team}.Suite{0:03}" name="[sig-{team}] VMI {index} should keep running after restart [test_id:{index}]" time="{1}.{2:03}""#,
+                index / 50,
+                millis / 1000,
+                millis % 1000
+            )?;
+            if roll < 30 {
+                writeln!(
+                    out,
+                    ">\n      <failure message=\"Timed out after 300s: VMI {index} did not reach Running\" type=\"Failure\">tests/vmi_lifecycle_test.go:{0}\nExpected\n    &lt;v1.VirtualMachineInstancePhase&gt;: Scheduling\nto equal\n    &lt;v1.VirtualMachineInstancePhase&gt;: Running</failure>\n    </testcase>",
+                    100 + index % 900
+                )?;
+            } else if roll < 40 {
+                writeln!(
+                    out,
+                    ">\n      <skipped message=\"requires SR-IOV\"/>\n    </testcase>"
+                )?;
+            } else if roll < 140 {
+                writeln!(
+                    out,
+                    ">\n      <system-out>STEP: starting VMI {index} at 03:00:{0:02}</system-out>\n    </testcase>",
+                    millis % 60
+                )?;
+            } else {
+                writeln!(out, "/>")?;
+            }
+        }
+        if last > first {
+            writeln!(out, "  </testsuite>")?;
+        }
+        writeln!(out, "</testsuites>")?;
+        out.flush()?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// Runs on CPU 0 only, so that "one core" is what is measured.
+fn pin_to_one_cpu() -> bool {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the calls only read it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn rate(cases: usize, elapsed: Duration) -> String {
+    format!("{:.0}", cases as f64 / elapsed.as_secs_f64())
+}
+
+fn main() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(2);
+        }
+    };
+    let temporary = tempfile::tempdir().expect("a temporary folder");
+    let root = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| temporary.path().to_path_buf());
+    let tests = options.cases / options.runs;
+    let total = tests * options.runs;
+
+    let started = Instant::now();
+    let mut runs: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    let mut bytes = 0u64;
+    for run in 0..options.runs {
+        let dir = root.join(format!("junit/run{run:04}"));
+        let files = generate_run(&dir, run, tests, options.files).expect("generating files");
+        for file in &files {
+            bytes += std::fs::metadata(file).map_or(0, |metadata| metadata.len());
+        }
+        runs.push((dir, files));
+    }
+    println!(
+        "generated {total} testcases in {} runs x {} files ({:.1} MB) in {:.1} s",
+        options.runs,
+        options.files,
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    let pinned = pin_to_one_cpu();
+    println!(
+        "pinned to one CPU: {}",
+        if pinned {
+            "yes (CPU 0)"
+        } else {
+            "no (sched_setaffinity failed)"
+        }
+    );
+
+    let mut parse_times = Vec::new();
+    let mut ingest_times = Vec::new();
+    let mut adapter_times = Vec::new();
+    let mut record_times = Vec::new();
+    let mut cli_times = Vec::new();
+    for round in 0..options.rounds {
+        // The adapter alone, into a counting sink.
+        let started = Instant::now();
+        let mut counted = 0usize;
+        for (_, files) in &runs {
+            for file in files {
+                let mut input = std::io::BufReader::with_capacity(
+                    64 * 1024,
+                    File::open(file).expect("opening a file"),
+                );
+                Junit
+                    .read(&mut input, &mut |_| counted += 1)
+                    .expect("a valid file");
+            }
+        }
+        adapter_times.push(started.elapsed());
+        assert_eq!(counted, total);
+
+        // Recording alone: everything parsed first, then one transaction per run.
+        let parsed: Vec<ingest::Parsed> = runs
+            .iter()
+            .map(|(_, files)| ingest::read_files(files))
+            .collect();
+        let db = root.join(format!("record-{round}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let started = Instant::now();
+        let mut history = History::open(&db).expect("opening the history");
+        for (index, run) in parsed.iter().enumerate() {
+            let new_run = NewRun {
+                lane: "periodic-e2e-sig-compute".to_owned(),
+                kind: RunKind::Periodic,
+                commit: format!("{index:040x}"),
+                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                    .expect("a time"),
+                source: "bench".to_owned(),
+                ingest_key: run.key.clone(),
+            };
+            history
+                .record_run(&new_run, &run.results)
+                .expect("recording");
+        }
+        drop(history);
+        record_times.push(started.elapsed());
+        drop(parsed);
+
+        // Parse only.
+        let started = Instant::now();
+        let mut parsed = 0usize;
+        for (_, files) in &runs {
+            let result = ingest::read_files(files);
+            assert!(result.skipped.is_empty(), "{:?}", result.skipped);
+            parsed += result.testcases as usize;
+        }
+        parse_times.push(started.elapsed());
+        assert_eq!(parsed, total);
+
+        // Ingest into a fresh database.
+        let db = root.join(format!("history-{round}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let started = Instant::now();
+        let mut history = History::open(&db).expect("opening the history");
+        let mut recorded = 0usize;
+        for (index, (dir, _)) in runs.iter().enumerate() {
+            let run = RunInfo {
+                lane: "periodic-e2e-sig-compute".to_owned(),
+                kind: RunKind::Periodic,
+                commit: format!("{index:040x}"),
+                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                    .expect("a time"),
+            };
+            let report =
+                ingest::ingest(&mut history, std::slice::from_ref(dir), &run).expect("ingesting");
+            assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
+            recorded += report.parsed.results.len();
+        }
+        drop(history);
+        ingest_times.push(started.elapsed());
+        assert_eq!(recorded, total);
+
+        // As separate `coalmine ingest` calls do it: the history opened for each run.
+        let db = root.join(format!("history-cli-{round}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let started = Instant::now();
+        for (index, (dir, _)) in runs.iter().enumerate() {
+            let mut history = History::open(&db).expect("opening the history");
+            let run = RunInfo {
+                lane: "periodic-e2e-sig-compute".to_owned(),
+                kind: RunKind::Periodic,
+                commit: format!("{index:040x}"),
+                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                    .expect("a time"),
+            };
+            let report =
+                ingest::ingest(&mut history, std::slice::from_ref(dir), &run).expect("ingesting");
+            assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
+        }
+        cli_times.push(started.elapsed());
+        println!(
+            "round {}: adapter {:.3} s, parse {:.3} s, record {:.3} s, ingest {:.3} s, \
+             ingest reopening {:.3} s",
+            round + 1,
+            adapter_times[round].as_secs_f64(),
+            parse_times[round].as_secs_f64(),
+            record_times[round].as_secs_f64(),
+            ingest_times[round].as_secs_f64(),
+            cli_times[round].as_secs_f64()
+        );
+    }
+    let adapter = median(adapter_times);
+    let record = median(record_times);
+    let parse = median(parse_times);
+    let ingest_time = median(ingest_times);
+    let cli_time = median(cli_times);
+    let db_size = std::fs::metadata(root.join("history-0.db")).map_or(0, |m| m.len());
+
+    let python =
+        std::env::var("JUNITPARSER_PYTHON").unwrap_or_else(|_| DEFAULT_VENV_PYTHON.to_owned());
+    let junitparser = if Path::new(&python).exists() {
+        let mut command = Command::new(&python);
+        command.arg("-c").arg(JUNITPARSER_SCRIPT);
+        for (_, files) in &runs {
+            command.args(files);
+        }
+        // The same CPU as the Rust measurement.
+        let output = command.output();
+        match output {
+            Ok(output) if output.status.success() => {
+                let text = String::from_utf8_lossy(&output.stdout);
+                let mut fields = text.split_whitespace();
+                let cases: usize = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let secs: f64 = fields
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN);
+                assert_eq!(cases, total, "junitparser counted {cases}");
+                Some(Duration::from_secs_f64(secs))
+            }
+            Ok(output) => {
+                eprintln!(
+                    "junitparser failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                None
+            }
+            Err(error) => {
+                eprintln!("cannot run {python}: {error}");
+                None
+            }
+        }
+    } else {
+        eprintln!("no junitparser at {python} (set JUNITPARSER_PYTHON): its line is left out");
+        None
+    };
+
+    println!();
+    println!("| what ({total} testcases, one core) | seconds | testcases/s |");
+    println!("|---|---|---|");
+    println!(
+        "| coalmine JUnit adapter alone (counting sink) | {:.3} | {} |",
+        adapter.as_secs_f64(),
+        rate(total, adapter)
+    );
+    println!(
+        "| coalmine parse (adapter, ids, tags, merge, SHA-256) | {:.3} | {} |",
+        parse.as_secs_f64(),
+        rate(total, parse)
+    );
+    println!(
+        "| coalmine recording already parsed runs (SQLite) | {:.3} | {} |",
+        record.as_secs_f64(),
+        rate(total, record)
+    );
+    println!(
+        "| coalmine ingest into a fresh SQLite history (parse + record) | {:.3} | {} |",
+        ingest_time.as_secs_f64(),
+        rate(total, ingest_time)
+    );
+    println!(
+        "| coalmine ingest, the history opened for each run (as separate `coalmine ingest` calls) | {:.3} | {} |",
+        cli_time.as_secs_f64(),
+        rate(total, cli_time)
+    );
+    if let Some(elapsed) = junitparser {
+        println!(
+            "| Python junitparser, parsing only | {:.3} | {} |",
+            elapsed.as_secs_f64(),
+            rate(total, elapsed)
+        );
+        println!();
+        println!(
+            "ingest is {:.1}x junitparser's parse rate",
+            elapsed.as_secs_f64() / ingest_time.as_secs_f64()
+        );
+    }
+    println!(
+        "goal: at least 500000 testcases/s for the ingest: {}",
+        if total as f64 / ingest_time.as_secs_f64() >= 500_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    println!(
+        "database: {:.1} MB; peak memory (VmHWM) of this process, which holds every parsed run for the record phase: {} MB",
+        db_size as f64 / 1e6,
+        peak_rss_kib().map_or("?".to_owned(), |kib| format!("{:.0}", kib as f64 / 1024.0))
+    );
+}

@@ -1,0 +1,387 @@
+//! `coalmine quarantine apply`: the plan written into harness.toml.
+//!
+//! - Adds a `[[quarantine]]` entry (`test`, `owner`, `reason`, `since`) for every test to
+//!   quarantine now, and for every batch candidate once the batch is due (on the batch day and
+//!   during its grace period; before that they are only proposed, so that a test fixed before
+//!   the batch never enters quarantine). The reason starts with `immediate` or `batch` and
+//!   gives the measured rate (and for a batch, its day); `since` is today (UTC). `stable_by` is left for the
+//!   owning team: a comment above the entry says so. No other field is written:
+//!   `QuarantineEntry` refuses unknown keys.
+//! - Removes the entries of released tests, and of tests that left the batch in its grace
+//!   period.
+//! - Edits with `toml_edit`, so every comment, blank line and key order of the file stays as
+//!   it was; checks that the result still loads as a harness.toml; writes it atomically (a
+//!   temporary file in the same folder, synced, then renamed over the original).
+//! - Refuses, writing nothing at all, when a candidate has no owner, listing each.
+//! - With `--pr-body FILE`, writes the pull-request description (the plan's Markdown).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+
+use super::output::plan_markdown;
+use super::{EXIT_OK, Failure, Store, analysis, exit_code, open_existing, parse_time};
+use crate::config::Config;
+use crate::quarantine::calendar::utc_date;
+use crate::quarantine::{Candidate, Plan, Policy};
+
+/// `coalmine quarantine apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// Also write the pull-request description (Markdown, as `plan --format md`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub pr_body: Option<PathBuf>,
+    /// The instant the plan is computed for: RFC 3339 or a day [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
+    #[command(flatten)]
+    pub store: Store,
+}
+
+/// What apply changes in the `[[quarantine]]` list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    /// Entries to add: (candidate, `immediate` or `batch`).
+    pub add: Vec<(Candidate, String)>,
+    /// Tests whose entries to remove.
+    pub remove: Vec<String>,
+    /// Batch candidates not added yet (the batch is not due), with the batch day.
+    pub proposed: Vec<(String, Date)>,
+}
+
+impl Changes {
+    /// The changes a plan asks for (the plan must not block apply).
+    pub fn from_plan(plan: &Plan, policy: &Policy, quarantined: &[String]) -> Changes {
+        let mut changes = Changes::default();
+        let new = |candidate: &&Candidate| !quarantined.contains(&candidate.test);
+        for candidate in plan.quarantine_now.iter().filter(new) {
+            changes
+                .add
+                .push((candidate.clone(), "immediate".to_owned()));
+        }
+        for candidate in plan.next_batch.iter().filter(new) {
+            if plan.batch.in_grace || policy.is_auto() {
+                changes.add.push((candidate.clone(), "batch".to_owned()));
+            } else {
+                changes
+                    .proposed
+                    .push((candidate.test.clone(), plan.batch.date));
+            }
+        }
+        changes
+            .remove
+            .extend(plan.release.iter().map(|release| release.test.clone()));
+        changes.remove.extend(
+            plan.grace_released
+                .iter()
+                .filter(|release| release.was_quarantined)
+                .map(|release| release.test.clone()),
+        );
+        changes
+    }
+
+    /// Whether harness.toml stays as it is.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Runs `coalmine quarantine apply`; returns the exit code.
+pub fn run(args: &ApplyArgs) -> u8 {
+    exit_code(apply(args))
+}
+
+fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
+    let config = args.store.required_config("coalmine quarantine apply")?;
+    let path = args.store.history_path(Some(&config))?;
+    let history = open_existing(&path)?;
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let quarantine = &config.quarantine;
+    let plan = analysis::analyse(&history, quarantine, now, false)
+        .map_err(|error| error.to_string())?
+        .plan;
+    if plan.blocks_apply() {
+        for error in plan.errors() {
+            eprintln!("error: {error}");
+        }
+        return Err(format!(
+            "{} test(s) to quarantine have no owner (listed above); nothing was written to {}{}",
+            plan.missing_owner.len(),
+            config.path.display(),
+            args.pr_body
+                .as_ref()
+                .map(|body| format!(" or {}", body.display()))
+                .unwrap_or_default()
+        ));
+    }
+    let quarantined: Vec<String> = quarantine
+        .quarantine
+        .iter()
+        .map(|entry| entry.test.clone())
+        .collect();
+    let changes = Changes::from_plan(&plan, &quarantine.policy, &quarantined);
+    let today = utc_date(now);
+
+    let original = std::fs::read_to_string(&config.path).map_err(|error| {
+        format!(
+            "cannot read {}: {error}; nothing was written",
+            config.path.display()
+        )
+    })?;
+    let edited = edit(&original, &changes, today, &quarantine.policy)
+        .map_err(|error| format!("{}: {error}; nothing was written", config.path.display()))?;
+    if let Err(error) = Config::parse(&edited, &config.path) {
+        return Err(format!(
+            "the edited harness.toml would not load, so nothing was written (please report \
+             this): {error}"
+        ));
+    }
+    let target = std::fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
+    if let Some(body) = &args.pr_body {
+        write_atomically(body, plan_markdown(&plan).as_bytes())
+            .map_err(|error| format!("cannot write {}: {error}", body.display()))?;
+    }
+    if edited != original {
+        write_atomically(&target, edited.as_bytes()).map_err(|error| {
+            format!(
+                "cannot write {}: {error}; it was left as it was",
+                config.path.display()
+            )
+        })?;
+    }
+
+    for (candidate, marker) in &changes.add {
+        println!(
+            "added [[quarantine]] {} (owner {}, {marker})",
+            candidate.test,
+            candidate.owner.as_deref().unwrap_or("?")
+        );
+    }
+    for test in &changes.remove {
+        println!("removed [[quarantine]] {test} (released)");
+    }
+    for (test, date) in &changes.proposed {
+        println!("proposed for the batch of {date}, not added yet: {test}");
+    }
+    for test in &plan.unknown_quarantine_entries {
+        eprintln!(
+            "warning: [[quarantine]] {test} names no test in the history: fix the name or remove \
+             the entry"
+        );
+    }
+    if changes.is_empty() {
+        println!("{}: nothing to change", config.path.display());
+    } else {
+        println!(
+            "wrote {} ({} added, {} removed); set `stable_by` on the new entries with their teams",
+            config.path.display(),
+            changes.add.len(),
+            changes.remove.len()
+        );
+    }
+    if let Some(body) = &args.pr_body {
+        println!("wrote the pull-request description to {}", body.display());
+    }
+    Ok(EXIT_OK)
+}
+
+/// Applies `changes` to the text of a harness.toml, keeping everything else as written.
+pub fn edit(text: &str, changes: &Changes, today: Date, policy: &Policy) -> Result<String, String> {
+    if changes.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let mut document: DocumentMut = text
+        .parse()
+        .map_err(|error| format!("cannot be parsed for editing: {error}"))?;
+    let root = document.as_table_mut();
+    if !root.contains_key("quarantine") {
+        if changes.add.is_empty() {
+            return Ok(text.to_owned());
+        }
+        root.insert("quarantine", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let Some(entries) = root
+        .get_mut("quarantine")
+        .and_then(Item::as_array_of_tables_mut)
+    else {
+        return Err(
+            "`quarantine` is not written as [[quarantine]] tables; write each entry as a \
+             [[quarantine]] table so that apply can edit it"
+                .to_owned(),
+        );
+    };
+    entries.retain(|entry| {
+        let test = entry.get("test").and_then(Item::as_str);
+        !test.is_some_and(|test| changes.remove.iter().any(|removed| removed == test))
+    });
+    for (candidate, marker) in &changes.add {
+        let owner = candidate.owner.clone().unwrap_or_default();
+        let mut entry = Table::new();
+        entry.insert("test", value(candidate.test.as_str()));
+        entry.insert("owner", value(owner.as_str()));
+        entry.insert(
+            "reason",
+            value(format!("{marker}: {}", candidate.reason).as_str()),
+        );
+        entry.insert("since", value(today.to_string()));
+        entry.decor_mut().set_prefix(format!(
+            "\n# Quarantined by `coalmine quarantine apply` on {today} ({marker}). {owner}: add \
+             stable_by = \"YYYY-MM-DD\",\n# the day you expect it stable; it is released after \
+             {} days without a failure from then.\n",
+            policy.release_days
+        ));
+        entries.push(entry);
+    }
+    if entries.is_empty() {
+        root.remove("quarantine");
+    }
+    Ok(document.to_string())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed over
+/// it (keeping the original's permissions).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |name| name.to_string_lossy());
+    let temporary = dir.join(format!(".{name}.coalmine-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            file.set_permissions(metadata.permissions())?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quarantine::Rule;
+
+    fn candidate(test: &str, owner: &str) -> Candidate {
+        Candidate {
+            test: test.to_owned(),
+            owner: Some(owner.to_owned()),
+            rule: Rule::Now,
+            rate: 0.5,
+            score: 0.5,
+            threshold: 0.2,
+            failed: 5,
+            passed: 5,
+            runs: 10,
+            window_days: 3,
+            batch_date: None,
+            release_blocker: false,
+            fix: None,
+            reason: "failed 5 of 10 execution(s) (50 %)".to_owned(),
+        }
+    }
+
+    const FILE: &str = "# the CI\n[ci]\ncommand = [\"x\"] # keep me\nresults = \"{artifacts}/r.json\"\n\n\
+        # why it is quarantined\n[[quarantine]]\ntest = \"old\"\nowner = \"sig-a\"\nsince = \"2026-01-01\"\n\n\
+        [[quarantine]]\ntest = \"released\"\nowner = \"sig-b\"\nsince = \"2026-01-02\"\n\n\
+        [report] # trailing\njunit = \"j.xml\"\n";
+
+    #[test]
+    fn edits_keep_the_rest_of_the_file() {
+        let changes = Changes {
+            add: vec![(candidate("new::t", "sig-c"), "immediate".to_owned())],
+            remove: vec!["released".to_owned()],
+            proposed: Vec::new(),
+        };
+        let today: Date = "2026-11-20".parse().unwrap();
+        let edited = edit(FILE, &changes, today, &Policy::default()).unwrap();
+        assert!(edited.starts_with(
+            "# the CI\n[ci]\ncommand = [\"x\"] # keep me\nresults = \"{artifacts}/r.json\"\n\n\
+             # why it is quarantined\n[[quarantine]]\ntest = \"old\"\nowner = \"sig-a\"\nsince = \"2026-01-01\"\n"
+        ), "{edited}");
+        assert!(!edited.contains("test = \"released\""), "{edited}");
+        assert!(edited.contains(
+            "[[quarantine]]\ntest = \"new::t\"\nowner = \"sig-c\"\nreason = \"immediate: failed 5 of 10 execution(s) (50 %)\"\nsince = \"2026-11-20\"\n"
+        ), "{edited}");
+        assert!(
+            edited.contains("[report] # trailing\njunit = \"j.xml\"\n"),
+            "{edited}"
+        );
+        // The new entry comes right after the kept one, before [report].
+        assert!(edited.find("new::t").unwrap() < edited.find("[report]").unwrap());
+        let config = Config::parse(&edited, Path::new("/tmp/harness.toml")).unwrap();
+        assert_eq!(config.quarantine.quarantine.len(), 2);
+    }
+
+    #[test]
+    fn a_file_without_entries_gets_them_at_the_end() {
+        let text = "[ci]\ncommand = [\"x\"]\nresults = \"{artifacts}/r.json\"\n";
+        let changes = Changes {
+            add: vec![(candidate("t", "sig-c"), "batch of 2026-11-23".to_owned())],
+            ..Changes::default()
+        };
+        let edited = edit(
+            text,
+            &changes,
+            "2026-11-23".parse().unwrap(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert!(edited.starts_with(text));
+        assert!(edited.contains("reason = \"batch of 2026-11-23: failed"));
+        let removed = edit(
+            &edited,
+            &Changes {
+                remove: vec!["t".to_owned()],
+                ..Changes::default()
+            },
+            "2026-12-01".parse().unwrap(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(removed.trim_end(), text.trim_end());
+    }
+
+    #[test]
+    fn inline_arrays_are_refused() {
+        let text = "quarantine = [{ test = \"a\", owner = \"b\", since = \"2026-01-01\" }]\n";
+        let changes = Changes {
+            remove: vec!["a".to_owned()],
+            ..Changes::default()
+        };
+        let error = edit(
+            text,
+            &changes,
+            "2026-01-02".parse().unwrap(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert!(error.contains("[[quarantine]] tables"), "{error}");
+    }
+
+    #[test]
+    fn atomic_writes_replace_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("harness.toml");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}

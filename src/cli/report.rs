@@ -1,0 +1,378 @@
+//! `coalmine report`: the flakiest tests, suite stability against the goal, and lanes, as
+//! text, Markdown or JSON.
+//!
+//! The flakiest tests are those with a failed execution in the batch window (14 days by
+//! default), counted as the policy counts (trusted runs, systemic runs left out, a flaky pass
+//! as one failure and one pass), highest failure rate first. Each has a status: `quarantined`
+//! (a `[[quarantine]]` entry), `quarantine-now`, `next-batch`, `deferred` (the plan's
+//! candidates), or `watch` (failing, under the thresholds).
+//!
+//! The JSON shape:
+//! ```json
+//! {
+//!   "now": "2026-11-20T12:00:00Z",
+//!   "preset": "kubevirt",
+//!   "flakiest": {
+//!     "window_days": 14,
+//!     "tests": [{"test": "...", "owner": "sig-compute", "status": "quarantine-now",
+//!                "rate": 0.5, "failed": 5, "executions": 10, "runs": 10}],
+//!     "more": 0
+//!   },
+//!   "stability": {"window_days": 14, "projected": 0.5, "projected_after_plan": 1.0,
+//!                 "measured": 0.5, "measured_runs": 10, "goal": 0.9, "projected_met": false,
+//!                 "measured_met": false},
+//!   "lanes": [{"lane": "...", "required": false, "runs": 10, "failed_runs": 5, "rate": 0.5,
+//!              "distinct_failing_tests": 1, "failing_tests": ["..."],
+//!              "optional_candidate": false}],
+//!   "quarantined": 1,
+//!   "counts": {"runs": 10, "runs_after_now": 0, "runs_in_windows": 10, "results": 100,
+//!              "orphan_results": 0, "tests": 10}
+//! }
+//! ```
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::analysis::{self, TestRate};
+use super::output::{Table, code, stability_text};
+use super::{EXIT_OK, Failure, Format, Store, exit_code, open_existing, parse_time, show_time};
+use crate::quarantine::{Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent};
+
+/// `coalmine report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The instant the report is computed for (runs after it are ignored), for reproducible
+    /// output: RFC 3339 or a day [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
+    /// How many of the flakiest tests to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    #[command(flatten)]
+    pub store: Store,
+}
+
+/// The report, as serialized to JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The instant it is computed for.
+    pub now: String,
+    /// The policy preset.
+    pub preset: String,
+    /// The flakiest tests.
+    pub flakiest: Flakiest,
+    /// Suite stability.
+    pub stability: Stability,
+    /// Every lane with runs in the lane window, and every required lane.
+    pub lanes: Vec<LaneReport>,
+    /// How many tests are in `[[quarantine]]`.
+    pub quarantined: usize,
+    /// What it was computed from.
+    pub counts: Counts,
+}
+
+/// The flakiest tests over a window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flakiest {
+    /// The window, in days.
+    pub window_days: u32,
+    /// The tests shown, highest failure rate first.
+    pub tests: Vec<FlakyTest>,
+    /// Tests with failures beyond those shown.
+    pub more: usize,
+}
+
+/// One flaky test.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlakyTest {
+    /// Its id.
+    pub test: String,
+    /// Its owner, if known.
+    pub owner: Option<String>,
+    /// `quarantined`, `quarantine-now`, `next-batch`, `deferred` or `watch`.
+    pub status: &'static str,
+    /// `failed / executions`.
+    pub rate: f64,
+    /// Failed executions.
+    pub failed: u64,
+    /// Counted executions.
+    pub executions: u64,
+    /// Runs with an execution.
+    pub runs: u64,
+}
+
+/// Runs `coalmine report`; returns the exit code.
+pub fn run(args: &ReportArgs) -> u8 {
+    exit_code(report(args))
+}
+
+fn report(args: &ReportArgs) -> Result<u8, Failure> {
+    let config = args.store.config()?;
+    let quarantine = config
+        .as_ref()
+        .map(|config| config.quarantine.clone())
+        .unwrap_or_default();
+    let path = args.store.history_path(config.as_ref())?;
+    let history = open_existing(&path)?;
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let analysis =
+        analysis::analyse(&history, &quarantine, now, true).map_err(|error| error.to_string())?;
+    let rates = analysis.flakiness.unwrap_or_default();
+    let report = build(
+        &analysis.plan,
+        &quarantine,
+        &analysis.tests,
+        &rates,
+        args.top,
+    );
+    let text = match args.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&report).map_err(|error| error.to_string())? + "\n"
+        }
+        Format::Table => text(&report, &analysis.plan, &quarantine.policy),
+        Format::Md => markdown(&report, &quarantine.policy),
+    };
+    print!("{text}");
+    Ok(EXIT_OK)
+}
+
+fn build(
+    plan: &Plan,
+    config: &QuarantineConfig,
+    tests: &[crate::quarantine::TestInfo],
+    rates: &[TestRate],
+    top: usize,
+) -> Report {
+    let failing: Vec<&TestRate> = rates.iter().filter(|rate| rate.failed > 0).collect();
+    let shown = failing.len().min(top);
+    let status = |test: &str| -> &'static str {
+        let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
+        if config.quarantine.iter().any(|entry| entry.test == test) {
+            "quarantined"
+        } else if listed(&plan.quarantine_now) {
+            "quarantine-now"
+        } else if listed(&plan.next_batch) {
+            "next-batch"
+        } else if listed(&plan.deferred) {
+            "deferred"
+        } else {
+            "watch"
+        }
+    };
+    let flaky = failing[..shown]
+        .iter()
+        .map(|rate| FlakyTest {
+            test: rate.test.clone(),
+            owner: config
+                .quarantine
+                .iter()
+                .find(|entry| entry.test == rate.test)
+                .map(|entry| entry.owner.clone())
+                .or_else(|| analysis::owner(tests, config, &rate.test)),
+            status: status(&rate.test),
+            rate: rate.rate,
+            failed: rate.failed,
+            executions: rate.executions,
+            runs: rate.runs,
+        })
+        .collect();
+    Report {
+        now: show_time(plan.now),
+        preset: plan.preset.to_string(),
+        flakiest: Flakiest {
+            window_days: config.policy.batch_window_days,
+            tests: flaky,
+            more: failing.len() - shown,
+        },
+        stability: plan.stability.clone(),
+        lanes: plan.lanes.clone(),
+        quarantined: config.quarantine.len(),
+        counts: plan.counts.clone(),
+    }
+}
+
+fn flaky_table(report: &Report) -> Table {
+    let mut table = Table::new(&[
+        "TEST",
+        "OWNER",
+        "STATUS",
+        "RATE",
+        "FAILED/EXECUTIONS",
+        "RUNS",
+    ]);
+    for test in &report.flakiest.tests {
+        table.row(vec![
+            test.test.clone(),
+            test.owner.clone().unwrap_or_else(|| "(none)".to_owned()),
+            test.status.to_owned(),
+            percent(test.rate),
+            format!("{}/{}", test.failed, test.executions),
+            test.runs.to_string(),
+        ]);
+    }
+    table
+}
+
+fn lane_table(lanes: &[LaneReport]) -> Table {
+    let mut table = Table::new(&[
+        "LANE",
+        "REQUIRED",
+        "FAILED RUNS",
+        "RATE",
+        "FAILING TESTS",
+        "OPTIONAL CANDIDATE",
+    ]);
+    for lane in lanes {
+        table.row(vec![
+            lane.lane.clone(),
+            if lane.required { "yes" } else { "no" }.to_owned(),
+            format!("{}/{}", lane.failed_runs, lane.runs),
+            percent(lane.rate),
+            lane.distinct_failing_tests.to_string(),
+            match lane.deadline {
+                Some(deadline) => format!("yes: fix due {deadline}"),
+                None => "no".to_owned(),
+            },
+        ]);
+    }
+    table
+}
+
+fn text(report: &Report, plan: &Plan, policy: &Policy) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Report as of {} (policy {}; {} runs in the windows, {} tests, {} quarantined)\n",
+        report.now,
+        report.preset,
+        report.counts.runs_in_windows,
+        report.counts.tests,
+        report.quarantined
+    );
+    let flaky = flaky_table(report);
+    let title = format!(
+        "Flakiest tests (trusted, non-systemic runs, last {} days)",
+        report.flakiest.window_days
+    );
+    if flaky.is_empty() {
+        let _ = writeln!(out, "{title}: no test failed\n");
+    } else {
+        let _ = writeln!(out, "{title}:");
+        out.push_str(&flaky.text(2));
+        if report.flakiest.more > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more failing test(s) (--top N shows more)",
+                report.flakiest.more
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str(&stability_text(plan));
+    out.push('\n');
+    let lanes = lane_table(&report.lanes);
+    let title = format!("Lanes (last {} days)", policy.lane_window_days);
+    if lanes.is_empty() {
+        let _ = writeln!(out, "{title}: none");
+    } else {
+        let _ = writeln!(out, "{title}:");
+        out.push_str(&lanes.text(2));
+    }
+    out
+}
+
+fn markdown(report: &Report, policy: &Policy) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Test suite report\n\nAs of {} (policy `{}`): {} runs in the windows, {} tests, {} \
+         quarantined.\n",
+        report.now,
+        report.preset,
+        report.counts.runs_in_windows,
+        report.counts.tests,
+        report.quarantined
+    );
+    let _ = writeln!(
+        out,
+        "### Flakiest tests (last {} days)\n",
+        report.flakiest.window_days
+    );
+    let mut table = flaky_table(report);
+    if table.is_empty() {
+        out.push_str("No test failed.\n\n");
+    } else {
+        // Test names as code, so that brackets and underscores stay literal.
+        let mut coded = Table::new(&[
+            "Test",
+            "Owner",
+            "Status",
+            "Rate",
+            "Failed/executions",
+            "Runs",
+        ]);
+        for test in &report.flakiest.tests {
+            coded.row(vec![
+                code(&test.test),
+                test.owner.clone().unwrap_or_else(|| "(none)".to_owned()),
+                test.status.to_owned(),
+                percent(test.rate),
+                format!("{}/{}", test.failed, test.executions),
+                test.runs.to_string(),
+            ]);
+        }
+        table = coded;
+        out.push_str(&table.markdown());
+        if report.flakiest.more > 0 {
+            let _ = writeln!(out, "\nAnd {} more failing test(s).", report.flakiest.more);
+        }
+        out.push('\n');
+    }
+    let stability = &report.stability;
+    let _ = writeln!(
+        out,
+        "### Suite stability (last {} days, goal {})\n",
+        stability.window_days,
+        percent(stability.goal)
+    );
+    let met = |met: bool| {
+        if met {
+            "meets the goal"
+        } else {
+            "misses the goal"
+        }
+    };
+    let _ = writeln!(
+        out,
+        "- Projected pass rate: {} ({}); {} once the plan's candidates are quarantined",
+        percent(stability.projected),
+        met(stability.projected_met),
+        percent(stability.projected_after_plan)
+    );
+    match stability.measured {
+        Some(measured) => {
+            let _ = writeln!(
+                out,
+                "- Measured pass rate: {} over {} runs ({})\n",
+                percent(measured),
+                stability.measured_runs,
+                met(measured >= stability.goal)
+            );
+        }
+        None => out.push_str("- Measured pass rate: no trusted run in the window\n\n"),
+    }
+    let _ = writeln!(out, "### Lanes (last {} days)\n", policy.lane_window_days);
+    let lanes = lane_table(&report.lanes);
+    if lanes.is_empty() {
+        out.push_str("No lane ran.\n");
+    } else {
+        out.push_str(&lanes.markdown());
+    }
+    out
+}

@@ -1,0 +1,1172 @@
+//! JUnit XML files and folders into the outcome history: what `coalmine ingest` does.
+//!
+//! [`ingest`] takes files and folders (searched recursively for `*.xml`), reads every file with
+//! the streaming [`Junit`] adapter, turns each `<testcase>` into a [`NewResult`] with a
+//! normalised test id, and records all of them as **one run** ([`History::record_run`]).
+//!
+//! # Test ids
+//! A test's id is `<classname>::<name>`, or `<suite>::<name>` when the classname is empty (the
+//! innermost `<testsuite>` name), or the bare name when both are empty. Each part is normalised
+//! by [`normalise`]:
+//! - `[QUARANTINE]` (any case) is removed: being quarantined is what `harness.toml` says, not
+//!   part of a test's identity.
+//! - Bracket tags such as `[sig-compute]`, `[release-blocker]`, `[test_id:1234]`, or a Ginkgo
+//!   label list `[sig-network, Serial]`, are removed from the id and kept as the test's tags
+//!   ([`NewResult::tags`], without brackets). A bracket group is a tag only where a word starts
+//!   (at the start of the part, after whitespace, or right after another tag) and when each of
+//!   its comma-separated pieces is a single word; so pytest's parameters (`test_add[1-2]`) and
+//!   bracketed prose (`handles [a b]`) stay in the id. Ginkgo's `[It]` node marker is removed
+//!   without becoming a tag.
+//! - Runs of whitespace become one space, and the ends are trimmed.
+//!
+//! # One run from several files
+//! Every file given (and every `*.xml` under every folder given) belongs to the same run. A
+//! test id that occurs in **more than one file** is recorded once, with the worst outcome
+//! ("failure wins": fail, then error, flaky pass, xpass, pass, xfail, skip, not run) and that
+//! outcome's message and duration: the files are partial reports of one run, e.g. a shard and
+//! its rerun. Within **one file**, every `<testcase>` is an execution of its own, as the file
+//! says it (a parametrised test whose parameters are not in its name appears several times),
+//! so a single file is recorded with exactly the counts it declares by its elements.
+//! Retries inside one testcase (Surefire's `flakyFailure`/`rerunFailure`) are already folded
+//! by the adapter into one outcome (`flaky-pass` when it passed in the end); every row is
+//! recorded as attempt 1, so the run's counts are the testcases' counts.
+//!
+//! # Re-ingesting
+//! The run's ingest key is `junit-sha256:<hex>`: the SHA-256 of the SHA-256 digests of the
+//! bytes of each file read, **sorted** (by digest, so the same files under other names, paths or
+//! in another order give the same key). Ingesting the same files again records nothing and
+//! says [`Recorded::AlreadyRecorded`]. Files that were skipped as malformed are not part of the
+//! key: once such a file is fixed, ingesting the folder again records a new run (give the
+//! files of one run together, and once). Two different runs whose reports are byte for byte
+//! the same are taken as one: real reports differ in their durations and timestamps.
+//!
+//! SHA-256 (the `sha2` crate of RustCrypto: pure Rust, maintained, using the CPU's SHA
+//! instructions where present) is collision-resistant beyond any need here, and hashing is a
+//! small part of the cost of an ingest (see `examples/ingest_bench.rs`).
+//!
+//! # Tags in the history
+//! Results whose tags equal those the history already holds for the test are recorded with
+//! `tags: None`, so that the store does not rewrite the test's row for every run; changed tags
+//! (a tag added or removed, or none left) are recorded. The history then remembers the run
+//! that last *changed* a test's tags: an older report with other tags ingested afterwards wins
+//! until the next newer run is ingested.
+//!
+//! # Malformed files
+//! A file the adapter cannot read is reported with its path, line and column
+//! ([`Skipped`]) and left out whole (tests read before the error are dropped); the rest is
+//! ingested. The caller decides what that means for its exit code (`coalmine ingest` exits 3).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::history::{History, HistoryError, NewResult, NewRun, Recorded, RunKind};
+use crate::results::adapter::Adapter;
+use crate::results::formats::Junit;
+use crate::results::{Outcome, ResultsErrorKind, TestCase};
+
+/// The prefix of the ingest keys written by [`ingest`].
+pub const KEY_PREFIX: &str = "junit-sha256:";
+
+/// The run the files are recorded as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The CI job name, e.g. `periodic-e2e-sig-compute`.
+    pub lane: String,
+    /// The kind of job.
+    pub kind: RunKind,
+    /// The commit the run tested.
+    pub commit: String,
+    /// When the run started.
+    pub started_at: Timestamp,
+}
+
+/// A file left out of the run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file (or folder).
+    pub path: PathBuf,
+    /// The 1-based line and column of the problem, when it is in the content.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(
+                f,
+                "{}:{line}:{column}: {}; the file was skipped: fix or remove it",
+                self.path.display(),
+                self.reason
+            ),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+/// Outcome counts of the results recorded (after merging), as JUnit says them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// Test results recorded.
+    pub tests: u64,
+    /// Passed, including flaky passes and unexpected passes (xpass).
+    pub passed: u64,
+    /// With a `<failure>`.
+    pub failed: u64,
+    /// With an `<error>`.
+    pub errored: u64,
+    /// With a `<skipped>` (pytest's xfail included, as JUnit writes it).
+    pub skipped: u64,
+    /// Among the passed: those that passed only on a retry (`flakyFailure`, `rerunFailure`).
+    pub flaky: u64,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        self.tests += 1;
+        match outcome {
+            Outcome::Pass | Outcome::Xpass => self.passed += 1,
+            Outcome::FlakyPass => {
+                self.passed += 1;
+                self.flaky += 1;
+            }
+            Outcome::Fail => self.failed += 1,
+            Outcome::Error => self.errored += 1,
+            Outcome::Skip | Outcome::Xfail | Outcome::NotRun => self.skipped += 1,
+        }
+    }
+}
+
+/// What the files held, before anything is recorded: see [`read_files`].
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The results of the run, merged (see the module docs).
+    pub results: Vec<NewResult>,
+    /// The ingest key (`None` when no file could be read).
+    pub key: Option<String>,
+    /// The files read.
+    pub files: Vec<PathBuf>,
+    /// The files left out.
+    pub skipped: Vec<Skipped>,
+    /// Testcases read from the files read, before merging.
+    pub testcases: u64,
+    /// Counts of [`Parsed::results`].
+    pub tally: Tally,
+}
+
+/// What [`ingest`] did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// What was read.
+    pub parsed: Parsed,
+    /// What the history did with it; `None` when there was nothing to record.
+    pub recorded: Option<Recorded>,
+}
+
+/// An ingest that could not start or could not record; nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A path given does not exist or cannot be looked at.
+    #[error("{}: {source}; check the path (give JUnit XML files or folders holding them)", path.display())]
+    Input {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// No `*.xml` file was found in anything given.
+    #[error(
+        "no JUnit XML file (*.xml) in {}; give the files or the folders the test runner wrote them to",
+        list(paths)
+    )]
+    NoFiles {
+        /// The paths given.
+        paths: Vec<PathBuf>,
+    },
+    /// Every file found was skipped: nothing was read.
+    #[error(
+        "none of the {} file(s) could be read: {}; nothing was recorded",
+        skipped.len(),
+        skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    NothingRead {
+        /// Each file and why it was skipped.
+        skipped: Vec<Skipped>,
+    },
+    /// The history refused or failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    names.join(", ")
+}
+
+/// The `*.xml` files of `inputs`: each file as given (whatever its extension), and every file
+/// whose name ends in `.xml` (any case) under each folder, recursively, without following
+/// symbolic links to folders. Sorted by path, without duplicates. Folders holding no XML file
+/// are returned in the second list. A path that does not exist is an error.
+pub fn collect_files(inputs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), IngestError> {
+    let mut files = Vec::new();
+    let mut empty = Vec::new();
+    for input in inputs {
+        let metadata = std::fs::metadata(input).map_err(|source| IngestError::Input {
+            path: input.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            let before = files.len();
+            walk(input, &mut files)?;
+            if files.len() == before {
+                empty.push(input.clone());
+            }
+        } else {
+            files.push(input.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    // The same file reached through two inputs (`dir` and `dir/a.xml`) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
+    Ok((files, empty))
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| IngestError::Input {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| IngestError::Input {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|source| IngestError::Input {
+            path: path.clone(),
+            source,
+        })?;
+        let is_file = if kind.is_symlink() {
+            // A link to a file is read; a link to a folder is not followed (no loops).
+            std::fs::metadata(&path).is_ok_and(|target| target.is_file())
+        } else if kind.is_dir() {
+            walk(&path, files)?;
+            false
+        } else {
+            kind.is_file()
+        };
+        let xml = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("xml"));
+        if is_file && xml {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A reader that hashes every byte it hands out.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
+}
+
+/// One file's testcases, as recorded.
+struct FileRows {
+    rows: Vec<NewResult>,
+    digest: [u8; 32],
+}
+
+/// Reads one JUnit file: its rows and the SHA-256 of its bytes, or why it is skipped.
+fn read_file(path: &Path) -> Result<FileRows, Skipped> {
+    let skipped = |position, reason: String| Skipped {
+        path: path.to_path_buf(),
+        position,
+        reason,
+    };
+    let file =
+        File::open(path).map_err(|error| skipped(None, format!("cannot open it: {error}")))?;
+    let mut reader = BufReader::with_capacity(
+        64 * 1024,
+        Hashing {
+            inner: file,
+            hasher: Sha256::new(),
+        },
+    );
+    let mut rows = Vec::new();
+    let read = Junit.read(&mut reader, &mut |case| rows.push(row_of(case)));
+    if let Err(error) = read {
+        return Err(match error {
+            ResultsErrorKind::Malformed {
+                line,
+                column,
+                message,
+            } => skipped(
+                Some((line, column)),
+                format!("malformed JUnit XML: {message}"),
+            ),
+            ResultsErrorKind::Read(error) => skipped(None, format!("cannot read it: {error}")),
+            other => skipped(None, other.to_string()),
+        });
+    }
+    // Hash whatever the adapter did not need to read.
+    io::copy(&mut reader, &mut io::sink())
+        .map_err(|error| skipped(None, format!("cannot read it: {error}")))?;
+    let digest = reader.into_inner().hasher.finalize();
+    Ok(FileRows {
+        rows,
+        digest: digest.into(),
+    })
+}
+
+/// A testcase as a history row.
+fn row_of(case: TestCase) -> NewResult {
+    let (test, tags) = test_id(&case);
+    NewResult {
+        test,
+        tags: Some(tags),
+        outcome: case.outcome,
+        duration_secs: case.duration_secs,
+        attempt: 1,
+        message: case.message,
+    }
+}
+
+/// The normalised id of a testcase and its tags: see the module docs.
+pub fn test_id(case: &TestCase) -> (String, Vec<String>) {
+    let prefix = case
+        .classname
+        .as_deref()
+        .filter(|classname| !classname.trim().is_empty())
+        .or_else(|| {
+            case.suite
+                .iter()
+                .rev()
+                .map(String::as_str)
+                .find(|suite| !suite.trim().is_empty())
+        });
+    let mut tags = Vec::new();
+    let mut id =
+        String::with_capacity(prefix.map_or(0, |prefix| prefix.len() + 2) + case.name.len());
+    if let Some(prefix) = prefix {
+        append_normalised(&mut id, prefix, &mut tags);
+        if !id.is_empty() {
+            id.push_str("::");
+        }
+    }
+    let start = id.len();
+    append_normalised(&mut id, &case.name, &mut tags);
+    if id.len() == start {
+        // A name made only of tags keeps its text.
+        push_collapsed(&mut id, &case.name);
+    }
+    (id, tags)
+}
+
+/// Removes `[QUARANTINE]` and bracket tags from a name and collapses its whitespace; returns
+/// the name and the tags in order of appearance, without duplicates. See the module docs for
+/// what counts as a tag. A name made only of tags keeps its text (collapsed), with the tags
+/// still returned, so that no id is empty.
+pub fn normalise(name: &str) -> (String, Vec<String>) {
+    let mut tags = Vec::new();
+    let mut out = String::with_capacity(name.len());
+    append_normalised(&mut out, name, &mut tags);
+    if out.is_empty() {
+        push_collapsed(&mut out, name);
+    }
+    (out, tags)
+}
+
+/// Appends `text` without its tags (added to `tags`) and with its whitespace collapsed; appends
+/// nothing when only tags and whitespace are left.
+fn append_normalised(out: &mut String, text: &str, tags: &mut Vec<String>) {
+    let start = out.len();
+    strip_tags_into(out, text, tags);
+    if !is_collapsed(&out[start..]) {
+        let stripped = out[start..].to_owned();
+        out.truncate(start);
+        push_collapsed(out, &stripped);
+    }
+}
+
+/// Appends `text` without its tags (added to `tags`, without duplicates), whitespace left as
+/// it is.
+fn strip_tags_into(out: &mut String, text: &str, tags: &mut Vec<String>) {
+    let start = out.len();
+    let mut rest = text;
+    let mut after_tag = false;
+    while let Some(open) = rest.find('[') {
+        let before = &rest[..open];
+        let at_word_start = if before.is_empty() {
+            out.len() == start || after_tag || out.ends_with(char::is_whitespace)
+        } else {
+            before.ends_with(char::is_whitespace)
+        };
+        out.push_str(before);
+        let after = &rest[open + 1..];
+        if at_word_start
+            && let Some(close) = after.find([']', '[', '\n'])
+            && after.as_bytes()[close] == b']'
+            && add_tags(&after[..close], tags)
+        {
+            rest = &after[close + 1..];
+            after_tag = true;
+            continue;
+        }
+        out.push('[');
+        rest = after;
+        after_tag = false;
+    }
+    out.push_str(rest);
+}
+
+/// Appends `text` with its runs of whitespace made one space and its ends trimmed.
+fn push_collapsed(out: &mut String, text: &str) {
+    if is_collapsed(text) {
+        out.push_str(text);
+        return;
+    }
+    let start = out.len();
+    for word in text.split_whitespace() {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+/// Whether `text` is already collapsed: no whitespace at its ends, none but single spaces
+/// inside. The empty text is.
+fn is_collapsed(text: &str) -> bool {
+    let mut previous_space = false;
+    let mut ascii = true;
+    for &byte in text.as_bytes() {
+        match byte {
+            b' ' if previous_space => return false,
+            b' ' => previous_space = true,
+            b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => return false,
+            _ => {
+                previous_space = false;
+                ascii &= byte.is_ascii();
+            }
+        }
+    }
+    let bytes = text.as_bytes();
+    let ends = bytes.first() != Some(&b' ') && bytes.last() != Some(&b' ');
+    ends && (ascii || !text.chars().any(|c| c != ' ' && c.is_whitespace()))
+}
+
+/// Adds the pieces of a bracket group to `tags` when it is a tag group: comma-separated pieces,
+/// each one non-empty word. Returns whether it was one (and adds nothing when not).
+fn add_tags(content: &str, tags: &mut Vec<String>) -> bool {
+    let before = tags.len();
+    for piece in content.split(',') {
+        let piece = piece.trim();
+        if piece.is_empty() || piece.contains(char::is_whitespace) {
+            tags.truncate(before);
+            return false;
+        }
+        if piece.eq_ignore_ascii_case("QUARANTINE") || piece == "It" {
+            continue;
+        }
+        if !tags.iter().any(|tag| tag == piece) {
+            tags.push(piece.to_owned());
+        }
+    }
+    true
+}
+
+/// How bad an outcome is, for "failure wins" when a test appears in several files.
+fn severity(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Fail => 7,
+        Outcome::Error => 6,
+        Outcome::FlakyPass => 5,
+        Outcome::Xpass => 4,
+        Outcome::Pass => 3,
+        Outcome::Xfail => 2,
+        Outcome::Skip => 1,
+        Outcome::NotRun => 0,
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Where the rows of one test id are.
+struct Slot {
+    /// The file of its rows, or [`NONE`] once rows of several files were merged into `head`.
+    file: u32,
+    head: u32,
+    tail: u32,
+    /// The next slot whose id has the same hash ([`NONE`] at the end).
+    same_hash: u32,
+}
+
+/// Rows of one run, merged across files. Ids are found by a 64-bit hash (collisions are
+/// resolved by comparing the ids), so that no id is copied.
+#[derive(Default)]
+struct Merger {
+    rows: Vec<NewResult>,
+    /// The next row of the same test in the same file ([`NONE`] at the end).
+    next: Vec<u32>,
+    alive: Vec<bool>,
+    slots: Vec<Slot>,
+    by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+}
+
+impl Merger {
+    /// The slot of `test`, if it was seen.
+    fn find(&self, hash: u64, test: &str) -> Option<usize> {
+        let mut cursor = *self.by_hash.get(&hash)?;
+        while cursor != NONE {
+            let slot = &self.slots[cursor as usize];
+            if self.rows[slot.head as usize].test == test {
+                return Some(cursor as usize);
+            }
+            cursor = slot.same_hash;
+        }
+        None
+    }
+
+    fn add_file(&mut self, file: u32, rows: Vec<NewResult>) {
+        self.rows.reserve(rows.len());
+        for row in rows {
+            let hash = hash_id(&row.test);
+            self.add(file, row, hash);
+        }
+    }
+
+    /// Adds one row of `file` whose id hashes to `hash`.
+    fn add(&mut self, file: u32, row: NewResult, hash: u64) {
+        let index = self.rows.len() as u32;
+        match self.find(hash, &row.test) {
+            None => {
+                let slot = self.slots.len() as u32;
+                let same_hash = self.by_hash.insert(hash, slot).unwrap_or(NONE);
+                self.slots.push(Slot {
+                    file,
+                    head: index,
+                    tail: index,
+                    same_hash,
+                });
+            }
+            Some(slot) if self.slots[slot].file == file => {
+                // Another execution in the same file.
+                let tail = self.slots[slot].tail as usize;
+                self.next[tail] = index;
+                self.slots[slot].tail = index;
+            }
+            Some(slot) => {
+                // Another file: everything of this test becomes one row.
+                let head = self.slots[slot].head as usize;
+                let mut cursor = self.next[head];
+                self.next[head] = NONE;
+                while cursor != NONE {
+                    let other = cursor as usize;
+                    cursor = self.next[other];
+                    self.alive[other] = false;
+                    let other_row = self.rows[other].clone();
+                    merge_into(&mut self.rows[head], other_row);
+                }
+                merge_into(&mut self.rows[head], row);
+                self.slots[slot].file = NONE;
+                self.slots[slot].tail = self.slots[slot].head;
+                return;
+            }
+        }
+        self.rows.push(row);
+        self.next.push(NONE);
+        self.alive.push(true);
+    }
+
+    fn finish(self) -> Vec<NewResult> {
+        if self.alive.iter().all(|alive| *alive) {
+            return self.rows;
+        }
+        self.rows
+            .into_iter()
+            .zip(self.alive)
+            .filter_map(|(row, alive)| alive.then_some(row))
+            .collect()
+    }
+}
+
+/// A 64-bit hash of an id (FxHash over 8-byte words, then a 64-bit finalizer): fast, and
+/// collisions only cost a comparison.
+fn hash_id(id: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let bytes = id.as_bytes();
+    let mut hash = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    // murmur3's fmix64, so that every bit of the key depends on every input bit.
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Keeps the worse of two executions of one test in `into`, with the union of their tags.
+fn merge_into(into: &mut NewResult, other: NewResult) {
+    if let (Some(tags), Some(other_tags)) = (into.tags.as_mut(), other.tags.as_ref()) {
+        for tag in other_tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+    }
+    if severity(other.outcome) > severity(into.outcome) {
+        let tags = into.tags.take();
+        *into = NewResult { tags, ..other };
+    }
+}
+
+/// Reads `files` (already collected, see [`collect_files`]) into one run's results.
+pub fn read_files(files: &[PathBuf]) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut merger = Merger::default();
+    let mut digests = Vec::with_capacity(files.len());
+    for path in files {
+        match read_file(path) {
+            Ok(file) => {
+                parsed.testcases += file.rows.len() as u64;
+                let index = parsed.files.len() as u32;
+                merger.add_file(index, file.rows);
+                digests.push(file.digest);
+                parsed.files.push(path.clone());
+            }
+            Err(skipped) => parsed.skipped.push(skipped),
+        }
+    }
+    parsed.results = merger.finish();
+    for result in &parsed.results {
+        parsed.tally.add(result.outcome);
+    }
+    if !digests.is_empty() {
+        digests.sort_unstable();
+        let mut hasher = Sha256::new();
+        for digest in &digests {
+            hasher.update(digest);
+        }
+        parsed.key = Some(format!("{KEY_PREFIX}{}", hex(&hasher.finalize())));
+    }
+    parsed
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// Reads the JUnit files and folders `inputs` and records them as one run in `history`.
+///
+/// Fails, recording nothing, when a path does not exist, when no XML file is found, when no
+/// file could be read, or when the history fails. Malformed files and folders without XML
+/// files are in [`Parsed::skipped`]. A run without any testcase is not recorded
+/// ([`Report::recorded`] is `None`).
+pub fn ingest(
+    history: &mut History,
+    inputs: &[PathBuf],
+    run: &RunInfo,
+) -> Result<Report, IngestError> {
+    let (files, empty) = collect_files(inputs)?;
+    if files.is_empty() {
+        return Err(IngestError::NoFiles {
+            paths: inputs.to_vec(),
+        });
+    }
+    let mut parsed = read_files(&files);
+    for folder in empty {
+        parsed.skipped.push(Skipped {
+            path: folder,
+            position: None,
+            reason: "no *.xml file in this folder".to_owned(),
+        });
+    }
+    let Some(key) = parsed.key.clone() else {
+        return Err(IngestError::NothingRead {
+            skipped: parsed.skipped,
+        });
+    };
+    if parsed.results.is_empty() {
+        return Ok(Report {
+            parsed,
+            recorded: None,
+        });
+    }
+    skip_unchanged_tags(history, &mut parsed.results)?;
+    let new_run = NewRun {
+        lane: run.lane.clone(),
+        kind: run.kind,
+        commit: run.commit.clone(),
+        started_at: run.started_at,
+        source: source_of(inputs),
+        ingest_key: Some(key),
+    };
+    let recorded = history.record_run(&new_run, &parsed.results)?;
+    Ok(Report {
+        parsed,
+        recorded: Some(recorded),
+    })
+}
+
+/// Sets `tags` to `None` (leave the stored tags alone) on every result whose tags are
+/// already the history's (see the module docs): the store rewrites a test's row whenever a
+/// newer run reports its tags, even unchanged, which costs more than recording the result.
+fn skip_unchanged_tags(history: &History, results: &mut [NewResult]) -> Result<(), HistoryError> {
+    let stored = history.tests()?;
+    if stored.is_empty() {
+        return Ok(());
+    }
+    let known: HashMap<&str, &[String]> = stored
+        .iter()
+        .map(|test| (test.name.as_str(), test.tags.as_slice()))
+        .collect();
+    for result in results {
+        let (Some(tags), Some(stored)) = (&result.tags, known.get(result.test.as_str())) else {
+            continue;
+        };
+        // The same set: the stored tags are trimmed, non-empty and without duplicates.
+        let mine = || {
+            tags.iter()
+                .map(|tag| tag.trim())
+                .filter(|tag| !tag.is_empty())
+        };
+        let same = mine().all(|tag| stored.iter().any(|known| known == tag))
+            && stored.iter().all(|known| mine().any(|tag| tag == known));
+        if same {
+            result.tags = None;
+        }
+    }
+    Ok(())
+}
+
+/// The run's `source`: what was ingested.
+fn source_of(inputs: &[PathBuf]) -> String {
+    const MAX: usize = 1000;
+    let mut text = format!("coalmine ingest {}", list(inputs));
+    if text.len() > MAX {
+        let mut cut = MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(name: &str) -> (String, Vec<String>) {
+        normalise(name)
+    }
+
+    #[test]
+    fn tags_are_parsed_out_of_names() {
+        assert_eq!(
+            norm("[sig-compute] VM starts [release-blocker] [test_id:1234]"),
+            (
+                "VM starts".to_owned(),
+                vec![
+                    "sig-compute".to_owned(),
+                    "release-blocker".to_owned(),
+                    "test_id:1234".to_owned()
+                ]
+            )
+        );
+        assert_eq!(
+            norm("[QUARANTINE][sig-network]Migration works"),
+            ("Migration works".to_owned(), vec!["sig-network".to_owned()])
+        );
+        assert_eq!(
+            norm("[quarantine] slow test"),
+            ("slow test".to_owned(), vec![])
+        );
+        assert_eq!(
+            norm("[It] VMI lifecycle [rfe_id:273][crit:high]should start [sig-compute, Serial]"),
+            (
+                "VMI lifecycle should start".to_owned(),
+                vec![
+                    "rfe_id:273".to_owned(),
+                    "crit:high".to_owned(),
+                    "sig-compute".to_owned(),
+                    "Serial".to_owned()
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn brackets_that_are_not_tags_stay() {
+        assert_eq!(norm("test_add[1-2]"), ("test_add[1-2]".to_owned(), vec![]));
+        assert_eq!(
+            norm("handles [a b] input"),
+            ("handles [a b] input".to_owned(), vec![])
+        );
+        assert_eq!(norm("unclosed [tag"), ("unclosed [tag".to_owned(), vec![]));
+        assert_eq!(
+            norm("empty [] group"),
+            ("empty [] group".to_owned(), vec![])
+        );
+        assert_eq!(
+            norm("nested [[x]] y"),
+            ("nested [[x]] y".to_owned(), vec![])
+        );
+        assert_eq!(
+            norm("  many   spaces\there "),
+            ("many spaces here".to_owned(), vec![])
+        );
+        assert_eq!(norm("a\u{a0}b\tc"), ("a b c".to_owned(), vec![]));
+        assert_eq!(norm(" x "), ("x".to_owned(), vec![]));
+        assert_eq!(
+            norm("[sig-storage]"),
+            ("[sig-storage]".to_owned(), vec!["sig-storage".to_owned()])
+        );
+    }
+
+    #[test]
+    fn ids_join_classname_or_suite_and_name() {
+        let mut case = TestCase::new("[sig-compute] test_x", Outcome::Pass, "passed");
+        assert_eq!(test_id(&case).0, "test_x");
+        case.suite = vec!["outer".to_owned(), "inner".to_owned()];
+        assert_eq!(test_id(&case).0, "inner::test_x");
+        case.classname = Some("pkg.[sig-network] Class".to_owned());
+        let (id, tags) = test_id(&case);
+        assert_eq!(id, "pkg.[sig-network] Class::test_x");
+        assert_eq!(tags, vec!["sig-compute".to_owned()]);
+        case.classname = Some("[sig-network] Class".to_owned());
+        let (id, tags) = test_id(&case);
+        assert_eq!(id, "Class::test_x");
+        assert_eq!(
+            tags,
+            vec!["sig-network".to_owned(), "sig-compute".to_owned()]
+        );
+        case.classname = Some("   ".to_owned());
+        assert_eq!(test_id(&case).0, "inner::test_x");
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const PART_A: &str = r#"<?xml version="1.0"?>
+<testsuites>
+  <testsuite name="a">
+    <testcase classname="pkg.A" name="[sig-compute] one" time="0.5"/>
+    <testcase classname="pkg.A" name="two"><failure message="boom">trace</failure></testcase>
+    <testcase classname="pkg.A" name="dup"/>
+    <testcase classname="pkg.A" name="dup"><skipped/></testcase>
+  </testsuite>
+</testsuites>
+"#;
+
+    const PART_B: &str = r#"<testsuite name="b">
+  <testcase classname="pkg.A" name="one"><error message="crash"/></testcase>
+  <testcase classname="pkg.A" name="two"/>
+  <testcase classname="pkg.B" name="flaky"><flakyFailure message="first try"/></testcase>
+  <testcase classname="" name="[QUARANTINE] three"/>
+</testsuite>
+"#;
+
+    #[test]
+    fn partial_files_merge_and_failure_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "x/a.xml", PART_A);
+        write(dir.path(), "x/sub/b.XML", PART_B);
+        write(dir.path(), "x/notes.txt", "not xml");
+        let (files, empty) = collect_files(&[dir.path().join("x")]).unwrap();
+        assert_eq!(files.len(), 2);
+        assert!(empty.is_empty());
+        let parsed = read_files(&files);
+        assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+        assert_eq!(parsed.testcases, 8);
+        let by_name: Vec<(&str, Outcome)> = parsed
+            .results
+            .iter()
+            .map(|row| (row.test.as_str(), row.outcome))
+            .collect();
+        assert_eq!(
+            by_name,
+            vec![
+                ("pkg.A::one", Outcome::Error),
+                ("pkg.A::two", Outcome::Fail),
+                ("pkg.A::dup", Outcome::Pass),
+                ("pkg.A::dup", Outcome::Skip),
+                ("pkg.B::flaky", Outcome::FlakyPass),
+                ("b::three", Outcome::Pass),
+            ]
+        );
+        // The error came from the second file, with its message; the tags of both are kept.
+        assert_eq!(parsed.results[0].message.as_deref(), Some("crash"));
+        assert_eq!(parsed.results[0].tags, Some(vec!["sig-compute".to_owned()]));
+        assert_eq!(parsed.results[1].message.as_deref(), Some("boom"));
+        assert_eq!(
+            parsed.tally,
+            Tally {
+                tests: 6,
+                passed: 3,
+                failed: 1,
+                errored: 1,
+                skipped: 1,
+                flaky: 1
+            }
+        );
+        // The key does not depend on names or order.
+        let other = tempfile::tempdir().unwrap();
+        let b = write(other.path(), "first.xml", PART_B);
+        let a = write(other.path(), "second.xml", PART_A);
+        assert_eq!(read_files(&[b, a]).key, parsed.key);
+        assert!(parsed.key.as_deref().unwrap().starts_with(KEY_PREFIX));
+    }
+
+    #[test]
+    fn duplicates_in_several_files_collapse_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(
+            dir.path(),
+            "a.xml",
+            r#"<testsuite name="s"><testcase classname="c" name="t"/><testcase classname="c" name="t"><skipped/></testcase></testsuite>"#,
+        );
+        let b = write(
+            dir.path(),
+            "b.xml",
+            r#"<testsuite name="s"><testcase classname="c" name="t"><failure/></testcase></testsuite>"#,
+        );
+        let c = write(
+            dir.path(),
+            "c.xml",
+            r#"<testsuite name="s"><testcase classname="c" name="t"/></testsuite>"#,
+        );
+        let parsed = read_files(&[a, b, c]);
+        assert_eq!(parsed.results.len(), 1);
+        assert_eq!(parsed.results[0].outcome, Outcome::Fail);
+        assert_eq!(parsed.testcases, 4);
+    }
+
+    #[test]
+    fn ids_with_the_same_hash_stay_apart() {
+        let mut merger = Merger::default();
+        let row = |test: &str, outcome| NewResult::new(test, outcome);
+        merger.add(0, row("a", Outcome::Pass), 7);
+        merger.add(0, row("b", Outcome::Pass), 7);
+        merger.add(0, row("c", Outcome::Pass), 7);
+        merger.add(1, row("b", Outcome::Fail), 7);
+        merger.add(1, row("c", Outcome::Skip), 7);
+        merger.add(1, row("d", Outcome::Pass), 7);
+        let rows: Vec<(String, Outcome)> = merger
+            .finish()
+            .into_iter()
+            .map(|row| (row.test, row.outcome))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a".to_owned(), Outcome::Pass),
+                ("b".to_owned(), Outcome::Fail),
+                ("c".to_owned(), Outcome::Pass),
+                ("d".to_owned(), Outcome::Pass),
+            ]
+        );
+        assert_ne!(hash_id("ab"), hash_id("ba"));
+    }
+
+    #[test]
+    fn malformed_files_are_skipped_with_their_position() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "good.xml", PART_B);
+        write(
+            dir.path(),
+            "bad.xml",
+            "<testsuite name=\"s\">\n  <testcase name=\"a\"/>\n  <testcase name=\"b\">\n</testsuite>\n",
+        );
+        write(dir.path(), "empty/readme.md", "");
+        let history_dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&history_dir.path().join("h.db")).unwrap();
+        let run = RunInfo {
+            lane: "periodic-e2e".to_owned(),
+            kind: RunKind::Periodic,
+            commit: "1a2b3c4".to_owned(),
+            started_at: "2026-11-20T03:00:00Z".parse().unwrap(),
+        };
+        let inputs = [dir.path().to_path_buf(), dir.path().join("empty")];
+        let report = ingest(&mut history, &inputs, &run).unwrap();
+        assert_eq!(report.parsed.skipped.len(), 2);
+        let bad = &report.parsed.skipped[0];
+        assert!(bad.path.ends_with("bad.xml"));
+        assert_eq!(bad.position, Some((4, 1)), "{bad}");
+        assert!(
+            bad.to_string().contains("bad.xml:4:1: malformed JUnit XML"),
+            "{bad}"
+        );
+        assert!(report.parsed.skipped[1].path.ends_with("empty"));
+        assert!(report.recorded.unwrap().is_new());
+        assert_eq!(report.parsed.tally.tests, 4);
+        // Again: nothing is recorded twice.
+        let again = ingest(&mut history, &inputs, &run).unwrap();
+        assert!(!again.recorded.unwrap().is_new());
+        assert_eq!(history.runs(None).unwrap().len(), 1);
+        let tests = history.tests().unwrap();
+        let names: Vec<&str> = tests.iter().map(|test| test.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["b::three", "pkg.A::one", "pkg.A::two", "pkg.B::flaky"]
+        );
+    }
+
+    #[test]
+    fn tags_follow_the_newest_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("h.db")).unwrap();
+        let mut ingest_name = |name: &str, hour: i64| {
+            let file = write(
+                dir.path(),
+                &format!("r{hour}/a.xml"),
+                &format!(
+                    "<testsuite name=\"s\"><testcase classname=\"c\" name=\"{name}\" time=\"{hour}\"/></testsuite>"
+                ),
+            );
+            let run = RunInfo {
+                lane: "l".to_owned(),
+                kind: RunKind::Periodic,
+                commit: format!("c{hour}"),
+                started_at: Timestamp::from_second(1_790_000_000 + hour * 3600).unwrap(),
+            };
+            ingest(&mut history, &[file], &run).unwrap();
+            history.tests().unwrap()[0].tags.clone()
+        };
+        assert_eq!(ingest_name("[sig-compute] t", 1), ["sig-compute"]);
+        assert_eq!(ingest_name("[sig-compute] t", 2), ["sig-compute"]);
+        assert_eq!(
+            ingest_name("[sig-network][release-blocker] t", 3),
+            ["release-blocker", "sig-network"]
+        );
+        assert!(ingest_name("t", 4).is_empty());
+    }
+
+    #[test]
+    fn inputs_that_do_not_exist_or_hold_nothing_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("h.db")).unwrap();
+        let run = RunInfo {
+            lane: "l".to_owned(),
+            kind: RunKind::Local,
+            commit: "unknown".to_owned(),
+            started_at: Timestamp::now(),
+        };
+        let missing = ingest(&mut history, &[dir.path().join("nope")], &run).unwrap_err();
+        assert!(missing.to_string().contains("nope"), "{missing}");
+        std::fs::create_dir(dir.path().join("none")).unwrap();
+        let none = ingest(&mut history, &[dir.path().join("none")], &run).unwrap_err();
+        assert!(matches!(none, IngestError::NoFiles { .. }), "{none}");
+        write(dir.path(), "only/bad.xml", "<html/>");
+        let bad = ingest(&mut history, &[dir.path().join("only")], &run).unwrap_err();
+        assert!(
+            matches!(&bad, IngestError::NothingRead { skipped } if skipped.len() == 1),
+            "{bad}"
+        );
+        assert!(bad.to_string().contains("bad.xml:1:1"), "{bad}");
+        assert!(history.runs(None).unwrap().is_empty());
+    }
+
+    /// The dorny corpus (other projects' real reports, read in place) ingests to the counts of
+    /// its `EXPECTED.tsv`, one file per run; skipped where the folder is absent.
+    #[test]
+    fn dorny_corpus_ingests_to_its_expected_counts() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/junit/dorny");
+        let Ok(table) = std::fs::read_to_string(folder.join("EXPECTED.tsv")) else {
+            eprintln!("skipped: {} is absent", folder.display());
+            return;
+        };
+        let mut checked = 0;
+        for line in table.lines().skip(1).filter(|line| !line.trim().is_empty()) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let number = |index: usize| fields[index].parse::<u64>().unwrap();
+            let parsed = read_files(&[folder.join(fields[0])]);
+            assert!(
+                parsed.skipped.is_empty(),
+                "{}: {:?}",
+                fields[0],
+                parsed.skipped
+            );
+            let tally = parsed.tally;
+            assert_eq!(
+                (
+                    tally.tests,
+                    tally.passed,
+                    tally.failed,
+                    tally.errored,
+                    tally.skipped
+                ),
+                (number(1), number(2), number(3), number(4), number(5)),
+                "{}",
+                fields[0]
+            );
+            checked += 1;
+        }
+        assert!(checked > 0);
+    }
+}

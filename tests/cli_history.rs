@@ -1,0 +1,761 @@
+//! The history commands of the `coalmine` binary, run as a user runs them, in temporary
+//! folders with their own harness.toml: `ingest` (partial files of one run, a malformed file,
+//! re-ingesting, tags), `quarantine plan` on a seeded history with a known answer, `apply`
+//! (refusing without owners, then editing harness.toml and keeping its comments), `export` for
+//! each runner, `fixed`, and the JSON shape of `report`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use coalmine::config::Config;
+use coalmine::history::History;
+use serde_json::Value;
+
+const NOW: &str = "2026-11-20T12:00:00Z";
+
+/// The `coalmine` binary in `dir`, with no history or config from the environment.
+fn coalmine(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("COALMINE_HISTORY")
+        .env_remove("COALMINE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The harness.toml of the seeded project: a comment to keep, a history path, a batch due
+/// today, one owner pattern, a quarantined test to release and one naming no test.
+const HARNESS: &str = r#"# Team notes: keep this comment exactly as it is.
+[ci]
+command = ["true"] # a CI that does nothing
+results = "{artifacts}/results.json"
+
+[history]
+path = "history.db"
+
+[policy]
+batch_anchor = "2026-11-20"
+
+[owners]
+"pkg.Suite::flaky_*" = "sig-network"
+
+# Released soon.
+[[quarantine]]
+test = "pkg.Suite::old_flaky"
+owner = "sig-compute"
+reason = "timeouts"
+since = "2026-10-01"
+stable_by = "2026-11-01"
+
+[[quarantine]]
+test = "pkg.Suite::gone"
+owner = "sig-compute"
+since = "2026-10-01"
+"#;
+
+fn testcase(classname: &str, name: &str, run: usize, failed: bool) -> String {
+    let body = if failed {
+        "<failure message=\"boom\">trace</failure>"
+    } else {
+        ""
+    };
+    format!(
+        "    <testcase classname=\"{classname}\" name=\"{name}\" time=\"0.{run:03}\">{body}</testcase>\n"
+    )
+}
+
+/// 20 periodic runs 12 hours apart, the newest an hour before [`NOW`], each ingested from two
+/// partial files:
+/// - `pkg.Suite::flaky_now` (`[sig-compute]`, `[release-blocker]`) fails in the two newest runs:
+///   2 of 6 in the last 3 days, to quarantine now;
+/// - `pkg.Suite::flaky_batch` (owner by `[owners]`) fails in 2 of 20, none in 3 days: batch;
+/// - `other.Thing::orphan_test` fails in 2 of 20 and has no owner;
+/// - `pkg.Suite::old_flaky`, quarantined, always passes: released;
+/// - two stable tests, one marked `[QUARANTINE]` in its name.
+fn seed(dir: &Path) {
+    write(&dir.join("harness.toml"), HARNESS);
+    for run in 0..20usize {
+        let folder = dir.join(format!("runs/r{run:02}"));
+        let mut a =
+            String::from("<?xml version=\"1.0\"?>\n<testsuites>\n  <testsuite name=\"a\">\n");
+        a += &testcase("pkg.Suite", "[sig-compute] stable_1", run, false);
+        a += &testcase(
+            "pkg.Suite",
+            "[QUARANTINE] [sig-compute] stable_2",
+            run,
+            false,
+        );
+        a += &testcase(
+            "pkg.Suite",
+            "[sig-compute][release-blocker] flaky_now",
+            run,
+            run < 2,
+        );
+        a += &testcase("pkg.Suite", "old_flaky", run, false);
+        a += "  </testsuite>\n</testsuites>\n";
+        let mut b = String::from("<testsuite name=\"b\">\n");
+        b += &testcase(
+            "pkg.Suite",
+            "flaky_batch [test_id:42]",
+            run,
+            run == 10 || run == 15,
+        );
+        b += &testcase("other.Thing", "orphan_test", run, run == 12 || run == 13);
+        b += "</testsuite>\n";
+        write(&folder.join("a.xml"), &a);
+        write(&folder.join("b.xml"), &b);
+        let at = jiff::Timestamp::from_second(
+            NOW.parse::<jiff::Timestamp>().unwrap().as_second() - 3600 * (1 + 12 * run as i64),
+        )
+        .unwrap()
+        .to_string();
+        let output = coalmine(
+            dir,
+            &[
+                "ingest",
+                "--lane",
+                "periodic-e2e-sig-compute",
+                "--kind",
+                "periodic",
+                "--commit",
+                &format!("c{run:07}"),
+                "--at",
+                &at,
+                folder.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    }
+}
+
+fn json(output: &Output) -> Value {
+    assert_eq!(code(output), 0, "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn tests_of(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["test"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&coalmine(dir.path(), &["--help"]));
+    for line in [
+        "0  done",
+        "1  failed",
+        "2  the command line was wrong",
+        "3  done, but some inputs were skipped",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+    for command in ["ingest", "report", "quarantine"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+const PART_A: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="pytest tests">
+  <testsuite name="unit">
+    <testsuite name="nested">
+      <testcase classname="pkg.Vm" name="[sig-compute] starts [release-blocker] [test_id:1234]" time="1.5"/>
+      <testcase classname="pkg.Vm" name="[QUARANTINE] migrates"><failure message="timeout">stack</failure></testcase>
+      <testcase classname="pkg.Vm" name="stops"/>
+      <testcase classname="pkg.Vm" name="skips"><skipped message="not here"/></testcase>
+    </testsuite>
+  </testsuite>
+</testsuites>
+"#;
+
+const PART_B: &str = r#"<testsuite name="rerun">
+  <testcase classname="pkg.Vm" name="stops"><error message="crash"/></testcase>
+  <testcase classname="pkg.Vm" name="migrates"/>
+  <testcase classname="pkg.Net" name="dns"><flakyFailure message="first try"/></testcase>
+  <testcase classname="" name="suite_level"/>
+</testsuite>
+"#;
+
+#[test]
+fn ingest_merges_partial_files_skips_a_malformed_one_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("harness.toml"), HARNESS);
+    write(&root.join("junit/a.xml"), PART_A);
+    write(&root.join("junit/shard2/b.xml"), PART_B);
+    write(
+        &root.join("junit/shard3/c.xml"),
+        "<testsuite name=\"c\">\n  <testcase name=\"x\">\n</testsuite>\n",
+    );
+    write(&root.join("junit/notes.txt"), "not a report");
+    let args = [
+        "ingest",
+        "--lane",
+        "periodic-e2e-sig-compute",
+        "--kind",
+        "periodic",
+        "--commit",
+        "1a2b3c4d",
+        "--at",
+        "2026-11-20T03:00Z",
+        "junit",
+    ];
+    let output = coalmine(root, &args);
+    assert_eq!(code(&output), 3, "{}{}", stdout(&output), stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("junit/shard3/c.xml:3:1: malformed JUnit XML"),
+        "{err}"
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains("read 2 file(s), skipped 1: 8 testcase(s)"),
+        "{out}"
+    );
+    assert!(out.contains("recorded run 1 into"), "{out}");
+    assert!(out.contains("at 2026-11-20T03:00:00Z"), "{out}");
+    // migrates: failure wins over the rerun's pass; stops: the error wins over the pass.
+    assert!(
+        out.contains("tests: 3 passed (1 only on a retry), 1 failed, 1 errored, 1 skipped"),
+        "{out}"
+    );
+
+    let history = History::open(&root.join("history.db")).unwrap();
+    let runs = history.run_summaries(None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].run.lane, "periodic-e2e-sig-compute");
+    assert_eq!(runs[0].run.commit, "1a2b3c4d");
+    assert_eq!(runs[0].counts.total, 6);
+    let tests = history.tests().unwrap();
+    let names: Vec<&str> = tests.iter().map(|test| test.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "pkg.Net::dns",
+            "pkg.Vm::migrates",
+            "pkg.Vm::skips",
+            "pkg.Vm::starts",
+            "pkg.Vm::stops",
+            "rerun::suite_level",
+        ]
+    );
+    let starts = tests
+        .iter()
+        .find(|test| test.name == "pkg.Vm::starts")
+        .unwrap();
+    assert_eq!(
+        starts.tags,
+        ["release-blocker", "sig-compute", "test_id:1234"]
+    );
+    assert_eq!(starts.attribute("test_id"), Some("1234"));
+    let mut outcomes = Vec::new();
+    history
+        .for_each_result(None, |row| {
+            outcomes.push((
+                row.test.clone(),
+                row.outcome.as_str().to_owned(),
+                row.message.clone(),
+            ))
+        })
+        .unwrap();
+    let migrates = outcomes
+        .iter()
+        .find(|row| row.0 == "pkg.Vm::migrates")
+        .unwrap();
+    assert_eq!(
+        (migrates.1.as_str(), migrates.2.as_deref()),
+        ("fail", Some("timeout"))
+    );
+    drop(history);
+
+    // Again, from another folder name and with the files in another order: nothing new.
+    std::fs::rename(root.join("junit"), root.join("copy")).unwrap();
+    let mut again = args.to_vec();
+    again[9] = "copy/shard2/b.xml";
+    again.push("copy/a.xml");
+    let output = coalmine(root, &again);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("already recorded as run 1"),
+        "{}",
+        stdout(&output)
+    );
+    let history = History::open(&root.join("history.db")).unwrap();
+    assert_eq!(history.runs(None).unwrap().len(), 1);
+    let mut rows = 0;
+    history.for_each_result(None, |_| rows += 1).unwrap();
+    assert_eq!(rows, 6);
+}
+
+#[test]
+fn ingest_refuses_bad_inputs_and_bad_command_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let base = [
+        "ingest", "--lane", "l", "--kind", "periodic", "--commit", "c",
+    ];
+    let mut missing = base.to_vec();
+    missing.push("nowhere");
+    let output = coalmine(root, &missing);
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("nowhere"), "{}", stderr(&output));
+    assert!(!root.join(".coalmine").exists(), "no history is created");
+
+    write(&root.join("only/bad.xml"), "<html/>");
+    let mut bad = base.to_vec();
+    bad.push("only");
+    let output = coalmine(root, &bad);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("only/bad.xml:1:1"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("nothing was recorded"),
+        "{}",
+        stderr(&output)
+    );
+
+    let mut bad_time = base.to_vec();
+    bad_time.extend(["--at", "yesterday", "only"]);
+    let output = coalmine(root, &bad_time);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("is not a time"),
+        "{}",
+        stderr(&output)
+    );
+    let output = coalmine(
+        root,
+        &[
+            "ingest", "--lane", "l", "--kind", "nightly", "--commit", "c", "x",
+        ],
+    );
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("periodic, presubmit, merged, local"));
+
+    // Without harness.toml, the history goes to .coalmine/history.db here.
+    write(&root.join("ok/a.xml"), PART_B);
+    let mut ok = base.to_vec();
+    ok.push("ok");
+    let output = coalmine(root, &ok);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(root.join(".coalmine/history.db").is_file());
+}
+
+#[test]
+fn plan_apply_export_on_a_seeded_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    seed(root);
+
+    let plan = json(&coalmine(
+        root,
+        &["quarantine", "plan", "--format", "json", "--now", NOW],
+    ));
+    assert_eq!(tests_of(&plan["quarantine_now"]), ["pkg.Suite::flaky_now"]);
+    assert_eq!(plan["quarantine_now"][0]["owner"], "sig-compute");
+    assert_eq!(plan["quarantine_now"][0]["failed"], 2);
+    assert_eq!(plan["quarantine_now"][0]["passed"], 4);
+    assert_eq!(
+        tests_of(&plan["next_batch"]),
+        ["other.Thing::orphan_test", "pkg.Suite::flaky_batch"]
+    );
+    assert_eq!(plan["next_batch"][1]["owner"], "sig-network");
+    assert_eq!(plan["batch"]["date"], "2026-11-20");
+    assert_eq!(plan["batch"]["in_grace"], true);
+    assert_eq!(
+        plan["missing_owner"],
+        serde_json::json!(["other.Thing::orphan_test"])
+    );
+    assert_eq!(tests_of(&plan["release"]), ["pkg.Suite::old_flaky"]);
+    assert_eq!(
+        plan["unknown_quarantine_entries"],
+        serde_json::json!(["pkg.Suite::gone"])
+    );
+    let escalation = &plan["escalations"][0];
+    assert_eq!(escalation["test"], "pkg.Suite::flaky_now");
+    assert_eq!(escalation["owner"], "sig-compute");
+    assert!(
+        escalation["body"]
+            .as_str()
+            .unwrap()
+            .contains("/release-blocker main")
+    );
+    assert_eq!(plan["lanes"][0]["lane"], "periodic-e2e-sig-compute");
+
+    // The text form names the error with the test.
+    let text = stdout(&coalmine(root, &["quarantine", "plan", "--now", NOW]));
+    assert!(
+        text.contains("error: `other.Thing::orphan_test` must be quarantined but has no owner"),
+        "{text}"
+    );
+
+    // A candidate without an owner: apply refuses and writes nothing.
+    let output = coalmine(
+        root,
+        &["quarantine", "apply", "--now", NOW, "--pr-body", "pr.md"],
+    );
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("`other.Thing::orphan_test` must be quarantined but has no owner"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("nothing was written"));
+    assert_eq!(
+        std::fs::read_to_string(root.join("harness.toml")).unwrap(),
+        HARNESS
+    );
+    assert!(!root.join("pr.md").exists());
+
+    // With an owner for it, apply writes the entries and keeps the rest of the file.
+    let owned = HARNESS.replace(
+        "\"pkg.Suite::flaky_*\" = \"sig-network\"\n",
+        "\"pkg.Suite::flaky_*\" = \"sig-network\"\n\"other.Thing::*\" = \"sig-storage\"\n",
+    );
+    write(&root.join("harness.toml"), &owned);
+    let markdown = stdout(&coalmine(
+        root,
+        &["quarantine", "plan", "--format", "md", "--now", NOW],
+    ));
+    let output = coalmine(
+        root,
+        &["quarantine", "apply", "--now", NOW, "--pr-body", "pr.md"],
+    );
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("3 added, 1 removed"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("pr.md")).unwrap(),
+        markdown
+    );
+    let edited = std::fs::read_to_string(root.join("harness.toml")).unwrap();
+    let kept = &owned[..owned.find("# Released soon.").unwrap()];
+    assert!(edited.starts_with(kept), "{edited}");
+    assert!(edited.contains("# Team notes: keep this comment exactly as it is.\n[ci]\ncommand = [\"true\"] # a CI that does nothing\n"));
+    assert!(!edited.contains("old_flaky"), "{edited}");
+    let config = Config::load(&root.join("harness.toml")).unwrap();
+    let entries: Vec<(&str, &str)> = config
+        .quarantine
+        .quarantine
+        .iter()
+        .map(|entry| (entry.test.as_str(), entry.owner.as_str()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("pkg.Suite::gone", "sig-compute"),
+            ("pkg.Suite::flaky_now", "sig-compute"),
+            ("other.Thing::orphan_test", "sig-storage"),
+            ("pkg.Suite::flaky_batch", "sig-network"),
+        ]
+    );
+    let now_entry = &config.quarantine.quarantine[1];
+    assert_eq!(now_entry.since.to_string(), "2026-11-20");
+    assert_eq!(now_entry.stable_by, None);
+    assert!(
+        now_entry
+            .reason
+            .starts_with("immediate: failed 2 of 6 execution(s) (33.33 %)"),
+        "{}",
+        now_entry.reason
+    );
+    assert!(
+        config.quarantine.quarantine[2]
+            .reason
+            .starts_with("batch: failed 2 of 20")
+    );
+
+    // A second apply changes nothing.
+    let output = coalmine(root, &["quarantine", "apply", "--now", NOW]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("nothing to change"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("harness.toml")).unwrap(),
+        edited
+    );
+
+    // Export for each runner.
+    let export = |runner: &str| {
+        let output = coalmine(root, &["quarantine", "export", "--for", runner]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        stdout(&output)
+    };
+    assert_eq!(
+        export("nextest"),
+        "not (test(=other.Thing::orphan_test) | (binary_id(=other.Thing) & test(=orphan_test)) | \
+         test(=pkg.Suite::flaky_batch) | (binary_id(=pkg.Suite) & test(=flaky_batch)) | \
+         test(=pkg.Suite::flaky_now) | (binary_id(=pkg.Suite) & test(=flaky_now)) | \
+         test(=pkg.Suite::gone) | (binary_id(=pkg.Suite) & test(=gone)))\n"
+    );
+    assert_eq!(
+        export("pytest"),
+        "--deselect=other.py::Thing::orphan_test\n--deselect=pkg.py::Suite::flaky_batch\n\
+         --deselect=pkg.py::Suite::flaky_now\n--deselect=pkg.py::Suite::gone\n"
+    );
+    assert_eq!(
+        export("ginkgo"),
+        "(?:orphan_test)|(?:flaky_batch)|(?:flaky_now)|(?:gone)\n"
+    );
+    assert_eq!(
+        export("go"),
+        "^orphan_test$|^flaky_batch$|^flaky_now$|^gone$\n"
+    );
+    assert_eq!(
+        export("regex"),
+        "^(?:other\\.Thing::orphan_test|pkg\\.Suite::flaky_batch|pkg\\.Suite::flaky_now|pkg\\.Suite::gone)$\n"
+    );
+    let output = coalmine(root, &["quarantine", "export", "--for", "junit"]);
+    assert_eq!(code(&output), 2);
+}
+
+#[test]
+fn report_json_has_its_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    seed(root);
+    let report = json(&coalmine(
+        root,
+        &["report", "--format", "json", "--now", NOW],
+    ));
+    let keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "counts",
+            "flakiest",
+            "lanes",
+            "now",
+            "preset",
+            "quarantined",
+            "stability"
+        ]
+    );
+    assert_eq!(report["now"], NOW);
+    assert_eq!(report["preset"], "kubevirt");
+    assert_eq!(report["quarantined"], 2);
+    assert_eq!(report["flakiest"]["window_days"], 14);
+    assert_eq!(report["flakiest"]["more"], 0);
+    let flaky = &report["flakiest"]["tests"];
+    assert_eq!(
+        tests_of(flaky),
+        [
+            "other.Thing::orphan_test",
+            "pkg.Suite::flaky_batch",
+            "pkg.Suite::flaky_now"
+        ]
+    );
+    let first = &flaky[0];
+    assert_eq!(first["owner"], Value::Null);
+    assert_eq!(first["status"], "next-batch");
+    assert_eq!(first["rate"], 0.1);
+    assert_eq!(first["failed"], 2);
+    assert_eq!(first["executions"], 20);
+    assert_eq!(first["runs"], 20);
+    assert_eq!(flaky[2]["status"], "quarantine-now");
+    assert_eq!(flaky[2]["owner"], "sig-compute");
+    let stability = &report["stability"];
+    assert_eq!(stability["goal"], 0.9);
+    assert_eq!(stability["measured"], 0.7);
+    assert_eq!(stability["measured_runs"], 20);
+    assert_eq!(stability["projected_after_plan"], 1.0);
+    assert_eq!(stability["projected_met"], false);
+    let lane = &report["lanes"][0];
+    assert_eq!(lane["lane"], "periodic-e2e-sig-compute");
+    assert_eq!(lane["runs"], 14);
+    assert_eq!(lane["failed_runs"], 5);
+    assert_eq!(lane["distinct_failing_tests"], 3);
+    assert_eq!(report["counts"]["runs"], 20);
+    assert_eq!(report["counts"]["tests"], 6);
+
+    // The other forms print the same figures.
+    let text = stdout(&coalmine(root, &["report", "--now", NOW]));
+    assert!(
+        text.contains("pkg.Suite::flaky_now      sig-compute  quarantine-now  10 %  2/20"),
+        "{text}"
+    );
+    assert!(
+        text.contains("measured 70 % of 20 trusted runs passed (misses the goal)"),
+        "{text}"
+    );
+    let markdown = stdout(&coalmine(root, &["report", "--format", "md", "--now", NOW]));
+    assert!(
+        markdown.contains(
+            "| `pkg.Suite::flaky_now` | sig-compute | quarantine-now | 10 % | 2/20 | 20 |"
+        ),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn fixed_refuses_unknown_tests_and_records_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    seed(root);
+    let output = coalmine(
+        root,
+        &[
+            "quarantine",
+            "fixed",
+            "pkg.Suite::flaky_bach",
+            "--commit",
+            "abc1234",
+        ],
+    );
+    assert_eq!(code(&output), 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains("no test `pkg.Suite::flaky_bach` in the history"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the closest known names:\n  pkg.Suite::flaky_batch\n"),
+        "{err}"
+    );
+    let history = History::open(&root.join("history.db")).unwrap();
+    assert!(history.fixes().unwrap().is_empty());
+
+    // Bracket tags in the name given are ignored.
+    let output = coalmine(
+        root,
+        &[
+            "quarantine",
+            "fixed",
+            "[sig-network] pkg.Suite::flaky_batch",
+            "--commit",
+            "abc1234",
+            "--at",
+            "2026-11-20T06:00Z",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let fixes = history.fixes().unwrap();
+    assert_eq!(fixes.len(), 1);
+    assert_eq!(fixes[0].test, "pkg.Suite::flaky_batch");
+    assert_eq!(fixes[0].commit, "abc1234");
+    assert_eq!(fixes[0].at.to_string(), "2026-11-20T06:00:00Z");
+}
+
+/// A small history whose plan, as a pull-request description, is compared whole.
+#[test]
+fn plan_markdown_of_a_small_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("harness.toml"),
+        "[ci]\ncommand = [\"true\"]\nresults = \"{artifacts}/r.json\"\n\n[history]\npath = \"h.db\"\n\n\
+         [[quarantine]]\ntest = \"pkg.Disk::resize\"\nowner = \"sig-storage\"\nsince = \"2026-10-01\"\n\
+         stable_by = \"2026-11-01\"\n",
+    );
+    for run in 0..5usize {
+        let mut xml = String::from("<testsuite name=\"e2e\">\n");
+        xml += &testcase("pkg.Net", "[sig-network] dns resolves", run, run < 2);
+        xml += &testcase("pkg.Disk", "resize", run, false);
+        xml += "</testsuite>\n";
+        let file = root.join(format!("r{run}.xml"));
+        write(&file, &xml);
+        let at = format!("2026-11-{:02}T10:00Z", 20 - run);
+        let output = coalmine(
+            root,
+            &[
+                "ingest",
+                "--lane",
+                "periodic-net",
+                "--kind",
+                "periodic",
+                "--commit",
+                "abcdef0",
+                "--at",
+                &at,
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+    }
+    let markdown = stdout(&coalmine(
+        root,
+        &["quarantine", "plan", "--format", "md", "--now", NOW],
+    ));
+    let mut expected = String::new();
+    let _ = write!(
+        expected,
+        "## Quarantine update\n\
+         \n\
+         Computed by `coalmine quarantine plan` as of 2026-11-20T12:00:00Z (policy `kubevirt`): \
+         1 quarantined now, 0 in the batch, 1 released.\n\
+         \n\
+         ### sig-network\n\
+         \n\
+         - [QUARANTINE] [sig-network] `pkg.Net::dns resolves`: quarantine now; failed 2 of 3 \
+         execution(s) (66.67 %) in 3 trusted run(s) over the last 3 days: over 20 %\n\
+         \n\
+         ### sig-storage\n\
+         \n\
+         - [sig-storage] `pkg.Disk::resize`: release from quarantine; no failure in 5 \
+         execution(s) on periodic runs in the last 14 days, all after `stable_by` 2026-11-01\n\
+         \n\
+         ### Suite stability\n\
+         \n\
+         Over the last 14 days, goal 90 %: projected pass rate 60 % (100 % after this change); \
+         measured 60 % over 5 runs.\n"
+    );
+    assert_eq!(markdown, expected);
+}
+
+#[test]
+fn reading_commands_need_a_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("harness.toml"), HARNESS);
+    for args in [
+        &["report"][..],
+        &["quarantine", "plan"],
+        &["quarantine", "apply"],
+        &["quarantine", "fixed", "x", "--commit", "abc1234"],
+    ] {
+        let output = coalmine(root, args);
+        assert_eq!(code(&output), 1, "{args:?}");
+        assert!(
+            stderr(&output).contains("no history database at"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(!root.join("history.db").exists());
+}
