@@ -6,38 +6,9 @@
 
 #![no_main]
 
-use std::io::BufReader;
-
-use coalmine::results::adapter::{Adapter, MAX_MESSAGE_BYTES};
 use coalmine::results::formats::Tap;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = Tap.sniff(&data[..data.len().min(4096)]);
-    let mut input = data;
-    let mut tests = Vec::new();
-    let whole = Tap.read(&mut input, &mut |test| {
-        if let Some(message) = &test.message {
-            assert!(
-                message.len() <= MAX_MESSAGE_BYTES + 64,
-                "an unbounded message"
-            );
-        }
-        assert!(test.attempts >= 1);
-        tests.push(test);
-    });
-    assert!(
-        tests.len() <= (data.len() + 1) * 1001,
-        "more tests than the input holds"
-    );
-    let capacity = usize::from(data.first().copied().unwrap_or(0) % 7) + 1;
-    let mut chunked = BufReader::with_capacity(capacity, data);
-    let mut again = Vec::new();
-    let chunked_result = Tap.read(&mut chunked, &mut |test| again.push(test));
-    assert_eq!(tests, again, "the chunking changed the tests");
-    assert_eq!(
-        whole.map_err(|error| format!("{error:?}")),
-        chunked_result.map_err(|error| format!("{error:?}")),
-        "the chunking changed the result"
-    );
+    coalmine_fuzz::check(&Tap, data, (data.len() + 1) * 1001);
 });
