@@ -60,6 +60,32 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Helpers for the adapters' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Adapter;
+    use crate::results::ResultsErrorKind;
+    use crate::results::model::{Outcome, TestCase};
+
+    /// Every test an adapter reads from `bytes`, or its error.
+    pub(crate) fn collect(
+        adapter: &dyn Adapter,
+        mut bytes: &[u8],
+    ) -> Result<Vec<TestCase>, ResultsErrorKind> {
+        let mut tests = Vec::new();
+        adapter.read(&mut bytes, &mut |test| tests.push(test))?;
+        Ok(tests)
+    }
+
+    /// Names and outcomes, for compact assertions.
+    pub(crate) fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
+        tests
+            .iter()
+            .map(|test| (test.name.clone(), test.outcome))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

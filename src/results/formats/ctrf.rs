@@ -598,18 +598,11 @@ mod tests {
         read_bytes(text.as_bytes())
     }
 
-    fn read_bytes(mut bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
-        let mut tests = Vec::new();
-        Ctrf.read(&mut bytes, &mut |test| tests.push(test))?;
-        Ok(tests)
+    fn read_bytes(bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
+        crate::results::adapter::testing::collect(&Ctrf, bytes)
     }
 
-    fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
-        tests
-            .iter()
-            .map(|test| (test.name.clone(), test.outcome))
-            .collect()
-    }
+    use crate::results::adapter::testing::summary;
 
     const REPORT: &str = r#"{
   "reportFormat": "CTRF",

@@ -528,18 +528,11 @@ mod tests {
         read_bytes(text.as_bytes())
     }
 
-    fn read_bytes(mut bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
-        let mut tests = Vec::new();
-        GoTestJson.read(&mut bytes, &mut |test| tests.push(test))?;
-        Ok(tests)
+    fn read_bytes(bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
+        crate::results::adapter::testing::collect(&GoTestJson, bytes)
     }
 
-    fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
-        tests
-            .iter()
-            .map(|test| (test.name.clone(), test.outcome))
-            .collect()
-    }
+    use crate::results::adapter::testing::summary;
 
     const RUN: &str = r#"{"Time":"2025-01-01T00:00:00Z","Action":"start","Package":"example.com/calc"}
 {"Time":"2025-01-01T00:00:00Z","Action":"run","Package":"example.com/calc","Test":"TestAdd"}

@@ -315,18 +315,11 @@ mod tests {
         read_bytes(text.as_bytes())
     }
 
-    fn read_bytes(mut bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
-        let mut tests = Vec::new();
-        LibtestJson.read(&mut bytes, &mut |test| tests.push(test))?;
-        Ok(tests)
+    fn read_bytes(bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
+        crate::results::adapter::testing::collect(&LibtestJson, bytes)
     }
 
-    fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
-        tests
-            .iter()
-            .map(|test| (test.name.clone(), test.outcome))
-            .collect()
-    }
+    use crate::results::adapter::testing::summary;
 
     const CARGO_TEST: &str = r#"   Compiling demo v0.1.0 (/tmp/demo)
     Finished `test` profile [unoptimized + debuginfo] target(s) in 0.50s

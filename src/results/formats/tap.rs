@@ -709,12 +709,7 @@ mod tests {
         tests
     }
 
-    fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
-        tests
-            .iter()
-            .map(|test| (test.name.clone(), test.outcome))
-            .collect()
-    }
+    use crate::results::adapter::testing::summary;
 
     fn pairs(expected: &[(&str, Outcome)]) -> Vec<(String, Outcome)> {
         expected
