@@ -193,6 +193,7 @@ impl Config {
     /// Parses config text as if read from `path` (relative paths resolve against its folder).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let source = Source { text, path };
+        raw::check_quarantine_owners(&source)?;
         let raw: RawConfig = toml::from_str(text).map_err(|error| {
             source.error_at(
                 error.span().map_or(0, |span| span.start),

@@ -113,6 +113,37 @@ struct RawRun {
     flaky: FlakyPolicy,
 }
 
+/// Every `[[quarantine]]` entry needs an owning team; a missing one gets a message naming the
+/// entry's test (serde alone would only say "missing field `owner`"). Other problems are left
+/// to the full parse, which reports them with their positions.
+pub(super) fn check_quarantine_owners(source: &Source<'_>) -> Result<(), ConfigError> {
+    #[derive(Deserialize)]
+    struct Entries {
+        #[serde(default)]
+        quarantine: Vec<Spanned<toml::Table>>,
+    }
+    let Ok(entries) = toml::from_str::<Entries>(source.text) else {
+        return Ok(());
+    };
+    for entry in &entries.quarantine {
+        if !entry.get_ref().contains_key("owner") {
+            let test = entry
+                .get_ref()
+                .get("test")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("?");
+            return Err(source.error_at(
+                entry.span().start,
+                format!(
+                    "the [[quarantine]] entry for `{test}` has no owner: every quarantined test has an owning \
+                     team; add e.g. owner = \"sig-compute\""
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The text being parsed and its path, to turn byte offsets into errors.
 pub(super) struct Source<'a> {
     pub(super) text: &'a str,
