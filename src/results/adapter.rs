@@ -77,6 +77,21 @@ pub(crate) mod testing {
         Ok(tests)
     }
 
+    /// Every test read through a buffer of `capacity` bytes (so every chunk boundary is
+    /// tried), or the error as text, to compare with a read of the whole input.
+    pub(crate) fn collect_chunked(
+        adapter: &dyn Adapter,
+        bytes: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<TestCase>, String> {
+        let mut input = std::io::BufReader::with_capacity(capacity, bytes);
+        let mut tests = Vec::new();
+        adapter
+            .read(&mut input, &mut |test| tests.push(test))
+            .map(|()| tests)
+            .map_err(|error| format!("{error:?}"))
+    }
+
     /// Names and outcomes, for compact assertions.
     pub(crate) fn summary(tests: &[TestCase]) -> Vec<(String, Outcome)> {
         tests

@@ -630,12 +630,7 @@ error: test failed, to rerun pass `--lib`
 
     /// Reads through a buffer of `capacity` bytes, so that every chunk boundary is tried.
     fn read_chunked(bytes: &[u8], capacity: usize) -> Result<Vec<TestCase>, String> {
-        let mut input = std::io::BufReader::with_capacity(capacity, bytes);
-        let mut tests = Vec::new();
-        LibtestJson
-            .read(&mut input, &mut |test| tests.push(test))
-            .map(|()| tests)
-            .map_err(|error| format!("{error:?}"))
+        crate::results::adapter::testing::collect_chunked(&LibtestJson, bytes, capacity)
     }
 
     mod properties {

@@ -1119,11 +1119,7 @@ not okay\r
 
     /// Reads through a buffer of `capacity` bytes, so that every chunk boundary is tried.
     fn read_chunked(bytes: &[u8], capacity: usize) -> Result<Vec<TestCase>, String> {
-        let mut input = std::io::BufReader::with_capacity(capacity, bytes);
-        let mut tests = Vec::new();
-        Tap.read(&mut input, &mut |test| tests.push(test))
-            .map(|()| tests)
-            .map_err(|error| format!("{error:?}"))
+        crate::results::adapter::testing::collect_chunked(&Tap, bytes, capacity)
     }
 
     mod properties {
