@@ -388,29 +388,23 @@ fn marker(owner: Option<&str>) -> String {
 pub fn plan_markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let mut changes: Vec<Change> = Vec::new();
-    for candidate in &plan.quarantine_now {
-        changes.push(Change {
-            owner: candidate.owner.clone(),
-            line: format!(
-                "[QUARANTINE] {} {}: quarantine now; {}{}",
-                marker(candidate.owner.as_deref()),
-                code(&candidate.test),
-                candidate.reason,
-                blocker_note(candidate)
-            ),
-        });
-    }
-    for candidate in &plan.next_batch {
-        changes.push(Change {
-            owner: candidate.owner.clone(),
-            line: format!(
-                "[QUARANTINE] {} {}: next batch; {}{}",
-                marker(candidate.owner.as_deref()),
-                code(&candidate.test),
-                candidate.reason,
-                blocker_note(candidate)
-            ),
-        });
+    let candidates = [
+        (&plan.quarantine_now, "quarantine now"),
+        (&plan.next_batch, "next batch"),
+    ];
+    for (list, when) in candidates {
+        for candidate in list {
+            changes.push(Change {
+                owner: candidate.owner.clone(),
+                line: format!(
+                    "[QUARANTINE] {} {}: {when}; {}{}",
+                    marker(candidate.owner.as_deref()),
+                    code(&candidate.test),
+                    candidate.reason,
+                    blocker_note(candidate)
+                ),
+            });
+        }
     }
     for release in &plan.grace_released {
         let action = if release.was_quarantined {
