@@ -151,17 +151,141 @@ fn results_of(attempts: &[CanaryRun]) -> Vec<NewResult> {
     results
 }
 
-/// `git rev-parse HEAD` in `dir`, or `unknown` outside a git tree.
+/// The commit checked out in `dir`: read from the repository's files (cheap: this runs in
+/// every harness process nextest starts), else by `git rev-parse HEAD`, else `unknown`.
 fn head_commit(dir: &Path) -> String {
-    std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
+    let in_a_repository = std::env::var_os("GIT_DIR").is_some()
+        || dir.ancestors().any(|folder| folder.join(".git").exists());
+    if !in_a_repository {
+        return "unknown".to_owned();
+    }
+    read_head(dir)
+        .or_else(|| {
+            std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(dir)
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()
+                .filter(|output| output.status.success())
+                .and_then(|output| String::from_utf8(output.stdout).ok())
+                .map(|text| text.trim().to_owned())
+                .filter(|text| is_object_id(text))
+        })
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn is_object_id(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64) && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
+/// HEAD resolved through `.git` (a folder, or a file pointing at one as in worktrees), its
+/// loose refs and `packed-refs`; `None` for anything unusual, which `git` then resolves.
+fn read_head(dir: &Path) -> Option<String> {
+    let dot_git = dir
+        .ancestors()
+        .map(|folder| folder.join(".git"))
+        .find(|path| path.exists())?;
+    let git_dir = if dot_git.is_file() {
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let target = text.trim().strip_prefix("gitdir:")?.trim();
+        dot_git.parent()?.join(target)
+    } else {
+        dot_git
+    };
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
+        return is_object_id(head).then(|| head.to_owned());
+    };
+    // A worktree keeps its refs in the repository's common folder.
+    let common = std::fs::read_to_string(git_dir.join("commondir"))
+        .map(|text| git_dir.join(text.trim()))
+        .unwrap_or_else(|_| git_dir.clone());
+    for folder in [&git_dir, &common] {
+        if let Ok(text) = std::fs::read_to_string(folder.join(reference)) {
+            let id = text.trim();
+            return is_object_id(id).then(|| id.to_owned());
+        }
+    }
+    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (id, name) = line.split_once(' ')?;
+        (name == reference && is_object_id(id)).then(|| id.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn head_is_read_like_git_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q"]);
+        assert_eq!(read_head(repo), None, "no commit yet");
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        let nested = repo.join("a/b");
+        std::fs::create_dir_all(&nested).unwrap();
+        let expected = git(repo, &["rev-parse", "HEAD"]);
+        assert_eq!(
+            read_head(&nested).as_deref(),
+            Some(expected.as_str()),
+            "a loose ref, from a subfolder"
+        );
+        git(repo, &["pack-refs", "--all"]);
+        assert_eq!(
+            read_head(repo).as_deref(),
+            Some(expected.as_str()),
+            "a packed ref"
+        );
+        git(repo, &["checkout", "-q", "--detach"]);
+        assert_eq!(
+            read_head(repo).as_deref(),
+            Some(expected.as_str()),
+            "a detached HEAD"
+        );
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "two"]);
+        let second = git(repo, &["rev-parse", "HEAD"]);
+        let tree = dir.path().join("wt");
+        git(
+            repo,
+            &["worktree", "add", "-q", tree.to_str().unwrap(), &expected],
+        );
+        assert_eq!(
+            read_head(&tree).as_deref(),
+            Some(expected.as_str()),
+            "a worktree"
+        );
+        assert_eq!(head_commit(repo), second);
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(read_head(outside.path()), None, "outside a repository");
+        if std::env::var_os("GIT_DIR").is_none() {
+            assert_eq!(head_commit(outside.path()), "unknown");
+        }
+    }
 }
