@@ -1,9 +1,10 @@
 //! The harness: turns canaries into libtest-mimic trials named `canary::<name>`, applies the
 //! command line's kind and name filters, and runs the selected trials.
 //!
-//! It is careful about what it does when: `--list` and the `--exact NAME` that nextest issues once
-//! per test touch only names (no config is read, no canary is built); a run reads harness.toml
-//! once and builds only the selected canaries.
+//! It is careful about what it does when: `--list` builds no canary and reads harness.toml only
+//! for its `[[quarantine]]` entries (a broken config lists nothing as quarantined); a run, such
+//! as the `--exact NAME` nextest issues once per test, reads harness.toml once and builds only
+//! the selected canaries.
 
 pub mod args;
 mod json;
