@@ -24,7 +24,9 @@
 //!    timed inside Python (interpreter start-up excluded); skipped when not installed.
 //!
 //! The goal is at least 500,000 testcases per second for the ingest. Options: `--dir PATH`
-//! keeps the generated files and databases there.
+//! keeps the generated files and databases there; `--only PHASE` (repeatable: `adapter`,
+//! `record`, `parse`, `ingest`, `reopening`, `junitparser`) measures only those phases, e.g.
+//! under `perf record`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -62,6 +64,23 @@ struct Options {
     files: usize,
     rounds: usize,
     dir: Option<PathBuf>,
+    /// The phases to measure (`--only`); all when empty.
+    only: Vec<String>,
+}
+
+const PHASES: [&str; 6] = [
+    "adapter",
+    "record",
+    "parse",
+    "ingest",
+    "reopening",
+    "junitparser",
+];
+
+impl Options {
+    fn measures(&self, phase: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == phase)
+    }
 }
 
 fn options() -> Result<Options, String> {
@@ -71,6 +90,7 @@ fn options() -> Result<Options, String> {
         files: 4,
         rounds: 3,
         dir: None,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -87,6 +107,16 @@ fn options() -> Result<Options, String> {
             "--rounds" => options.rounds = number("--rounds")?,
             "--dir" => {
                 options.dir = Some(PathBuf::from(args.next().ok_or("--dir needs a folder")?))
+            }
+            "--only" => {
+                let phase = args.next().ok_or("--only needs a phase")?;
+                if !PHASES.contains(&phase.as_str()) {
+                    return Err(format!(
+                        "unknown phase {phase}; the phases are {}",
+                        PHASES.join(", ")
+                    ));
+                }
+                options.only.push(phase);
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -192,9 +222,10 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
+/// The median, `None` for a phase not measured.
+fn median(mut values: Vec<Duration>) -> Option<Duration> {
     values.sort();
-    values[values.len() / 2]
+    values.get(values.len() / 2).copied()
 }
 
 fn rate(cases: usize, elapsed: Duration) -> String {
@@ -252,128 +283,143 @@ fn main() {
     let mut cli_times = Vec::new();
     for round in 0..options.rounds {
         // The adapter alone, into a counting sink.
-        let started = Instant::now();
-        let mut counted = 0usize;
-        for (_, files) in &runs {
-            for file in files {
-                let mut input = std::io::BufReader::with_capacity(
-                    64 * 1024,
-                    File::open(file).expect("opening a file"),
-                );
-                Junit
-                    .read(&mut input, &mut |_| counted += 1)
-                    .expect("a valid file");
+        if options.measures("adapter") {
+            let started = Instant::now();
+            let mut counted = 0usize;
+            for (_, files) in &runs {
+                for file in files {
+                    let mut input = std::io::BufReader::with_capacity(
+                        64 * 1024,
+                        File::open(file).expect("opening a file"),
+                    );
+                    Junit
+                        .read(&mut input, &mut |_| counted += 1)
+                        .expect("a valid file");
+                }
             }
+            adapter_times.push(started.elapsed());
+            assert_eq!(counted, total);
         }
-        adapter_times.push(started.elapsed());
-        assert_eq!(counted, total);
 
         // Recording alone: everything parsed first, then one transaction per run.
-        let parsed: Vec<ingest::Parsed> = runs
-            .iter()
-            .map(|(_, files)| ingest::read_files(files))
-            .collect();
-        let db = root.join(format!("record-{round}.db"));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        if options.measures("record") {
+            let parsed: Vec<ingest::Parsed> = runs
+                .iter()
+                .map(|(_, files)| ingest::read_files(files))
+                .collect();
+            let db = root.join(format!("record-{round}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            let started = Instant::now();
+            let mut history = History::open(&db).expect("opening the history");
+            for (index, run) in parsed.iter().enumerate() {
+                let new_run = NewRun {
+                    lane: "periodic-e2e-sig-compute".to_owned(),
+                    kind: RunKind::Periodic,
+                    commit: format!("{index:040x}"),
+                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                        .expect("a time"),
+                    source: "bench".to_owned(),
+                    ingest_key: run.key.clone(),
+                };
+                history
+                    .record_run(&new_run, &run.results)
+                    .expect("recording");
+            }
+            drop(history);
+            record_times.push(started.elapsed());
+            drop(parsed);
         }
-        let started = Instant::now();
-        let mut history = History::open(&db).expect("opening the history");
-        for (index, run) in parsed.iter().enumerate() {
-            let new_run = NewRun {
-                lane: "periodic-e2e-sig-compute".to_owned(),
-                kind: RunKind::Periodic,
-                commit: format!("{index:040x}"),
-                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                    .expect("a time"),
-                source: "bench".to_owned(),
-                ingest_key: run.key.clone(),
-            };
-            history
-                .record_run(&new_run, &run.results)
-                .expect("recording");
-        }
-        drop(history);
-        record_times.push(started.elapsed());
-        drop(parsed);
 
         // Parse only.
-        let started = Instant::now();
-        let mut parsed = 0usize;
-        for (_, files) in &runs {
-            let result = ingest::read_files(files);
-            assert!(result.skipped.is_empty(), "{:?}", result.skipped);
-            parsed += result.testcases as usize;
+        if options.measures("parse") {
+            let started = Instant::now();
+            let mut parsed = 0usize;
+            for (_, files) in &runs {
+                let result = ingest::read_files(files);
+                assert!(result.skipped.is_empty(), "{:?}", result.skipped);
+                parsed += result.testcases as usize;
+            }
+            parse_times.push(started.elapsed());
+            assert_eq!(parsed, total);
         }
-        parse_times.push(started.elapsed());
-        assert_eq!(parsed, total);
 
         // Ingest into a fresh database.
-        let db = root.join(format!("history-{round}.db"));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        if options.measures("ingest") {
+            let db = root.join(format!("history-{round}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            let started = Instant::now();
+            let mut history = History::open(&db).expect("opening the history");
+            let mut recorded = 0usize;
+            for (index, (dir, _)) in runs.iter().enumerate() {
+                let run = RunInfo {
+                    lane: "periodic-e2e-sig-compute".to_owned(),
+                    kind: RunKind::Periodic,
+                    commit: format!("{index:040x}"),
+                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                        .expect("a time"),
+                };
+                let report = ingest::ingest(&mut history, std::slice::from_ref(dir), &run)
+                    .expect("ingesting");
+                assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
+                recorded += report.parsed.results.len();
+            }
+            drop(history);
+            ingest_times.push(started.elapsed());
+            assert_eq!(recorded, total);
         }
-        let started = Instant::now();
-        let mut history = History::open(&db).expect("opening the history");
-        let mut recorded = 0usize;
-        for (index, (dir, _)) in runs.iter().enumerate() {
-            let run = RunInfo {
-                lane: "periodic-e2e-sig-compute".to_owned(),
-                kind: RunKind::Periodic,
-                commit: format!("{index:040x}"),
-                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                    .expect("a time"),
-            };
-            let report =
-                ingest::ingest(&mut history, std::slice::from_ref(dir), &run).expect("ingesting");
-            assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
-            recorded += report.parsed.results.len();
-        }
-        drop(history);
-        ingest_times.push(started.elapsed());
-        assert_eq!(recorded, total);
 
         // As separate `coalmine ingest` calls do it: the history opened for each run.
-        let db = root.join(format!("history-cli-{round}.db"));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        if options.measures("reopening") {
+            let db = root.join(format!("history-cli-{round}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            let started = Instant::now();
+            for (index, (dir, _)) in runs.iter().enumerate() {
+                let mut history = History::open(&db).expect("opening the history");
+                let run = RunInfo {
+                    lane: "periodic-e2e-sig-compute".to_owned(),
+                    kind: RunKind::Periodic,
+                    commit: format!("{index:040x}"),
+                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+                        .expect("a time"),
+                };
+                let report = ingest::ingest(&mut history, std::slice::from_ref(dir), &run)
+                    .expect("ingesting");
+                assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
+            }
+            cli_times.push(started.elapsed());
         }
-        let started = Instant::now();
-        for (index, (dir, _)) in runs.iter().enumerate() {
-            let mut history = History::open(&db).expect("opening the history");
-            let run = RunInfo {
-                lane: "periodic-e2e-sig-compute".to_owned(),
-                kind: RunKind::Periodic,
-                commit: format!("{index:040x}"),
-                started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                    .expect("a time"),
-            };
-            let report =
-                ingest::ingest(&mut history, std::slice::from_ref(dir), &run).expect("ingesting");
-            assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
+        let mut line = format!("round {}:", round + 1);
+        for (name, times) in [
+            ("adapter", &adapter_times),
+            ("parse", &parse_times),
+            ("record", &record_times),
+            ("ingest", &ingest_times),
+            ("ingest reopening", &cli_times),
+        ] {
+            if let Some(time) = times.last() {
+                line.push_str(&format!(" {name} {:.3} s,", time.as_secs_f64()));
+            }
         }
-        cli_times.push(started.elapsed());
-        println!(
-            "round {}: adapter {:.3} s, parse {:.3} s, record {:.3} s, ingest {:.3} s, \
-             ingest reopening {:.3} s",
-            round + 1,
-            adapter_times[round].as_secs_f64(),
-            parse_times[round].as_secs_f64(),
-            record_times[round].as_secs_f64(),
-            ingest_times[round].as_secs_f64(),
-            cli_times[round].as_secs_f64()
-        );
+        println!("{}", line.trim_end_matches(','));
     }
     let adapter = median(adapter_times);
     let record = median(record_times);
     let parse = median(parse_times);
     let ingest_time = median(ingest_times);
     let cli_time = median(cli_times);
-    let db_size = std::fs::metadata(root.join("history-0.db")).map_or(0, |m| m.len());
+    let db_size = std::fs::metadata(root.join("history-cli-0.db")).map_or(0, |m| m.len());
 
     let python =
         std::env::var("JUNITPARSER_PYTHON").unwrap_or_else(|_| DEFAULT_VENV_PYTHON.to_owned());
-    let junitparser = if Path::new(&python).exists() {
+    let junitparser = if !options.measures("junitparser") {
+        None
+    } else if Path::new(&python).exists() {
         let mut command = Command::new(&python);
         command.arg("-c").arg(JUNITPARSER_SCRIPT);
         for (_, files) in &runs {
@@ -413,51 +459,45 @@ fn main() {
     println!();
     println!("| what ({total} testcases, one core) | seconds | testcases/s |");
     println!("|---|---|---|");
-    println!(
-        "| coalmine JUnit adapter alone (counting sink) | {:.3} | {} |",
-        adapter.as_secs_f64(),
-        rate(total, adapter)
-    );
-    println!(
-        "| coalmine parse (adapter, ids, tags, merge, SHA-256) | {:.3} | {} |",
-        parse.as_secs_f64(),
-        rate(total, parse)
-    );
-    println!(
-        "| coalmine recording already parsed runs (SQLite) | {:.3} | {} |",
-        record.as_secs_f64(),
-        rate(total, record)
-    );
-    println!(
-        "| coalmine ingest into a fresh SQLite history (parse + record) | {:.3} | {} |",
-        ingest_time.as_secs_f64(),
-        rate(total, ingest_time)
-    );
-    println!(
-        "| coalmine ingest, the history opened for each run (as separate `coalmine ingest` calls) | {:.3} | {} |",
-        cli_time.as_secs_f64(),
-        rate(total, cli_time)
-    );
-    if let Some(elapsed) = junitparser {
+    for (what, time) in [
+        ("coalmine JUnit adapter alone (counting sink)", adapter),
+        ("coalmine parse (adapter, ids, tags, merge, SHA-256)", parse),
+        ("coalmine recording already parsed runs (SQLite)", record),
+        (
+            "coalmine ingest into one open SQLite history (parse + record)",
+            ingest_time,
+        ),
+        (
+            "**coalmine ingest, the history opened for each run (as separate `coalmine ingest` calls)**",
+            cli_time,
+        ),
+        ("Python junitparser, parsing only", junitparser),
+    ] {
+        if let Some(time) = time {
+            println!(
+                "| {what} | {:.3} | {} |",
+                time.as_secs_f64(),
+                rate(total, time)
+            );
+        }
+    }
+    println!();
+    if let (Some(python), Some(cli)) = (junitparser, cli_time) {
         println!(
-            "| Python junitparser, parsing only | {:.3} | {} |",
-            elapsed.as_secs_f64(),
-            rate(total, elapsed)
-        );
-        println!();
-        println!(
-            "ingest is {:.1}x junitparser's parse rate",
-            elapsed.as_secs_f64() / ingest_time.as_secs_f64()
+            "ingest (history opened per run) is {:.1}x junitparser's parse rate",
+            python.as_secs_f64() / cli.as_secs_f64()
         );
     }
-    println!(
-        "goal: at least 500000 testcases/s for the ingest: {}",
-        if total as f64 / ingest_time.as_secs_f64() >= 500_000.0 {
-            "met"
-        } else {
-            "MISSED"
-        }
-    );
+    if let Some(cli) = cli_time {
+        println!(
+            "goal: at least 500000 testcases/s for `coalmine ingest` (history opened per run): {}",
+            if total as f64 / cli.as_secs_f64() >= 500_000.0 {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
     println!(
         "database: {:.1} MB; peak memory (VmHWM) of this process, which holds every parsed run for the record phase: {} MB",
         db_size as f64 / 1e6,

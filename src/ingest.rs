@@ -45,11 +45,9 @@
 //! small part of the cost of an ingest (see `examples/ingest_bench.rs`).
 //!
 //! # Tags in the history
-//! Results whose tags equal those the history already holds for the test are recorded with
-//! `tags: None`, so that the store does not rewrite the test's row for every run; changed tags
-//! (a tag added or removed, or none left) are recorded. The history then remembers the run
-//! that last *changed* a test's tags: an older report with other tags ingested afterwards wins
-//! until the next newer run is ingested.
+//! Every result reports its test's tags (an empty list when its name has none), and the history
+//! keeps those of the most recent run, whatever the order in which reports are ingested (see
+//! [`History::record_run`]).
 //!
 //! # Malformed files
 //! A file the adapter cannot read is reported with its path, line and column
@@ -750,7 +748,6 @@ pub fn ingest(
             recorded: None,
         });
     }
-    skip_unchanged_tags(history, &mut parsed.results)?;
     let new_run = NewRun {
         lane: run.lane.clone(),
         kind: run.kind,
@@ -764,37 +761,6 @@ pub fn ingest(
         parsed,
         recorded: Some(recorded),
     })
-}
-
-/// Sets `tags` to `None` (leave the stored tags alone) on every result whose tags are
-/// already the history's (see the module docs): the store rewrites a test's row whenever a
-/// newer run reports its tags, even unchanged, which costs more than recording the result.
-fn skip_unchanged_tags(history: &History, results: &mut [NewResult]) -> Result<(), HistoryError> {
-    let stored = history.tests()?;
-    if stored.is_empty() {
-        return Ok(());
-    }
-    let known: HashMap<&str, &[String]> = stored
-        .iter()
-        .map(|test| (test.name.as_str(), test.tags.as_slice()))
-        .collect();
-    for result in results {
-        let (Some(tags), Some(stored)) = (&result.tags, known.get(result.test.as_str())) else {
-            continue;
-        };
-        // The same set: the stored tags are trimmed, non-empty and without duplicates.
-        let mine = || {
-            tags.iter()
-                .map(|tag| tag.trim())
-                .filter(|tag| !tag.is_empty())
-        };
-        let same = mine().all(|tag| stored.iter().any(|known| known == tag))
-            && stored.iter().all(|known| mine().any(|tag| tag == known));
-        if same {
-            result.tags = None;
-        }
-    }
-    Ok(())
 }
 
 /// The run's `source`: what was ingested.

@@ -11,6 +11,7 @@ pub mod model;
 pub mod recorder;
 pub mod schema;
 pub mod store;
+mod tags;
 
 #[cfg(test)]
 mod tests;

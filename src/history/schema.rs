@@ -7,29 +7,33 @@
 //! database from version `n - 1` to `n`, in one transaction; a new database runs them all. A
 //! migration is never edited once released: a change to the schema is a new migration.
 //!
-//! # Tables (version 2)
+//! # Tables (version 3)
 //! - `runs`: one row per recorded run: `lane`, `kind` (`periodic`, `presubmit`, `merged`,
 //!   `local`), `commit_sha`, `started_at`, `source`, `recorded_at`, the final counts `passed`,
 //!   `failed`, `errored`, `skipped`, `tests` (see [`RunCounts`](super::RunCounts)) and the
 //!   `ingest_key` (unique when set). Indexed by `(started_at, id)` for window queries.
 //! - `tests`: one row per test name (`name` unique: the stable test id), with `tags` (a JSON
-//!   array of the bracket tags last reported, `NULL` if never reported) and `tags_seen_at` (the
-//!   start of the run that reported them).
+//!   array of the bracket tags of the most recent run that reported them, `NULL` if none did)
+//!   and `tags_seen_at` (the start of the run that last wrote them; see [`super::tags`]).
 //! - `results`: one row per test execution: `run_id`, `test_id`, `attempt` (from 1), `outcome`
-//!   (kebab-case, e.g. `flaky-pass`), `duration` (seconds, `NULL` if unknown), `message`.
-//!   Indexed by `run_id`, so a window of runs reads its results in one ordered pass.
+//!   (kebab-case, e.g. `flaky-pass`), `duration` (seconds, `NULL` if unknown), `message`,
+//!   `tagged` (1 when the run reported the test's tags, else `NULL`). Indexed by `run_id`, so a
+//!   window of runs reads its results in one ordered pass.
 //! - `fixes`: one row per recorded fix: `test_id`, `commit_sha`, `fixed_at`, `recorded_at`;
 //!   `(test_id, commit_sha)` unique.
 //!
 //! Every time is an integer count of milliseconds since the Unix epoch (UTC).
 //!
+//! Foreign keys are declared but not enforced on each insert (see
+//! [`History::open`](super::History::open)).
+//!
 //! Version 1 had `runs` without `ingest_key`, `tests` without tags, `results`; version 2 added
-//! ingest keys, tags and `fixes`.
+//! ingest keys, tags and `fixes`; version 3 added `results.tagged`.
 
 use rusqlite::Connection;
 
 /// The schema version this coalmine writes and reads.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The application id in the SQLite header of a coalmine history: `coal` in ASCII.
 pub const APPLICATION_ID: i32 = 0x636f_616c;
@@ -93,8 +97,17 @@ CREATE TABLE fixes (
 );
 ";
 
+/// Version 3: whether each result's run reported tags for it (see [`super::tags`]). Every
+/// result of an ingested run reported them (the ingest always parses them from the name);
+/// canary recordings never did.
+pub(crate) const V3: &str = "
+ALTER TABLE results ADD COLUMN tagged INTEGER CHECK (tagged = 1);
+UPDATE results SET tagged = 1
+    WHERE run_id IN (SELECT id FROM runs WHERE ingest_key LIKE 'junit-sha256:%');
+";
+
 /// The migrations, in order: entry `n - 1` takes version `n - 1` to `n`.
-pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2];
+pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3];
 
 /// What a database file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,7 @@ use super::model::{
     RunSummary, TestInfo,
 };
 use super::schema::{self, CURRENT_VERSION, Found};
+use super::tags::{KnownTags, TagWriter};
 use crate::results::Outcome;
 
 /// The environment variable that overrides the configured history path.
@@ -58,17 +59,24 @@ pub struct History {
     /// Test name to id and what this connection last knew of its tags. Ids never change once
     /// committed, so the cache stays right whatever other writers do; tag knowledge is dropped
     /// whenever another connection has written.
-    tests: HashMap<String, CachedTest>,
+    tests: TestCache,
     /// `PRAGMA data_version` when tag knowledge was last valid.
     data_version: Option<i64>,
     jitter: Jitter,
 }
 
+/// A hash map with foldhash's fast hasher: test names are hashed once per recorded result,
+/// and SipHash showed in the ingest's profile.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Test name to what a connection knows of the test.
+type TestCache = FastMap<String, CachedTest>;
+
 #[derive(Debug, Clone)]
 struct CachedTest {
     id: i64,
-    /// The stored `(tags, tags_seen_at)`, when known to be current.
-    tags: Option<(Option<String>, Option<i64>)>,
+    /// The stored tags, when known to be current.
+    tags: Option<KnownTags>,
 }
 
 impl std::fmt::Debug for History {
@@ -132,7 +140,7 @@ impl History {
             conn,
             path: path.to_path_buf(),
             lock_timeout,
-            tests: HashMap::new(),
+            tests: TestCache::default(),
             data_version: None,
             jitter: Jitter::new(),
         };
@@ -153,9 +161,12 @@ impl History {
             });
         }
         // In WAL mode, NORMAL never corrupts the database and loses no commit on a crash of the
-        // process; only a power loss may lose the last commits.
-        let settings = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                        PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;";
+        // process; only a power loss may lose the last commits. Foreign keys stay unenforced
+        // (SQLite's default): every id a write stores was read or created by the same
+        // transaction, nothing is ever deleted, and checking two parents per result row cost a
+        // third of the recording time. The tests check them with `PRAGMA foreign_key_check`.
+        let settings = "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
+                        PRAGMA cache_size = -32768;";
         history
             .conn
             .execute_batch(settings)
@@ -296,11 +307,6 @@ impl History {
             }
         }
         let counts = count(results);
-        let started = run.started_at.as_millisecond();
-        let tags: Vec<Option<String>> = results
-            .iter()
-            .map(|result| result.tags.as_deref().map(tags_json))
-            .collect();
 
         let History {
             conn,
@@ -318,85 +324,85 @@ impl History {
                 }
                 *data_version = Some(version);
             }
-            let mut existing: Option<i64> = None;
+            // The run to add to, with its start.
+            let mut existing: Option<(i64, i64)> = None;
             if let Some(key) = &run.ingest_key {
-                let mut select = tx.prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?;
+                let mut select =
+                    tx.prepare_cached("SELECT id, started_at FROM runs WHERE ingest_key = ?1")?;
                 let mut rows = select.query([key])?;
                 if let Some(row) = rows.next()? {
                     let run_id: i64 = row.get(0)?;
                     if !append {
                         return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
                     }
-                    existing = Some(run_id);
+                    existing = Some((run_id, row.get(1)?));
                 }
             }
-            if let Some(run_id) = existing {
-                tx.prepare_cached(
-                    "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, errored = errored + ?4, \
-                     skipped = skipped + ?5, tests = tests + ?6 WHERE id = ?1",
-                )?
-                .execute(rusqlite::params![
-                    run_id,
-                    counts.passed,
-                    counts.failed,
-                    counts.errored,
-                    counts.skipped,
-                    counts.total,
-                ])?;
-            }
-            let now = Timestamp::now().as_millisecond();
-            if existing.is_none() {
-                tx.prepare_cached(
-                    "INSERT INTO runs (lane, kind, commit_sha, started_at, source, recorded_at, \
-                 passed, failed, errored, skipped, tests, ingest_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )?
-                .execute(rusqlite::params![
-                    run.lane,
-                    run.kind.as_str(),
-                    run.commit,
-                    started,
-                    run.source,
-                    now,
-                    counts.passed,
-                    counts.failed,
-                    counts.errored,
-                    counts.skipped,
-                    counts.total,
-                    run.ingest_key,
-                ])?;
-            }
-            let run_id = existing.unwrap_or_else(|| tx.last_insert_rowid());
+            let (run_id, started) = match existing {
+                Some((run_id, started)) => {
+                    tx.prepare_cached(
+                        "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, \
+                         errored = errored + ?4, skipped = skipped + ?5, tests = tests + ?6 \
+                         WHERE id = ?1",
+                    )?
+                    .execute(rusqlite::params![
+                        run_id,
+                        counts.passed,
+                        counts.failed,
+                        counts.errored,
+                        counts.skipped,
+                        counts.total,
+                    ])?;
+                    (run_id, started)
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
+                         recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )?
+                    .execute(rusqlite::params![
+                        run.lane,
+                        run.kind.as_str(),
+                        run.commit,
+                        run.started_at.as_millisecond(),
+                        run.source,
+                        Timestamp::now().as_millisecond(),
+                        counts.passed,
+                        counts.failed,
+                        counts.errored,
+                        counts.skipped,
+                        counts.total,
+                        run.ingest_key,
+                    ])?;
+                    (tx.last_insert_rowid(), run.started_at.as_millisecond())
+                }
+            };
 
+            load_tests(tx, path, tests, results)?;
             // Tests added by this transaction: merged into the cache only once it commits.
-            let mut added: HashMap<&str, CachedTest> = HashMap::new();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO results (run_id, test_id, attempt, outcome, duration, message) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (result, tags) in results.iter().zip(&tags) {
+            let mut added: FastMap<&str, CachedTest> = FastMap::default();
+            let mut tag_writer = TagWriter::new(tx, started)?;
+            let mut rows = RowWriter::new(tx, run_id)?;
+            for result in results {
                 let cached = match tests.get_mut(result.test.as_str()) {
                     Some(cached) => cached,
                     None => match added.entry(result.test.as_str()) {
                         Entry::Occupied(entry) => entry.into_mut(),
-                        Entry::Vacant(entry) => entry.insert(test_id(tx, &result.test)?),
+                        Entry::Vacant(entry) => entry.insert(test_id(tx, path, &result.test)?),
                     },
                 };
-                if let Some(tags) = tags {
-                    update_tags(tx, cached, tags, started)?;
+                if let Some(tags) = result.tags.as_deref() {
+                    let known = match cached.tags.take() {
+                        Some(known) => known,
+                        None => stored_tags(tx, path, cached.id)?,
+                    };
+                    let known = cached.tags.insert(known);
+                    tag_writer.report(tx, cached.id, known, tags)?;
                 }
-                let duration = result
-                    .duration_secs
-                    .filter(|secs| secs.is_finite() && *secs >= 0.0);
-                insert.execute(rusqlite::params![
-                    run_id,
-                    cached.id,
-                    result.attempt,
-                    result.outcome.as_str(),
-                    duration,
-                    result.message,
-                ])?;
+                rows.push(cached.id, result)?;
             }
+            rows.finish()?;
             let added: Vec<(String, CachedTest)> = added
                 .into_iter()
                 .map(|(name, cached)| (name.to_string(), cached))
@@ -449,7 +455,7 @@ impl History {
         let added = write_retry(conn, path, *lock_timeout, jitter, "recording a fix", |tx| {
             let (cached, added) = match tests.get(test) {
                 Some(cached) => (cached.clone(), false),
-                None => (test_id(tx, test)?, true),
+                None => (test_id(tx, path, test)?, true),
             };
             tx.execute(
                 "INSERT INTO fixes (test_id, commit_sha, fixed_at, recorded_at) \
@@ -854,62 +860,195 @@ fn is_locked(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// The id of `name`, adding the test if the history has not seen it. Runs inside a write
-/// transaction, so no other writer can add it meanwhile.
-fn test_id(tx: &Connection, name: &str) -> rusqlite::Result<CachedTest> {
+/// The id of `name` and its stored tags, adding the test if the history has not seen it. Runs
+/// inside a write transaction, so no other writer can add it meanwhile.
+fn test_id(tx: &Connection, path: &Path, name: &str) -> Result<CachedTest, Failure> {
     let mut select =
         tx.prepare_cached("SELECT id, tags, tags_seen_at FROM tests WHERE name = ?1")?;
     let mut rows = select.query([name])?;
     if let Some(row) = rows.next()? {
+        let id = row.get(0)?;
+        let tags = known_tags(path, id, row.get_ref(1)?, row.get(2)?)?;
         return Ok(CachedTest {
-            id: row.get(0)?,
-            tags: Some((row.get(1)?, row.get(2)?)),
+            id,
+            tags: Some(tags),
         });
     }
     tx.prepare_cached("INSERT INTO tests (name) VALUES (?1)")?
         .execute([name])?;
     Ok(CachedTest {
         id: tx.last_insert_rowid(),
-        tags: Some((None, None)),
+        tags: Some(KnownTags::none()),
     })
 }
 
-/// Stores `tags` (JSON) for a test reported by a run that started at `started`, unless a more
-/// recent run set them. Skips the write when the cache knows it would change nothing.
-fn update_tags(
+/// The stored tags of the test `id`.
+fn stored_tags(tx: &Connection, path: &Path, id: i64) -> Result<KnownTags, Failure> {
+    let mut select = tx.prepare_cached("SELECT tags, tags_seen_at FROM tests WHERE id = ?1")?;
+    let mut rows = select.query([id])?;
+    match rows.next()? {
+        Some(row) => known_tags(path, id, row.get_ref(0)?, row.get(1)?),
+        None => Err(bad_value(path, format!("the test id {id} vanished"))),
+    }
+}
+
+fn known_tags(
+    path: &Path,
+    id: i64,
+    json: ValueRef<'_>,
+    seen_at: Option<i64>,
+) -> Result<KnownTags, Failure> {
+    let json = match json {
+        ValueRef::Null => None,
+        ValueRef::Text(text) => Some(text_of(text)),
+        other => {
+            return Err(bad_value(
+                path,
+                format!(
+                    "the tags of test id {id} are a {:?}, not text",
+                    other.data_type()
+                ),
+            ));
+        }
+    };
+    Ok(KnownTags { json, seen_at })
+}
+
+/// Reads every test into `tests` in one pass, when that is cheaper than looking up the tests of
+/// `results` one by one: when the cache misses many of them and the history holds not many more
+/// tests than the run (ids are dense, so the largest id counts them).
+fn load_tests(
     tx: &Connection,
-    cached: &mut CachedTest,
-    tags: &str,
-    started: i64,
-) -> rusqlite::Result<()> {
-    if let Some((known, Some(seen_at))) = &cached.tags {
-        // Set by a more recent run, or already exactly this.
-        let unchanged = started == *seen_at && known.as_deref() == Some(tags);
-        if started < *seen_at || unchanged {
-            return Ok(());
+    path: &Path,
+    tests: &mut TestCache,
+    results: &[NewResult],
+) -> Result<(), Failure> {
+    const WORTH_IT: usize = 256;
+    let unknown = results
+        .iter()
+        .filter(|result| {
+            tests
+                .get(result.test.as_str())
+                .is_none_or(|cached| cached.tags.is_none())
+        })
+        .take(WORTH_IT)
+        .count();
+    if unknown < WORTH_IT {
+        return Ok(());
+    }
+    let largest: Option<i64> = tx.query_row("SELECT max(id) FROM tests", [], |row| row.get(0))?;
+    let largest = usize::try_from(largest.unwrap_or(0)).unwrap_or(usize::MAX);
+    if largest > results.len().saturating_mul(4) {
+        return Ok(());
+    }
+    tests.reserve(largest.saturating_sub(tests.len()));
+    let mut statement = tx.prepare_cached("SELECT id, name, tags, tags_seen_at FROM tests")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let tags = known_tags(path, id, row.get_ref(2)?, row.get(3)?)?;
+        let ValueRef::Text(name) = row.get_ref(1)? else {
+            return Err(bad_value(path, format!("test id {id} has no name")));
+        };
+        let name = String::from_utf8_lossy(name);
+        match tests.get_mut(name.as_ref()) {
+            Some(cached) => cached.tags = Some(tags),
+            None => {
+                tests.insert(
+                    name.into_owned(),
+                    CachedTest {
+                        id,
+                        tags: Some(tags),
+                    },
+                );
+            }
         }
     }
-    let changed = tx
-        .prepare_cached(
-            "UPDATE tests SET tags = ?2, tags_seen_at = ?3 \
-             WHERE id = ?1 AND (tags_seen_at IS NULL OR tags_seen_at <= ?3)",
-        )?
-        .execute(rusqlite::params![cached.id, tags, started])?;
-    cached.tags = (changed == 1).then(|| (Some(tags.to_string()), Some(started)));
     Ok(())
 }
 
-/// The tags as stored: a JSON array, sorted, without duplicates or empty tags.
-fn tags_json(tags: &[String]) -> String {
-    let mut tags: Vec<&str> = tags
-        .iter()
-        .map(|tag| tag.trim())
-        .filter(|tag| !tag.is_empty())
-        .collect();
-    tags.sort_unstable();
-    tags.dedup();
-    serde_json::to_string(&tags).unwrap_or_else(|_| "[]".to_string())
+/// Text from the database as a string (SQLite does not check that text is UTF-8).
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
+
+/// Inserts the result rows of one run, [`ROWS_PER_INSERT`] per statement: one `INSERT` per row
+/// would cost SQLite's statement overhead a million times for a million results.
+struct RowWriter<'tx, 'r> {
+    tx: &'tx Connection,
+    run_id: i64,
+    pending: Vec<(i64, &'r NewResult)>,
+}
+
+/// How many result rows one `INSERT` writes.
+const ROWS_PER_INSERT: usize = 32;
+
+impl<'tx, 'r> RowWriter<'tx, 'r> {
+    fn new(tx: &'tx Connection, run_id: i64) -> rusqlite::Result<RowWriter<'tx, 'r>> {
+        Ok(RowWriter {
+            tx,
+            run_id,
+            pending: Vec::with_capacity(ROWS_PER_INSERT),
+        })
+    }
+
+    /// Adds the row of `result` for the test `test_id`.
+    fn push(&mut self, test_id: i64, result: &'r NewResult) -> rusqlite::Result<()> {
+        self.pending.push((test_id, result));
+        if self.pending.len() == ROWS_PER_INSERT {
+            self.flush(ROWS_PER_INSERT)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending.
+    fn finish(mut self) -> rusqlite::Result<()> {
+        while !self.pending.is_empty() {
+            self.flush(1)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the first `count` pending rows with one statement.
+    fn flush(&mut self, count: usize) -> rusqlite::Result<()> {
+        const COLUMNS: usize = 7;
+        let sql = if count == ROWS_PER_INSERT {
+            &*INSERT_MANY
+        } else {
+            INSERT_ONE
+        };
+        let mut statement = self.tx.prepare_cached(sql)?;
+        for (row, (test_id, result)) in self.pending.drain(..count).enumerate() {
+            let at = row * COLUMNS;
+            let duration = result
+                .duration_secs
+                .filter(|secs| secs.is_finite() && *secs >= 0.0);
+            statement.raw_bind_parameter(at + 1, self.run_id)?;
+            statement.raw_bind_parameter(at + 2, test_id)?;
+            statement.raw_bind_parameter(at + 3, result.attempt)?;
+            statement.raw_bind_parameter(at + 4, result.outcome.as_str())?;
+            statement.raw_bind_parameter(at + 5, duration)?;
+            statement.raw_bind_parameter(at + 6, result.message.as_deref())?;
+            statement.raw_bind_parameter(at + 7, result.tags.is_some().then_some(1))?;
+        }
+        statement.raw_execute()?;
+        Ok(())
+    }
+}
+
+const INSERT_ONE: &str = "INSERT INTO results \
+    (run_id, test_id, attempt, outcome, duration, message, tagged) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+static INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut sql = INSERT_ONE.to_string();
+    for _ in 1..ROWS_PER_INSERT {
+        sql.push_str(", (?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql
+});
 
 /// The final counts of a run: each test by its last attempt.
 fn count(results: &[NewResult]) -> RunCounts {

@@ -321,6 +321,102 @@ fn tags_follow_the_most_recent_run_that_reports_them() {
         .record_run(&new_run("f", 50), &[tagged(Some(&[]))])
         .unwrap();
     assert!(tags(&history).is_empty());
+
+    // A newer run with the same tags writes nothing, yet still outranks an older report
+    // ingested after it.
+    history
+        .record_run(&new_run("g", 60), &[tagged(Some(&["sig-compute"]))])
+        .unwrap();
+    history
+        .record_run(&new_run("h", 70), &[tagged(Some(&["sig-compute"]))])
+        .unwrap();
+    history
+        .record_run(&new_run("i", 65), &[tagged(Some(&["sig-network"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["sig-compute"]);
+    // The same through another connection, which knows nothing cached.
+    History::open(&db(&dir))
+        .unwrap()
+        .record_run(&new_run("j", 66), &[tagged(Some(&["sig-storage"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["sig-compute"]);
+    // A newer run that said nothing about tags does not outrank a back-filled report.
+    history
+        .record_run(&new_run("k", 90), &[tagged(None)])
+        .unwrap();
+    history
+        .record_run(&new_run("l", 80), &[tagged(Some(&["sig-network"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["sig-network"]);
+    // On equal starts, the run recorded last wins.
+    history
+        .record_run(&new_run("m", 80), &[tagged(Some(&["sig-storage"]))])
+        .unwrap();
+    assert_eq!(tags(&history), ["sig-storage"]);
+    assert_foreign_keys_hold(&db(&dir));
+}
+
+/// Every id a row stores names an existing row (the store does not make SQLite enforce it).
+fn assert_foreign_keys_hold(path: &Path) {
+    let raw = Connection::open(path).unwrap();
+    let mut check = raw.prepare("PRAGMA foreign_key_check").unwrap();
+    let broken: Vec<(String, i64, String)> = check
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(broken.is_empty(), "rows naming missing parents: {broken:?}");
+    let results: i64 = raw
+        .query_row("SELECT count(*) FROM results", [], |row| row.get(0))
+        .unwrap();
+    assert!(results > 0, "nothing to check");
+}
+
+#[test]
+fn a_version_2_database_learns_which_results_reported_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    {
+        // Version 2, as its ingest left it: an ingested run at 30 s whose tags equalled those
+        // of the run at 10 s, so the test's tags_seen_at still says 10 s; and a canary run.
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(schema::V1).unwrap();
+        raw.execute_batch(schema::V2).unwrap();
+        raw.execute_batch(
+            "PRAGMA application_id = 1668243820;
+             INSERT INTO coalmine_schema (id, version, written_by) VALUES (1, 2, '0.0.2');
+             INSERT INTO runs (id, lane, kind, commit_sha, started_at, source, recorded_at,
+                               passed, failed, errored, skipped, tests, ingest_key)
+                 VALUES (1, 'e2e', 'periodic', 'a', 1780000010000, 'x', 0, 1, 0, 0, 0, 1,
+                         'junit-sha256:01'),
+                        (2, 'e2e', 'periodic', 'b', 1780000030000, 'x', 0, 1, 0, 0, 0, 1,
+                         'junit-sha256:02'),
+                        (3, 'local', 'local', 'c', 1780000040000, 'canary', 0, 1, 0, 0, 0, 1,
+                         NULL);
+             INSERT INTO tests (id, name, tags, tags_seen_at)
+                 VALUES (1, 'vm::starts', '[\"sig-compute\"]', 1780000010000);
+             INSERT INTO results (run_id, test_id, attempt, outcome)
+                 VALUES (1, 1, 1, 'pass'), (2, 1, 1, 'pass'), (3, 1, 1, 'pass');",
+        )
+        .unwrap();
+    }
+    let mut history = History::open(&path).unwrap();
+    assert_eq!(history.schema_version(), CURRENT_VERSION);
+    let raw = Connection::open(&path).unwrap();
+    let tagged: Vec<Option<i64>> = raw
+        .prepare("SELECT tagged FROM results ORDER BY run_id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tagged, [Some(1), Some(1), None]);
+
+    // A report from 20 s ingested now: the ingested run at 30 s reported newer tags.
+    let mut late = result("vm::starts", Outcome::Pass);
+    late.tags = Some(vec!["sig-network".to_string()]);
+    history.record_run(&new_run("e2e", 20), &[late]).unwrap();
+    assert_eq!(history.tests().unwrap()[0].tags, ["sig-compute"]);
 }
 
 #[test]
@@ -375,7 +471,7 @@ fn a_version_1_database_is_migrated_forward() {
         .unwrap();
     }
     let mut history = History::open(&path).unwrap();
-    assert_eq!(history.schema_version(), 2);
+    assert_eq!(history.schema_version(), CURRENT_VERSION);
     let runs = history.runs(None).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].id, 7);
