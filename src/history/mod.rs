@@ -11,7 +11,7 @@ pub mod model;
 pub mod recorder;
 pub mod schema;
 pub mod store;
-mod tags;
+pub mod tags;
 
 #[cfg(test)]
 mod tests;

@@ -267,7 +267,9 @@ impl History {
     /// With an [`ingest_key`](NewRun::ingest_key) already recorded, writes nothing and returns
     /// [`Recorded::AlreadyRecorded`]. A result with an empty test name or an attempt of 0 is
     /// refused with [`HistoryError::InvalidInput`] before anything is written. Tests seen for
-    /// the first time are added; their tags are updated as [`NewResult::tags`] says.
+    /// the first time are added. A test's stored tags become those of a result that reports
+    /// them ([`NewResult::tags`]) unless a run that started later reported them too: the most
+    /// recent report wins, whatever the order of recording (see [`super::tags`]).
     pub fn record_run(
         &mut self,
         run: &NewRun,
