@@ -840,21 +840,21 @@ mod tests {
 
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
-                let started = std::time::Instant::now();
                 let _ = Ctrf.sniff(&bytes);
-                let _ = read_bytes(&bytes);
-                prop_assert!(started.elapsed() < std::time::Duration::from_secs(5));
+                if let Ok(tests) = read_bytes(&bytes) {
+                    // Every test is an object of its own.
+                    let objects = bytes.iter().filter(|byte| **byte == b'{').count();
+                    prop_assert!(tests.len() <= objects);
+                }
             }
 
             #[test]
             fn json_soup_never_panics(parts in proptest::collection::vec(fragment(), 0..30)) {
                 let text = parts.concat();
-                let started = std::time::Instant::now();
                 let _ = Ctrf.sniff(text.as_bytes());
                 if let Ok(tests) = read(&text) {
                     prop_assert!(tests.len() <= parts.len());
                 }
-                prop_assert!(started.elapsed() < std::time::Duration::from_secs(5));
             }
 
             #[test]

@@ -902,21 +902,21 @@ mod tests {
 
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
-                let started = std::time::Instant::now();
                 let _ = GoTestJson.sniff(&bytes);
-                let _ = read_bytes(&bytes);
-                prop_assert!(started.elapsed() < std::time::Duration::from_secs(5));
+                if let Ok(tests) = read_bytes(&bytes) {
+                    // At most one test a line, plus what the end of the stream adds.
+                    let lines = bytes.split(|byte| *byte == b'\n').count();
+                    prop_assert!(tests.len() <= 3 * lines + 1);
+                }
             }
 
             #[test]
             fn event_soup_never_panics(lines in proptest::collection::vec(fragment(), 0..40)) {
                 let text = lines.join("\n");
-                let started = std::time::Instant::now();
                 if let Ok(tests) = read(&text) {
                     // At most one test a line, plus what the end of the stream adds.
                     prop_assert!(tests.len() <= 3 * lines.len() + 1);
                 }
-                prop_assert!(started.elapsed() < std::time::Duration::from_secs(5));
             }
 
             #[test]

@@ -1461,7 +1461,6 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use std::io::{BufReader, Cursor};
-    use std::time::{Duration, Instant};
 
     use proptest::prelude::*;
 
@@ -2331,11 +2330,10 @@ at test.cpp:13
             ));
         }
         xml.push_str("]>\n<testsuites><testsuite name=\"&lol9;\"><testcase name=\"&lol9;\"><failure>&lol9;</failure></testcase></testsuite></testsuites>\n");
-        let started = Instant::now();
+        // Refused at the declaration, before any entity could be expanded.
         let (line, column, message) = error(&xml);
         assert_eq!((line, column), (2, 1));
         assert!(message.contains("declares entities"), "{message}");
-        assert!(started.elapsed() < Duration::from_secs(5));
 
         // Without the DOCTYPE, references to entities nobody declared stay as written.
         let tests = parse(
@@ -2711,23 +2709,27 @@ at test.cpp:13
         prop::collection::vec(pieces, 0..120).prop_map(|pieces| pieces.concat())
     }
 
+    /// The fewest bytes a testcase takes: `<testcase/>`. Bounds what any input can yield, and so
+    /// the work of reading it.
+    const TESTCASE_BYTES: usize = "<testcase/>".len();
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
         #[test]
-        fn arbitrary_bytes_never_panic_and_finish_quickly(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
-            let started = Instant::now();
-            let _ = parse_bytes(&bytes);
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            if let Ok(cases) = parse_bytes(&bytes) {
+                prop_assert!(cases.len() <= bytes.len() / TESTCASE_BYTES);
+            }
             let _ = Junit.sniff(&bytes);
-            prop_assert!(started.elapsed() < Duration::from_secs(2));
         }
 
         #[test]
         fn xmlish_text_never_panics_and_reads_the_same_in_any_chunking(text in xmlish()) {
-            let started = Instant::now();
-            let _ = parse_bytes(text.as_bytes());
+            if let Ok(cases) = parse_bytes(text.as_bytes()) {
+                prop_assert!(cases.len() <= text.len() / TESTCASE_BYTES);
+            }
             let _ = Junit.sniff(text.as_bytes());
-            prop_assert!(started.elapsed() < Duration::from_secs(2));
         }
 
         #[test]
