@@ -385,7 +385,7 @@ impl History {
             // Tests added by this transaction: merged into the cache only once it commits.
             let mut added: FastMap<&str, CachedTest> = FastMap::default();
             let mut tag_writer = TagWriter::new(tx, started)?;
-            let mut rows = RowWriter::new(tx, run_id)?;
+            let mut rows = RowWriter::new(tx, run_id);
             for result in results {
                 let cached = match tests.get_mut(result.test.as_str()) {
                     Some(cached) => cached,
@@ -989,12 +989,12 @@ struct RowWriter<'tx, 'r> {
 const ROWS_PER_INSERT: usize = 32;
 
 impl<'tx, 'r> RowWriter<'tx, 'r> {
-    fn new(tx: &'tx Connection, run_id: i64) -> rusqlite::Result<RowWriter<'tx, 'r>> {
-        Ok(RowWriter {
+    fn new(tx: &'tx Connection, run_id: i64) -> RowWriter<'tx, 'r> {
+        RowWriter {
             tx,
             run_id,
             pending: Vec::with_capacity(ROWS_PER_INSERT),
-        })
+        }
     }
 
     /// Adds the row of `result` for the test `test_id`.

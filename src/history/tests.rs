@@ -847,3 +847,47 @@ fn speed() {
         per_second(count, read_compact)
     );
 }
+
+#[test]
+fn every_column_of_every_row_survives_the_batched_inserts() {
+    // 70 rows: two full batches of 32 and a remainder of 6 written one by one.
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let outcomes = [Outcome::Pass, Outcome::Fail, Outcome::Skip, Outcome::Error];
+    let results: Vec<NewResult> = (0..70u32)
+        .map(|index| NewResult {
+            test: format!("suite::test_{index:02}"),
+            tags: (index % 3 == 0).then(|| vec![format!("sig-{index}")]),
+            outcome: outcomes[index as usize % outcomes.len()],
+            duration_secs: (index % 5 != 0).then_some(f64::from(index) / 4.0),
+            attempt: 1 + index % 2,
+            message: (index % 2 == 1).then(|| format!("message {index}")),
+        })
+        .collect();
+    let run_id = history
+        .record_run(&new_run("e2e", 10), &results)
+        .unwrap()
+        .run_id();
+    let rows = all_results(&history, None);
+    assert_eq!(rows.len(), results.len());
+    for (row, result) in rows.iter().zip(&results) {
+        assert_eq!(row.run_id, run_id);
+        assert_eq!(row.test, result.test);
+        assert_eq!(row.outcome, result.outcome, "{}", result.test);
+        assert_eq!(row.duration_secs, result.duration_secs, "{}", result.test);
+        assert_eq!(row.attempt, result.attempt, "{}", result.test);
+        assert_eq!(row.message, result.message, "{}", result.test);
+    }
+    let tests = history.tests().unwrap();
+    let tagged = tests.iter().filter(|test| !test.tags.is_empty()).count();
+    assert_eq!(tagged, 24);
+    assert_eq!(tests[3].tags, ["sig-3"]);
+    let raw = Connection::open(db(&dir)).unwrap();
+    let marked: i64 = raw
+        .query_row("SELECT count(*) FROM results WHERE tagged = 1", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(marked, 24);
+    assert_foreign_keys_hold(&db(&dir));
+}
