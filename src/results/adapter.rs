@@ -77,6 +77,31 @@ pub(crate) mod testing {
         Ok(tests)
     }
 
+    /// Every test an adapter hands to the sink for `bytes`, those handed before an error
+    /// included, and how the read ended: bounds on what a read yields hold whether it fails
+    /// or not.
+    pub(crate) fn collect_partial(
+        adapter: &dyn Adapter,
+        mut bytes: &[u8],
+    ) -> (Vec<TestCase>, Result<(), ResultsErrorKind>) {
+        let mut tests = Vec::new();
+        let result = adapter.read(&mut bytes, &mut |test| tests.push(test));
+        (tests, result)
+    }
+
+    /// Whether a malformed-input error points into `bytes`: at one of its lines, and at most
+    /// one column past that line's end (other errors point nowhere, and pass). Column 0 is
+    /// let through: serde_json (so CTRF) says 0 for an error before a line's first character.
+    pub(crate) fn points_into(error: &ResultsErrorKind, bytes: &[u8]) -> bool {
+        match error {
+            ResultsErrorKind::Malformed { line, column, .. } => bytes
+                .split(|byte| *byte == b'\n')
+                .nth(line.wrapping_sub(1))
+                .is_some_and(|text| *column <= text.len() + 1),
+            _ => true,
+        }
+    }
+
     /// Every test read through a buffer of `capacity` bytes (so every chunk boundary is
     /// tried), or the error as text, to compare with a read of the whole input.
     pub(crate) fn collect_chunked(

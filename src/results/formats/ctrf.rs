@@ -816,6 +816,7 @@ mod tests {
 
     mod properties {
         use super::*;
+        use crate::results::adapter::testing::{collect_partial, points_into};
         use proptest::prelude::*;
 
         fn fragment() -> impl Strategy<Value = String> {
@@ -841,10 +842,12 @@ mod tests {
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
                 let _ = Ctrf.sniff(&bytes);
-                if let Ok(tests) = read_bytes(&bytes) {
-                    // Every test is an object of its own.
-                    let objects = bytes.iter().filter(|byte| **byte == b'{').count();
-                    prop_assert!(tests.len() <= objects);
+                let (tests, result) = collect_partial(&Ctrf, &bytes);
+                // Every test is an object of its own, before an error too.
+                let objects = bytes.iter().filter(|byte| **byte == b'{').count();
+                prop_assert!(tests.len() <= objects);
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, &bytes), "{:?}", error);
                 }
             }
 
@@ -852,8 +855,11 @@ mod tests {
             fn json_soup_never_panics(parts in proptest::collection::vec(fragment(), 0..30)) {
                 let text = parts.concat();
                 let _ = Ctrf.sniff(text.as_bytes());
-                if let Ok(tests) = read(&text) {
-                    prop_assert!(tests.len() <= parts.len());
+                // Only the test fragments are tests, before an error too.
+                let (tests, result) = collect_partial(&Ctrf, text.as_bytes());
+                prop_assert!(tests.len() <= parts.len());
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, text.as_bytes()), "{:?}", error);
                 }
             }
 

@@ -862,6 +862,7 @@ mod tests {
 
     mod properties {
         use super::*;
+        use crate::results::adapter::testing::{collect_partial, points_into};
         use proptest::prelude::*;
 
         fn fragment() -> impl Strategy<Value = String> {
@@ -903,19 +904,25 @@ mod tests {
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
                 let _ = GoTestJson.sniff(&bytes);
-                if let Ok(tests) = read_bytes(&bytes) {
-                    // At most one test a line, plus what the end of the stream adds.
-                    let lines = bytes.split(|byte| *byte == b'\n').count();
-                    prop_assert!(tests.len() <= 3 * lines + 1);
+                let (tests, result) = collect_partial(&GoTestJson, &bytes);
+                // At most one test a line, plus what the end of the stream adds
+                // (before an error too).
+                let lines = bytes.split(|byte| *byte == b'\n').count();
+                prop_assert!(tests.len() <= 3 * lines + 1);
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, &bytes), "{:?}", error);
                 }
             }
 
             #[test]
             fn event_soup_never_panics(lines in proptest::collection::vec(fragment(), 0..40)) {
                 let text = lines.join("\n");
-                if let Ok(tests) = read(&text) {
-                    // At most one test a line, plus what the end of the stream adds.
-                    prop_assert!(tests.len() <= 3 * lines.len() + 1);
+                let (tests, result) = collect_partial(&GoTestJson, text.as_bytes());
+                // At most one test a line, plus what the end of the stream adds
+                // (before an error too).
+                prop_assert!(tests.len() <= 3 * lines.len() + 1);
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, text.as_bytes()), "{:?}", error);
                 }
             }
 

@@ -1465,6 +1465,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::results::adapter::testing::{collect_partial, points_into};
 
     /// A reader that hands out one byte per call, so that every token crosses a window edge.
     struct Trickle<'b>(&'b [u8]);
@@ -2330,10 +2331,13 @@ at test.cpp:13
             ));
         }
         xml.push_str("]>\n<testsuites><testsuite name=\"&lol9;\"><testcase name=\"&lol9;\"><failure>&lol9;</failure></testcase></testsuite></testsuites>\n");
-        // Refused at the declaration, before any entity could be expanded.
+        // Refused at the declaration, before any entity could be expanded: nothing reaches the
+        // sink.
         let (line, column, message) = error(&xml);
         assert_eq!((line, column), (2, 1));
         assert!(message.contains("declares entities"), "{message}");
+        let (tests, _) = collect_partial(&Junit, xml.as_bytes());
+        assert!(tests.is_empty(), "{tests:?}");
 
         // Without the DOCTYPE, references to entities nobody declared stay as written.
         let tests = parse(
@@ -2713,22 +2717,31 @@ at test.cpp:13
     /// the work of reading it.
     const TESTCASE_BYTES: usize = "<testcase/>".len();
 
+    /// What reading `bytes` hands to the sink (before an error too) is bounded by its size, and
+    /// an error points into it.
+    fn yields_in_bounds(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let (cases, result) = collect_partial(&Junit, bytes);
+        prop_assert!(cases.len() <= bytes.len() / TESTCASE_BYTES);
+        if let Err(error) = result {
+            prop_assert!(points_into(&error, bytes), "{:?}", error);
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
-            if let Ok(cases) = parse_bytes(&bytes) {
-                prop_assert!(cases.len() <= bytes.len() / TESTCASE_BYTES);
-            }
+            let _ = parse_bytes(&bytes);
+            yields_in_bounds(&bytes)?;
             let _ = Junit.sniff(&bytes);
         }
 
         #[test]
         fn xmlish_text_never_panics_and_reads_the_same_in_any_chunking(text in xmlish()) {
-            if let Ok(cases) = parse_bytes(text.as_bytes()) {
-                prop_assert!(cases.len() <= text.len() / TESTCASE_BYTES);
-            }
+            let _ = parse_bytes(text.as_bytes());
+            yields_in_bounds(text.as_bytes())?;
             let _ = Junit.sniff(text.as_bytes());
         }
 

@@ -635,6 +635,7 @@ error: test failed, to rerun pass `--lib`
 
     mod properties {
         use super::*;
+        use crate::results::adapter::testing::{collect_partial, points_into};
         use proptest::prelude::*;
 
         fn fragment() -> impl Strategy<Value = String> {
@@ -668,10 +669,13 @@ error: test failed, to rerun pass `--lib`
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
                 let _ = LibtestJson.sniff(&bytes[..bytes.len().min(4096)]);
-                if let Ok(tests) = read_bytes(&bytes) {
-                    // Each line yields at most one test, plus one for an unfinished suite.
-                    let lines = bytes.split(|byte| *byte == b'\n').count();
-                    prop_assert!(tests.len() <= lines + 1);
+                let (tests, result) = collect_partial(&LibtestJson, &bytes);
+                // Each line yields at most one test, plus one for an unfinished suite
+                // (before an error too).
+                let lines = bytes.split(|byte| *byte == b'\n').count();
+                prop_assert!(tests.len() <= lines + 1);
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, &bytes), "{:?}", error);
                 }
             }
 
@@ -679,9 +683,12 @@ error: test failed, to rerun pass `--lib`
             fn event_soup_never_panics(lines in proptest::collection::vec(fragment(), 0..40)) {
                 let text = lines.join("\n");
                 let _ = LibtestJson.sniff(text.as_bytes());
-                if let Ok(tests) = read(&text) {
-                    // Each line yields at most one test, plus one for an unfinished suite.
-                    prop_assert!(tests.len() <= lines.len() + 1);
+                let (tests, result) = collect_partial(&LibtestJson, text.as_bytes());
+                // Each line yields at most one test, plus one for an unfinished suite
+                // (before an error too).
+                prop_assert!(tests.len() <= lines.len() + 1);
+                if let Err(error) = result {
+                    prop_assert!(points_into(&error, text.as_bytes()), "{:?}", error);
                 }
             }
 
