@@ -524,9 +524,19 @@ fn plan_apply_export_on_a_seeded_history() {
         "--deselect=other.py::Thing::orphan_test\n--deselect=pkg.py::Suite::flaky_batch\n\
          --deselect=pkg.py::Suite::flaky_now\n--deselect=pkg.py::Suite::gone\n"
     );
+    let spec = |suite: &str, name: &str| {
+        let edge = r"(?:\s|\[[^\]]*\])*";
+        format!(r"(?:^{edge}{suite}(?:\s|\[[^\]]*\])+{name}{edge}$)")
+    };
     assert_eq!(
         export("ginkgo"),
-        "(?:orphan_test)|(?:flaky_batch)|(?:flaky_now)|(?:gone)\n"
+        format!(
+            "{}|{}|{}|{}\n",
+            spec(r"other\.Thing", "orphan_test"),
+            spec(r"pkg\.Suite", "flaky_batch"),
+            spec(r"pkg\.Suite", "flaky_now"),
+            spec(r"pkg\.Suite", "gone")
+        )
     );
     assert_eq!(
         export("go"),
@@ -758,4 +768,297 @@ fn reading_commands_need_a_history() {
         );
     }
     assert!(!root.join("history.db").exists());
+}
+
+/// `ingest` of inputs that hold nothing to record fails without creating the history, so
+/// that the reading commands still say there is none (rather than report on an empty one).
+#[test]
+fn ingest_creates_no_history_when_nothing_can_be_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("empty")).unwrap();
+    write(
+        &root.join("bad/a.xml"),
+        "<testsuite>\n  <testcase name=\"x\">\n",
+    );
+    let base = [
+        "ingest", "--lane", "l", "--kind", "periodic", "--commit", "c",
+    ];
+    for inputs in [&["empty"][..], &["bad"], &["empty", "bad"]] {
+        let mut args = base.to_vec();
+        args.extend(inputs);
+        let output = coalmine(root, &args);
+        assert_eq!(code(&output), 1, "{inputs:?}: {}", stderr(&output));
+        assert!(
+            !root.join(".coalmine").exists(),
+            "{inputs:?}: a history was created"
+        );
+    }
+    // Each problem is named, and an empty folder is not counted as a file.
+    let err = stderr(&coalmine(root, &[&base[..], &["empty", "bad"]].concat()));
+    assert!(err.contains("bad/a.xml:3:1: malformed JUnit XML"), "{err}");
+    assert!(err.contains("empty: no *.xml file in this folder"), "{err}");
+    assert!(!err.contains("none of the 2 file(s)"), "{err}");
+    assert!(err.contains("nothing was recorded"), "{err}");
+    let output = coalmine(root, &["report"]);
+    assert!(
+        stderr(&output).contains("no history database at"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The same report ingested again under other run details records nothing: that is said,
+/// with the details that differ, and the exit code is 3, not 0.
+#[test]
+fn reingesting_under_other_run_details_is_not_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("r/a.xml"), PART_B);
+    let ingest = |kind: &str, at: &str| {
+        coalmine(
+            root,
+            &[
+                "ingest", "--lane", "l", "--kind", kind, "--commit", "c", "--at", at, "r",
+            ],
+        )
+    };
+    let output = ingest("presubmit", "2026-11-20T03:00Z");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // Again, as it was: nothing to say.
+    let output = ingest("presubmit", "2026-11-20T03:00Z");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    // As a periodic run at another time: not recorded, and said so.
+    let output = ingest("periodic", "2026-11-21T03:00Z");
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("kind presubmit (not periodic)")
+            && err.contains("at 2026-11-20T03:00:00Z (not 2026-11-21T03:00:00Z)")
+            && err.contains("this run was not recorded"),
+        "{err}"
+    );
+    let history = History::open(&root.join(".coalmine/history.db")).unwrap();
+    let runs = history.runs(None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].kind.as_str(), "presubmit");
+}
+
+/// A well-formed report without any testcase records nothing: a warning, on standard error.
+#[test]
+fn ingest_warns_about_a_report_without_testcases() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("r/a.xml"),
+        "<testsuite name=\"s\" tests=\"0\"/>\n",
+    );
+    let output = coalmine(
+        root,
+        &[
+            "ingest", "--lane", "l", "--kind", "periodic", "--commit", "c", "r",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("warning: no testcase in the 1 file(s) read: nothing was recorded"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A small project whose plan changes nothing: one stable test in one periodic run.
+fn quiet_project(root: &Path) {
+    write(
+        &root.join("harness.toml"),
+        "[ci]\ncommand = [\"true\"]\nresults = \"{artifacts}/r.json\"\n\n[history]\npath = \"h.db\"\n",
+    );
+    write(
+        &root.join("r/a.xml"),
+        "<testsuite name=\"s\"><testcase classname=\"pkg.A\" name=\"t\"/></testsuite>\n",
+    );
+    let output = coalmine(
+        root,
+        &[
+            "ingest",
+            "--lane",
+            "l",
+            "--kind",
+            "periodic",
+            "--commit",
+            "c",
+            "--at",
+            "2026-11-20T03:00Z",
+            "r",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}
+
+/// `--pr-body` naming harness.toml or the history would replace it with Markdown: refused.
+#[test]
+fn apply_refuses_a_pr_body_that_is_harness_toml_or_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    quiet_project(root);
+    let harness = std::fs::read_to_string(root.join("harness.toml")).unwrap();
+    let history = std::fs::read(root.join("h.db")).unwrap();
+    std::os::unix::fs::symlink(root.join("harness.toml"), root.join("link.md")).unwrap();
+    for body in ["harness.toml", "./h.db", "link.md", "h.db-wal"] {
+        let output = coalmine(
+            root,
+            &["quarantine", "apply", "--now", NOW, "--pr-body", body],
+        );
+        assert_eq!(code(&output), 1, "{body}: {}", stdout(&output));
+        assert!(
+            stderr(&output).contains("the pull-request description would replace it"),
+            "{body}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("harness.toml")).unwrap(),
+            harness
+        );
+        assert_eq!(std::fs::read(root.join("h.db")).unwrap(), history);
+    }
+    let output = coalmine(
+        root,
+        &["quarantine", "apply", "--now", NOW, "--pr-body", "pr.md"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(root.join("pr.md").is_file());
+}
+
+fn harness_with_entries(root: &Path, tests: &[&str]) {
+    let mut text = String::from("[ci]\ncommand = [\"true\"]\nresults = \"{artifacts}/r.json\"\n");
+    for test in tests {
+        let _ = write!(
+            text,
+            "\n[[quarantine]]\ntest = \"{test}\"\nowner = \"sig-x\"\nsince = \"2026-10-01\"\n"
+        );
+    }
+    write(&root.join("harness.toml"), &text);
+}
+
+/// An entry with nothing after its `::` would make Ginkgo skip every spec and pytest deselect
+/// every test of a file: export refuses it, naming its line, and prints nothing.
+#[test]
+fn export_refuses_entries_that_would_skip_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    harness_with_entries(root, &["pkg.A::t", "Suite::"]);
+    for runner in ["ginkgo", "pytest", "go"] {
+        let output = coalmine(root, &["quarantine", "export", "--for", runner]);
+        assert_eq!(code(&output), 1, "{runner}: {}", stdout(&output));
+        assert_eq!(stdout(&output), "", "{runner}");
+        let err = stderr(&output);
+        assert!(
+            err.contains("harness.toml:11:8: [[quarantine]] test = \"Suite::\": "),
+            "{runner}: {err}"
+        );
+    }
+    let output = coalmine(root, &["quarantine", "export", "--for", "nextest"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // pytest deselects by prefix: a bare `test_api` would take all of test_api.py.
+    harness_with_entries(root, &["test_api"]);
+    let output = coalmine(root, &["quarantine", "export", "--for", "pytest"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stderr(&output)
+            .contains("harness.toml:6:8: [[quarantine]] test = \"test_api\": it has no `::`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = coalmine(root, &["quarantine", "export", "--for", "regex"]);
+    assert_eq!(stdout(&output), "^(?:test_api)$\n");
+}
+
+/// Ginkgo matches `--skip` anywhere in `<suite> <spec text>`: the exported regex matches the
+/// quarantined spec (with the tags its id lost) and not specs whose text merely contains it.
+#[test]
+fn ginkgo_export_matches_only_the_quarantined_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    harness_with_entries(root, &["Tests Suite::VM starts"]);
+    let output = coalmine(root, &["quarantine", "export", "--for", "ginkgo"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let skip = regex::Regex::new(stdout(&output).trim()).unwrap();
+    for spec in [
+        "Tests Suite VM starts",
+        "Tests Suite [sig-compute]VM starts",
+        "Tests Suite VM [test_id:1]starts [Serial]",
+    ] {
+        assert!(skip.is_match(spec), "{spec}");
+    }
+    for spec in [
+        "Tests Suite VM starts twice",
+        "Tests Suite the VM starts after a migration",
+        "Tests Suite old VM starts",
+        "Other Suite VM starts",
+    ] {
+        assert!(!skip.is_match(spec), "{spec}");
+    }
+}
+
+/// Without a trusted run in the stability window nothing was measured: neither the report
+/// nor the plan says the goal is met.
+#[test]
+fn stability_without_trusted_runs_claims_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    quiet_project(root);
+    let later = "2027-01-01T00:00:00Z";
+    for args in [
+        &["report", "--now", later][..],
+        &["report", "--format", "md", "--now", later],
+        &["quarantine", "plan", "--now", later],
+        &["quarantine", "plan", "--format", "md", "--now", later],
+    ] {
+        let output = coalmine(root, args);
+        assert_eq!(code(&output), 0, "{args:?}: {}", stderr(&output));
+        let out = stdout(&output);
+        assert!(!out.contains("meets"), "{args:?}: {out}");
+        assert!(
+            out.contains("nothing was measured or projected"),
+            "{args:?}: {out}"
+        );
+    }
+    // With the run in the window, the figures are there, against "at most 10 % fail".
+    let text = stdout(&coalmine(root, &["report", "--now", NOW]));
+    assert!(
+        text.contains("(goal: at least 90 % of runs pass, i.e. at most 10 % fail)")
+            && text.contains("projected 100 % (meets the goal)"),
+        "{text}"
+    );
+}
+
+/// Under the auto-quarantine preset there are no batches: the plan shows none, and says that
+/// either rule quarantines at once.
+#[test]
+fn auto_quarantine_plans_show_no_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    seed(root);
+    let harness = std::fs::read_to_string(root.join("harness.toml")).unwrap();
+    write(
+        &root.join("harness.toml"),
+        &harness.replace("[policy]\n", "[policy]\npreset = \"auto-quarantine\"\n"),
+    );
+    let output = coalmine(root, &["quarantine", "plan", "--now", NOW]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(!text.contains("next batch"), "{text}");
+    assert!(
+        text.contains(
+            "Quarantine now (auto-quarantine of at most 1 per plan: over 20 % in the last 3 \
+             days, or over 5 % in the last 14 days):\n  TEST"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Deferred to a later run (auto-quarantine limit):"),
+        "{text}"
+    );
 }

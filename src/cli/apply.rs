@@ -54,8 +54,9 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// The changes a plan asks for (the plan must not block apply).
-    pub fn from_plan(plan: &Plan, policy: &Policy, quarantined: &[String]) -> Changes {
+    /// The changes a plan asks for (the plan must not block apply). Under the auto-quarantine
+    /// preset every candidate is in `quarantine_now` (or deferred), so none is a batch's.
+    pub fn from_plan(plan: &Plan, quarantined: &[String]) -> Changes {
         let mut changes = Changes::default();
         let new = |candidate: &&Candidate| !quarantined.contains(&candidate.test);
         for candidate in plan.quarantine_now.iter().filter(new) {
@@ -64,7 +65,7 @@ impl Changes {
                 .push((candidate.clone(), "immediate".to_owned()));
         }
         for candidate in plan.next_batch.iter().filter(new) {
-            if plan.batch.in_grace || policy.is_auto() {
+            if plan.batch.in_grace {
                 changes.add.push((candidate.clone(), "batch".to_owned()));
             } else {
                 changes
@@ -98,6 +99,9 @@ pub fn run(args: &ApplyArgs) -> u8 {
 fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
     let config = args.store.required_config("coalmine quarantine apply")?;
     let path = args.store.history_path(Some(&config))?;
+    if let Some(body) = &args.pr_body {
+        refuse_to_overwrite(body, &config.path, &path)?;
+    }
     let history = open_existing(&path)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let quarantine = &config.quarantine;
@@ -123,7 +127,7 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
         .iter()
         .map(|entry| entry.test.clone())
         .collect();
-    let changes = Changes::from_plan(&plan, &quarantine.policy, &quarantined);
+    let changes = Changes::from_plan(&plan, &quarantined);
     let today = utc_date(now);
 
     let original = std::fs::read_to_string(&config.path).map_err(|error| {
@@ -140,19 +144,13 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
              this): {error}"
         ));
     }
-    let target = std::fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
-    if let Some(body) = &args.pr_body {
-        write_atomically(body, plan_markdown(&plan).as_bytes())
-            .map_err(|error| format!("cannot write {}: {error}", body.display()))?;
-    }
-    if edited != original {
-        write_atomically(&target, edited.as_bytes()).map_err(|error| {
-            format!(
-                "cannot write {}: {error}; it was left as it was",
-                config.path.display()
-            )
-        })?;
-    }
+    let markdown = args.pr_body.as_ref().map(|_| plan_markdown(&plan));
+    write_outputs(
+        &config.path,
+        (edited != original).then_some(edited.as_str()),
+        args.pr_body.as_deref().zip(markdown.as_deref()),
+        now,
+    )?;
 
     for (candidate, marker) in &changes.add {
         println!(
@@ -242,34 +240,145 @@ pub fn edit(text: &str, changes: &Changes, today: Date, policy: &Policy) -> Resu
     Ok(document.to_string())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed over
-/// it (keeping the original's permissions).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+/// Writes the edited harness.toml (`None`: unchanged), then the pull-request description.
+/// Both are written beside their destination first, and the description replaces its file
+/// only once harness.toml was replaced: a failure leaves both as they were (a staged file that
+/// is not committed is removed).
+fn write_outputs(
+    config: &Path,
+    edited: Option<&str>,
+    body: Option<(&Path, &str)>,
+    now: Timestamp,
+) -> Result<(), Failure> {
+    let staged_body = match body {
+        Some((path, text)) => Some(Staged::new(path, text.as_bytes()).map_err(|error| {
+            format!(
+                "cannot write {}: {error}; nothing was written",
+                path.display()
+            )
+        })?),
+        None => None,
     };
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |name| name.to_string_lossy());
-    let temporary = dir.join(format!(".{name}.coalmine-{}.tmp", std::process::id()));
-    let result = (|| {
+    if let Some(edited) = edited {
+        let target = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+        Staged::new(&target, edited.as_bytes())
+            .and_then(Staged::commit)
+            .map_err(|error| {
+                format!(
+                    "cannot write {}: {error}; nothing was written",
+                    config.display()
+                )
+            })?;
+    }
+    if let (Some(staged), Some((path, _))) = (staged_body, body) {
+        staged.commit().map_err(|error| {
+            format!(
+                "{} was written, but the pull-request description could not be: cannot write \
+                 {}: {error}; print it with `coalmine quarantine plan --format md --now {}`",
+                config.display(),
+                path.display(),
+                super::show_time(now)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Refuses a `--pr-body` file that is harness.toml or the history database (or one of its
+/// WAL files): the description would replace it.
+fn refuse_to_overwrite(body: &Path, config: &Path, history: &Path) -> Result<(), Failure> {
+    let body_path = canonical(body);
+    let what = if body_path == canonical(config) {
+        Some("the harness.toml being edited")
+    } else {
+        let history = canonical(history).into_os_string();
+        ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .any(|suffix| {
+                let mut name = history.clone();
+                name.push(suffix);
+                body_path == name
+            })
+            .then_some("the history database")
+    };
+    match what {
+        Some(what) => Err(format!(
+            "--pr-body {} is {what}: the pull-request description would replace it; nothing was \
+             written: give another file, e.g. --pr-body pr.md",
+            body.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A path made absolute with its links resolved, as far as it exists (a file that does not
+/// exist yet keeps its name under its resolved folder).
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(resolved) = std::fs::canonicalize(path) {
+        return resolved;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map_or_else(|_| absolute.clone(), |parent| parent.join(name)),
+        _ => absolute,
+    }
+}
+
+/// A file's new content, written and synced beside it but not yet in its place: [`commit`]
+/// renames it over the file; dropped uncommitted, it is removed.
+///
+/// [`commit`]: Staged::commit
+#[derive(Debug)]
+pub struct Staged {
+    temporary: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temporary file beside `path` (with the permissions of `path` when
+    /// it exists) and syncs it.
+    pub fn new(path: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |name| name.to_string_lossy());
+        let staged = Staged {
+            temporary: dir.join(format!(".{name}.coalmine-{}.tmp", std::process::id())),
+            path: path.to_path_buf(),
+            committed: false,
+        };
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&temporary)?;
+            .open(&staged.temporary)?;
         file.write_all(bytes)?;
         if let Ok(metadata) = std::fs::metadata(path) {
             file.set_permissions(metadata.permissions())?;
         }
         file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+        Ok(staged)
     }
-    result
+
+    /// Renames the new content over the file.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.temporary, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -375,11 +484,31 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_harness_write_leaves_the_description_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dir.path().join("pr.md");
+        let config = dir.path().join("gone/harness.toml");
+        let now = "2026-11-20T12:00:00Z".parse().unwrap();
+        let error =
+            write_outputs(&config, Some("x = 1\n"), Some((&body, "# PR\n")), now).unwrap_err();
+        assert!(error.contains("nothing was written"), "{error}");
+        assert!(!body.exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(names.is_empty(), "{names:?}");
+        // Unchanged harness.toml: only the description is written.
+        write_outputs(&config, None, Some((&body, "# PR\n")), now).unwrap();
+        assert_eq!(std::fs::read_to_string(&body).unwrap(), "# PR\n");
+    }
+
+    #[test]
     fn atomic_writes_replace_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("harness.toml");
         std::fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"new").unwrap();
+        // Until committed, the file is as it was; dropped, the staged copy goes.
+        drop(Staged::new(&path, b"dropped").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        Staged::new(&path, b"new").unwrap().commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);

@@ -7,15 +7,21 @@
 //! | `--for` | output | use |
 //! |---|---|---|
 //! | `nextest` | a filterset `not (test(=ID) \| ...)`; for an id with `::` also `(binary_id(=PREFIX) & test(=REST))` for each `::` in it, because nextest's JUnit classname is the binary id | `cargo nextest run -E "$(coalmine quarantine export --for nextest)"` |
-//! | `pytest` | one `--deselect=NODEID` per line; the classname `pkg.test_mod.TestClass` becomes `pkg/test_mod.py::TestClass` (trailing dotted parts starting with a capital letter are classes) | `mapfile -t args < <(coalmine quarantine export --for pytest); pytest "${args[@]}"` |
-//! | `ginkgo` | a `--skip` regex over the spec text: the part of the id after its first `::` (Ginkgo's classname is the suite), words joined by a pattern that also skips the `[tags]` the id lost | `ginkgo --skip="$(coalmine quarantine export --for ginkgo)"` |
+//! | `pytest` | one `--deselect=NODEID` per line; the classname `pkg.test_mod.TestClass` becomes `pkg/test_mod.py::TestClass` (trailing dotted parts starting with a capital letter are classes). pytest deselects every node id that *starts with* one given, so `test_x` also deselects `test_x[1]` and `test_x_slow` | `mapfile -t args < <(coalmine quarantine export --for pytest); pytest "${args[@]}"` |
+//! | `ginkgo` | a `--skip` regex matching the whole of `<suite description> <spec text>`, which Ginkgo matches it against: the id's first `::` is the space between the two (Ginkgo's JUnit classname is the suite description), words joined by a pattern that also allows the `[tags]` the id lost; anchored, since an unanchored `VM starts` would also skip `VM starts twice` | `ginkgo --skip="$(coalmine quarantine export --for ginkgo)"` |
 //! | `go` | a `go test -skip` regex: the part after the last `::` (the package), each `/`-separated level anchored, tests joined by `\|` | `go test -skip "$(coalmine quarantine export --for go)" ./...` |
 //! | `regex` | `^(?:ID\|...)$` with every id escaped | any runner that takes a regex of full ids |
 //!
 //! Regexes escape `\.+*?()|[]{}^$` (Go's `regexp.QuoteMeta`), which RE2, Rust, Python and
 //! PCRE all read as literals. With no quarantined test, nextest gets `all()`, pytest nothing,
-//! and the regex forms `[^\s\S]`, which matches nothing (an empty `--skip` would skip
-//! everything in Ginkgo).
+//! and the regex forms `[^\s\S]`, which matches nothing (an empty pattern such as `(?:)`
+//! would match every spec or test).
+//!
+//! An entry whose name for the runner is empty (a blank `test`, or nothing after its `::`:
+//! `Suite::` would become pytest's `--deselect=Suite.py::`, which takes every test in the
+//! file), or, for pytest, an id without `::` (`--deselect=test_a` would take every test of
+//! `test_a.py`), is refused, naming its line in harness.toml: nothing is printed and the exit
+//! code is 1.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -72,6 +78,33 @@ fn export_command(args: &ExportArgs) -> Result<u8, Failure> {
         .iter()
         .map(|entry| entry.test.as_str())
         .collect();
+    let problems: Vec<(usize, String)> = tests
+        .iter()
+        .enumerate()
+        .filter_map(|(index, test)| check(args.runner, test).err().map(|why| (index, why)))
+        .collect();
+    if !problems.is_empty() {
+        let positions = entry_positions(&config.path);
+        for (index, why) in &problems {
+            let at = match positions.get(*index).copied().flatten() {
+                Some((line, column)) => format!("{}:{line}:{column}", config.path.display()),
+                None => config.path.display().to_string(),
+            };
+            eprintln!(
+                "error: {at}: [[quarantine]] test = {:?}: {why}",
+                tests[*index]
+            );
+        }
+        return Err(format!(
+            "{} [[quarantine]] entr{} of {} cannot be exported for {} (listed above): fix the \
+             test id (`<classname>::<name>`, as in the history) or remove the entry; nothing \
+             was printed",
+            problems.len(),
+            if problems.len() == 1 { "y" } else { "ies" },
+            config.path.display(),
+            runner_name(args.runner)
+        ));
+    }
     if tests.is_empty() {
         eprintln!(
             "note: {} has no [[quarantine]] entry: the filter skips nothing",
@@ -80,6 +113,80 @@ fn export_command(args: &ExportArgs) -> Result<u8, Failure> {
     }
     print!("{}", export(args.runner, &tests));
     Ok(EXIT_OK)
+}
+
+fn runner_name(runner: Runner) -> &'static str {
+    match runner {
+        Runner::Nextest => "nextest",
+        Runner::Pytest => "pytest",
+        Runner::Ginkgo => "ginkgo",
+        Runner::Go => "go",
+        Runner::Regex => "regex",
+    }
+}
+
+/// Whether `test` can be exported for `runner`: the part of its id the runner matches must
+/// not be empty (an empty Ginkgo `--skip` pattern, or a pytest `--deselect` prefix ending in
+/// `::`, would skip every test). The error says why.
+pub fn check(runner: Runner, test: &str) -> Result<(), String> {
+    if test.trim().is_empty() {
+        return Err("the test id is empty".to_owned());
+    }
+    let (part, what) = match runner {
+        Runner::Nextest | Runner::Regex => return Ok(()),
+        Runner::Pytest => match test.split_once("::") {
+            Some((_, name)) => (
+                name,
+                "the test name after `::` is empty: --deselect would take every test of the file",
+            ),
+            None => {
+                return Err(format!(
+                    "it has no `::`, so it is no pytest node id: pytest deselects every node id \
+                     that starts with `{test}`, such as every test of a file `{test}.py`"
+                ));
+            }
+        },
+        Runner::Ginkgo => (
+            test.split_once("::").map_or(test, |(_, text)| text),
+            "the spec text after the first `::` is empty, so no spec would be skipped",
+        ),
+        Runner::Go => (
+            test.rsplit_once("::").map_or(test, |(_, name)| name),
+            "the test name after the last `::` is empty: -skip would match no test",
+        ),
+    };
+    if part.trim().is_empty() {
+        Err(what.to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// The line and column of each `[[quarantine]]` entry's `test` value in the file, in order
+/// (`None` where the file cannot be read again or the value is not found).
+fn entry_positions(path: &std::path::Path) -> Vec<Option<(usize, usize)>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(document) = toml_edit::Document::parse(text.as_str()) else {
+        return Vec::new();
+    };
+    let Some(entries) = document
+        .get("quarantine")
+        .and_then(toml_edit::Item::as_array_of_tables)
+    else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let offset = entry.get("test").and_then(toml_edit::Item::span)?.start;
+            let before = &text[..offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+            Some((line, before[line_start..].chars().count() + 1))
+        })
+        .collect()
 }
 
 /// A regex that matches no text, in every common engine.
@@ -195,10 +302,26 @@ pub fn quote_meta(text: &str) -> String {
 /// Between two words of a spec text: whitespace or `[tags]`, as the id lost them.
 const GAP: &str = r"(?:\s|\[[^\]]*\])+";
 
+/// Before the first word and after the last: `[tags]` the id lost, and whitespace.
+const EDGE: &str = r"(?:\s|\[[^\]]*\])*";
+
+/// Where a spec text starts when the suite is not known: after a space, or a `[tag]` glued
+/// to the first word.
+const TEXT_START: &str = r"(?:^|[\s\]])";
+
+/// Ginkgo matches `--skip` anywhere in `<suite description> <spec text>`, and its JUnit
+/// report's classname is the suite description: the pattern matches that whole string, the
+/// id's first `::` standing for the space between the two (an id without `::` matches the end
+/// of it, from the start of a word).
 fn ginkgo_pattern(test: &str) -> String {
-    let text = test.split_once("::").map_or(test, |(_, text)| text);
-    let words: Vec<String> = text.split_whitespace().map(quote_meta).collect();
-    format!("(?:{})", words.join(GAP))
+    let words = |text: &str| -> Vec<String> { text.split_whitespace().map(quote_meta).collect() };
+    match test.split_once("::") {
+        Some((suite, text)) => {
+            let all: Vec<String> = words(suite).into_iter().chain(words(text)).collect();
+            format!("(?:^{EDGE}{}{EDGE}$)", all.join(GAP))
+        }
+        None => format!("(?:{TEXT_START}{}{EDGE}$)", words(test).join(GAP)),
+    }
 }
 
 fn go_pattern(test: &str) -> String {
@@ -235,9 +358,15 @@ mod tests {
             export(Runner::Go, &["github.com/x/y::TestA/sub.case", "p::TestB"]),
             "^TestA$/^sub\\.case$|^TestB$\n"
         );
+        let gap = r"(?:\s|\[[^\]]*\])+";
+        let edge = r"(?:\s|\[[^\]]*\])*";
         assert_eq!(
             export(Runner::Ginkgo, &["Suite::VMI lifecycle should start"]),
-            "(?:VMI(?:\\s|\\[[^\\]]*\\])+lifecycle(?:\\s|\\[[^\\]]*\\])+should(?:\\s|\\[[^\\]]*\\])+start)\n"
+            format!("(?:^{edge}Suite{gap}VMI{gap}lifecycle{gap}should{gap}start{edge}$)\n")
+        );
+        assert_eq!(
+            export(Runner::Ginkgo, &["VMI starts"]),
+            format!("(?:(?:^|[\\s\\]])VMI{gap}starts{edge}$)\n")
         );
         assert_eq!(export(Runner::Nextest, &[]), "all()\n");
         assert_eq!(export(Runner::Pytest, &[]), "");
@@ -246,16 +375,59 @@ mod tests {
 
     #[test]
     fn regexes_match_what_they_should() {
-        let regex =
-            regex::Regex::new(export(Runner::Ginkgo, &["S::VMI lifecycle should start"]).trim())
-                .unwrap();
-        assert!(regex.is_match("[sig-compute]VMI lifecycle [rfe_id:273][crit:high]should start"));
-        assert!(!regex.is_match("VMI lifecycle should stop"));
+        let regex = regex::Regex::new(
+            export(Runner::Ginkgo, &["Tests Suite::VMI lifecycle should start"]).trim(),
+        )
+        .unwrap();
+        // Ginkgo matches `<suite description> <spec text>`.
+        assert!(regex.is_match(
+            "Tests Suite [sig-compute]VMI lifecycle [rfe_id:273][crit:high]should start"
+        ));
+        assert!(regex.is_match("Tests Suite VMI lifecycle should start [Serial]"));
+        assert!(!regex.is_match("Tests Suite VMI lifecycle should stop"));
+        assert!(!regex.is_match("Tests Suite VMI lifecycle should start twice"));
+        assert!(!regex.is_match("Tests Suite old VMI lifecycle should start"));
+        assert!(!regex.is_match("Other Suite VMI lifecycle should start"));
+        let bare = regex::Regex::new(export(Runner::Ginkgo, &["VM starts"]).trim()).unwrap();
+        assert!(bare.is_match("Suite [sig-compute]VM starts"));
+        assert!(!bare.is_match("Suite VM starts twice") && !bare.is_match("Suite XVM starts"));
         let regex = regex::Regex::new(export(Runner::Regex, &["a.b::c(d)"]).trim()).unwrap();
         assert!(regex.is_match("a.b::c(d)"));
         assert!(!regex.is_match("aXb::c(d)"));
         let nothing = regex::Regex::new(MATCH_NOTHING).unwrap();
         assert!(!nothing.is_match("") && !nothing.is_match("anything"));
+    }
+
+    #[test]
+    fn empty_names_are_refused() {
+        for runner in [
+            Runner::Nextest,
+            Runner::Pytest,
+            Runner::Ginkgo,
+            Runner::Go,
+            Runner::Regex,
+        ] {
+            assert!(check(runner, " ").is_err());
+            assert!(check(runner, "pkg.A::t").is_ok());
+        }
+        assert!(
+            check(Runner::Ginkgo, "Suite::")
+                .unwrap_err()
+                .contains("spec text")
+        );
+        assert!(
+            check(Runner::Pytest, "pkg.A:: ")
+                .unwrap_err()
+                .contains("every test")
+        );
+        assert!(check(Runner::Go, "p::").is_err());
+        assert!(
+            check(Runner::Pytest, "test_a")
+                .unwrap_err()
+                .contains("test_a.py")
+        );
+        assert!(check(Runner::Regex, "test_a").is_ok());
+        assert!(check(Runner::Nextest, "Suite::").is_ok());
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub struct IngestArgs {
     /// The lane (CI job name) the run belongs to, e.g. periodic-e2e-sig-compute.
     #[arg(long, value_name = "LANE")]
     pub lane: String,
-    /// The kind of run: periodic, presubmit, merged or local (periodic and merged runs count
-    /// for flakiness).
+    /// The kind of run: periodic, presubmit, merged or local (by default periodic and merged
+    /// runs count for flakiness: `[policy] trusted_kinds`).
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     pub kind: RunKind,
     /// The commit the run tested.
@@ -49,6 +49,18 @@ pub fn run(args: &IngestArgs) -> u8 {
     exit_code(ingest_files(args))
 }
 
+/// The failure when no input could be read: each problem is printed, then this sentence.
+fn nothing_read(skipped: &[impl std::fmt::Display]) -> Failure {
+    for skipped in skipped {
+        eprintln!("error: {skipped}");
+    }
+    format!(
+        "nothing could be read from the inputs ({} problem(s), each named above); nothing was \
+         recorded",
+        skipped.len()
+    )
+}
+
 fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     if args.lane.trim().is_empty() {
         return Err("--lane is empty: give the CI job name, e.g. periodic-e2e".to_owned());
@@ -56,17 +68,33 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     if args.commit.trim().is_empty() {
         return Err("--commit is empty: give the commit the run tested (or `unknown`)".to_owned());
     }
-    // A mistyped path fails before the history is touched (or created).
-    for input in &args.inputs {
-        if let Err(source) = std::fs::metadata(input) {
-            return Err(IngestError::Input {
-                path: input.clone(),
-                source,
-            }
-            .to_string());
+    // A mistyped path, or folders without any XML file, fail before the history is touched
+    // (or created).
+    let (files, empty) = ingest::collect_files(&args.inputs).map_err(|error| error.to_string())?;
+    if files.is_empty() {
+        return Err(IngestError::NoFiles {
+            paths: args.inputs.clone(),
         }
+        .to_string());
     }
     let path = args.store.history_path_lazily()?;
+    if !path.exists() {
+        // Nor is a history created when no file can be read. (`ingest::ingest` reads the
+        // files again: this costs a second parse, only when the history is created.)
+        let parsed = ingest::read_files(&files);
+        if parsed.key.is_none() {
+            let folders = empty
+                .iter()
+                .map(|folder| format!("{}: no *.xml file in this folder", folder.display()));
+            let problems: Vec<String> = parsed
+                .skipped
+                .iter()
+                .map(ToString::to_string)
+                .chain(folders)
+                .collect();
+            return Err(nothing_read(&problems));
+        }
+    }
     let mut history = History::open(&path).map_err(|error| error.to_string())?;
     let run = RunInfo {
         lane: args.lane.trim().to_owned(),
@@ -75,15 +103,7 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         started_at: args.at.unwrap_or_else(Timestamp::now),
     };
     let report = ingest::ingest(&mut history, &args.inputs, &run).map_err(|error| match error {
-        IngestError::NothingRead { skipped } => {
-            for skipped in &skipped {
-                eprintln!("error: {skipped}");
-            }
-            format!(
-                "none of the {} file(s) could be read (each is named above); nothing was recorded",
-                skipped.len()
-            )
-        }
+        IngestError::NothingRead { skipped } => nothing_read(&skipped),
         other => other.to_string(),
     })?;
     let parsed = &report.parsed;
@@ -101,6 +121,7 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         },
         parsed.testcases
     );
+    let mut not_recorded = false;
     match report.recorded {
         Some(Recorded::New { run_id, results }) => println!(
             "recorded run {run_id} into {}: lane {}, kind {}, commit {}, at {}, {results} result(s)",
@@ -116,25 +137,53 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
                 path.display()
             );
             let earlier = history
-                .run_summaries(None)
+                .runs(None)
                 .map_err(|error| error.to_string())?
                 .into_iter()
-                .find(|summary| summary.run.id == run_id);
+                .find(|earlier| earlier.id == run_id);
             if let Some(earlier) = earlier {
-                let run_then = &earlier.run;
-                if run_then.lane != run.lane || run_then.commit != run.commit {
+                let mut differences = Vec::new();
+                if earlier.lane != run.lane {
+                    differences.push(format!("lane {} (not {})", earlier.lane, run.lane));
+                }
+                if earlier.kind != run.kind {
+                    differences.push(format!(
+                        "kind {} (not {})",
+                        earlier.kind.as_str(),
+                        run.kind.as_str()
+                    ));
+                }
+                if earlier.commit != run.commit {
+                    differences.push(format!("commit {} (not {})", earlier.commit, run.commit));
+                }
+                // `--at` is compared when given (the history keeps milliseconds).
+                if args.at.is_some()
+                    && earlier.started_at.as_millisecond() != run.started_at.as_millisecond()
+                {
+                    differences.push(format!(
+                        "at {} (not {})",
+                        show_time(earlier.started_at),
+                        show_time(run.started_at)
+                    ));
+                }
+                if !differences.is_empty() {
+                    not_recorded = true;
                     eprintln!(
-                        "warning: run {run_id} was recorded with lane {}, commit {}, at {}; if \
-                         this is another run whose report is byte for byte the same, it was not \
-                         recorded (reports usually differ in their durations)",
-                        run_then.lane,
-                        run_then.commit,
-                        show_time(run_then.started_at)
+                        "warning: run {run_id} was recorded from the same files with {}: this \
+                         run was not recorded. If the earlier details are wrong, they stay so \
+                         (the history keeps the first ingest of a report); if this is another \
+                         run whose report is byte for byte the same, it is not counted \
+                         (reports usually differ in their durations)",
+                        differences.join(", ")
                     );
                 }
             }
         }
-        None => println!("no testcase in the files: nothing recorded"),
+        None => eprintln!(
+            "warning: no testcase in the {} file(s) read: nothing was recorded (did the test \
+             runner run any test?)",
+            parsed.files.len()
+        ),
     }
     let flaky = if tally.flaky > 0 {
         format!(" ({} only on a retry)", tally.flaky)
@@ -145,13 +194,26 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         "tests: {} passed{flaky}, {} failed, {} errored, {} skipped",
         tally.passed, tally.failed, tally.errored, tally.skipped
     );
-    if parsed.skipped.is_empty() {
-        Ok(EXIT_OK)
-    } else {
+    if !parsed.skipped.is_empty() {
+        let rest = if matches!(report.recorded, Some(Recorded::New { .. })) {
+            "; the rest was ingested"
+        } else {
+            ""
+        };
         eprintln!(
-            "{} input(s) skipped (listed above); the rest was ingested (exit code {EXIT_SKIPPED})",
+            "{} input(s) skipped (listed above){rest} (exit code {EXIT_SKIPPED})",
             parsed.skipped.len()
         );
-        Ok(EXIT_SKIPPED)
     }
+    if not_recorded {
+        eprintln!(
+            "the run was not recorded: its report was recorded before with other details (exit \
+             code {EXIT_SKIPPED})"
+        );
+    }
+    Ok(if not_recorded || !parsed.skipped.is_empty() {
+        EXIT_SKIPPED
+    } else {
+        EXIT_OK
+    })
 }

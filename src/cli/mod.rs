@@ -16,7 +16,8 @@
 //! - `1`: failed; the reason is on standard error, and nothing was recorded or written.
 //! - `2`: the command line was wrong (clap's usage error).
 //! - `3`: done, but some inputs were skipped (`ingest`: a malformed file, a folder without XML
-//!   files), each named on standard error with its line and column when it has one.
+//!   files, each named on standard error with its line and column when it has one; or files
+//!   recorded before under other run details, so that this run was not recorded).
 //!
 //! # Where the history and harness.toml are
 //! The history database is `--history PATH`, else `COALMINE_HISTORY`, else `[history] path` of
@@ -49,7 +50,7 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// The command line was wrong.
 pub const EXIT_USAGE: u8 = 2;
-/// Done, but some inputs were skipped (each is named on standard error).
+/// Done, but some inputs were skipped or not recorded (each is named on standard error).
 pub const EXIT_SKIPPED: u8 = 3;
 
 /// The exit codes, as `coalmine --help` shows them.
@@ -57,7 +58,7 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  done
   1  failed: the reason is on standard error; nothing was recorded or written
   2  the command line was wrong
-  3  done, but some inputs were skipped (each is named on standard error)";
+  3  done, but some inputs were skipped or not recorded (each is named on standard error)";
 
 /// A command's failure: the message printed after `error: `, exit code 1.
 pub type Failure = String;

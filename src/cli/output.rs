@@ -164,18 +164,28 @@ fn section(out: &mut String, title: &str, table: &Table) {
 
 /// What a plan's `now` rule and batch rule are, in words.
 fn rule_titles(policy: &Policy) -> (String, String) {
-    (
-        format!(
-            " (over {} in the last {} days)",
-            percent(policy.now_rate),
-            policy.now_window_days
-        ),
-        format!(
-            " (over {} in the last {} days)",
-            percent(policy.batch_rate),
-            policy.batch_window_days
-        ),
-    )
+    let now = format!(
+        "over {} in the last {} days",
+        percent(policy.now_rate),
+        policy.now_window_days
+    );
+    let batch = format!(
+        "over {} in the last {} days",
+        percent(policy.batch_rate),
+        policy.batch_window_days
+    );
+    if policy.is_auto() {
+        // No batches: either rule quarantines at once, up to the limit.
+        (
+            format!(
+                " (auto-quarantine of at most {} per plan: {now}, or {batch})",
+                policy.auto_quarantine_max_per_run
+            ),
+            String::new(),
+        )
+    } else {
+        (format!(" ({now})"), format!(" ({batch})"))
+    }
 }
 
 /// The plan as text tables for a terminal.
@@ -195,18 +205,20 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
         &format!("Quarantine now{now_rule}"),
         &candidate_table(&plan.quarantine_now),
     );
-    let batch = &plan.batch;
-    let batch_title = format!(
-        "Quarantine in the next batch, {}{batch_rule}; grace period until {}{}",
-        batch.date,
-        batch.grace_ends,
-        if batch.in_grace {
-            " (running: `apply` adds these now)"
-        } else {
-            " (`apply` adds these from the batch day)"
-        }
-    );
-    section(&mut out, &batch_title, &candidate_table(&plan.next_batch));
+    if !policy.is_auto() {
+        let batch = &plan.batch;
+        let batch_title = format!(
+            "Quarantine in the next batch, {}{batch_rule}; grace period until {}{}",
+            batch.date,
+            batch.grace_ends,
+            if batch.in_grace {
+                " (running: `apply` adds these now)"
+            } else {
+                " (`apply` adds these from the batch day)"
+            }
+        );
+        section(&mut out, &batch_title, &candidate_table(&plan.next_batch));
+    }
     if !plan.deferred.is_empty() {
         section(
             &mut out,
@@ -346,30 +358,36 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
     out
 }
 
-/// Suite stability in one paragraph.
+/// Suite stability in one paragraph. Without a trusted run in the window nothing was measured,
+/// and the projection over no test is no evidence: neither says the goal is met.
 pub fn stability_text(plan: &Plan) -> String {
     let stability = &plan.stability;
-    let verdict = |met: bool| if met { "meets" } else { "misses" };
-    let measured = match stability.measured {
-        Some(measured) => format!(
-            "measured {} of {} trusted runs passed ({} the goal)",
-            percent(measured),
-            stability.measured_runs,
-            verdict(measured >= stability.goal)
-        ),
-        None => "measured: no trusted run in the window".to_owned(),
-    };
-    format!(
-        "Suite stability over the last {} days (goal: at least {} of runs pass, i.e. under {} \
-         fail):\n  projected {} ({} the goal), {} after this plan's quarantines\n  {measured}\n",
+    let heading = format!(
+        "Suite stability over the last {} days (goal: at least {} of runs pass, i.e. at most {} \
+         fail):\n",
         stability.window_days,
         percent(stability.goal),
         percent(1.0 - stability.goal),
+    );
+    let Some(measured) = stability.measured else {
+        return format!("{heading}  {NOTHING_MEASURED}\n");
+    };
+    let verdict = |met: bool| if met { "meets" } else { "misses" };
+    format!(
+        "{heading}  projected {} ({} the goal), {} after this plan's quarantines\n  measured {} \
+         of {} trusted runs passed ({} the goal)\n",
         percent(stability.projected),
         verdict(stability.projected_met),
         percent(stability.projected_after_plan),
+        percent(measured),
+        stability.measured_runs,
+        verdict(measured >= stability.goal)
     )
 }
+
+/// What the stability texts say without a trusted run in the window.
+pub const NOTHING_MEASURED: &str = "no trusted, non-systemic run in the window: nothing was \
+    measured or projected, so this says nothing about the goal";
 
 /// One line of the pull-request description.
 struct Change {
@@ -536,23 +554,25 @@ pub fn plan_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
     let stability = &plan.stability;
-    let _ = writeln!(
-        out,
-        "### Suite stability\n\nOver the last {} days, goal {}: projected pass rate {} ({} after \
-         this change); measured {}.",
-        stability.window_days,
-        percent(stability.goal),
-        percent(stability.projected),
-        percent(stability.projected_after_plan),
-        match stability.measured {
-            Some(measured) => format!(
-                "{} over {} runs",
-                percent(measured),
-                stability.measured_runs
-            ),
-            None => "without trusted runs".to_owned(),
-        }
-    );
+    let _ = match stability.measured {
+        Some(measured) => writeln!(
+            out,
+            "### Suite stability\n\nOver the last {} days, goal {}: projected pass rate {} ({} \
+             after this change); measured {} over {} runs.",
+            stability.window_days,
+            percent(stability.goal),
+            percent(stability.projected),
+            percent(stability.projected_after_plan),
+            percent(measured),
+            stability.measured_runs
+        ),
+        None => writeln!(
+            out,
+            "### Suite stability\n\nOver the last {} days, goal {}: {NOTHING_MEASURED}.",
+            stability.window_days,
+            percent(stability.goal),
+        ),
+    };
     out
 }
 

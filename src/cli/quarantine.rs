@@ -28,7 +28,8 @@ pub enum QuarantineCommand {
     #[command(long_about = EXPORT_HELP)]
     Export(ExportArgs),
     /// Record that a fix for TEST landed at a commit: a batch candidate whose fix then passes
-    /// 5 consecutive executions leaves the batch during its grace period.
+    /// `[policy] grace_passes` (5) consecutive executions leaves the batch during its grace
+    /// period.
     Fixed(FixedArgs),
 }
 
@@ -40,17 +41,22 @@ skip list for another test runner.
            (`not (test(=ID) | ...)`; ids with `::` also match as binary_id(=PREFIX) & test(=REST),
            since nextest's JUnit classname is the binary id)
   pytest   one --deselect=NODEID per line (pkg.test_mod.TestClass::test_x becomes
-           pkg/test_mod.py::TestClass::test_x):
+           pkg/test_mod.py::TestClass::test_x; pytest deselects every node id that starts
+           with it, so test_x also deselects test_x[1] and test_x_slow):
            mapfile -t args < <(coalmine quarantine export --for pytest); pytest \"${args[@]}\"
-  ginkgo   a --skip regex over the spec text (the id after its first `::`, Ginkgo's classname
-           being the suite; [tags] between words are allowed):
+  ginkgo   a --skip regex matching the whole of `<suite> <spec text>`, as Ginkgo matches it
+           (the id's first `::` is that space, Ginkgo's JUnit classname being the suite; [tags]
+           around and between words are allowed):
            ginkgo --skip=\"$(coalmine quarantine export --for ginkgo)\"
   go       a go test -skip regex, each subtest level anchored (the id after its last `::`, the
            package): go test -skip \"$(coalmine quarantine export --for go)\" ./...
   regex    ^(?:ID|...)$ with each full test id escaped
 
 Regexes escape \\.+*?()|[]{}^$ (RE2, Rust, Python and PCRE read them alike). Without quarantined
-tests, nextest gets all(), pytest nothing, and the regexes [^\\s\\S], which matches nothing.";
+tests, nextest gets all(), pytest nothing, and the regexes [^\\s\\S], which matches nothing.
+An entry whose name is empty for the runner (a blank test, or nothing after its `::`), or an
+id without `::` for pytest, could skip more than that test: it is refused with its line in
+harness.toml, nothing is printed, exit code 1.";
 
 /// `coalmine quarantine plan`.
 #[derive(Debug, Clone, Args)]

@@ -37,7 +37,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::analysis::{self, TestRate};
-use super::output::{Table, code, stability_text};
+use super::output::{NOTHING_MEASURED, Table, code, stability_text};
 use super::{EXIT_OK, Failure, Format, Store, exit_code, open_existing, parse_time, show_time};
 use crate::quarantine::{Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent};
 
@@ -197,18 +197,29 @@ fn build(
     }
 }
 
-fn flaky_table(report: &Report) -> Table {
-    let mut table = Table::new(&[
-        "TEST",
-        "OWNER",
-        "STATUS",
-        "RATE",
-        "FAILED/EXECUTIONS",
-        "RUNS",
-    ]);
+const FLAKY_HEADERS: &[&str] = &[
+    "TEST",
+    "OWNER",
+    "STATUS",
+    "RATE",
+    "FAILED/EXECUTIONS",
+    "RUNS",
+];
+
+const FLAKY_HEADERS_MD: &[&str] = &[
+    "Test",
+    "Owner",
+    "Status",
+    "Rate",
+    "Failed/executions",
+    "Runs",
+];
+
+fn flaky_table(report: &Report, name: impl Fn(&str) -> String, headers: &[&str]) -> Table {
+    let mut table = Table::new(headers);
     for test in &report.flakiest.tests {
         table.row(vec![
-            test.test.clone(),
+            name(&test.test),
             test.owner.clone().unwrap_or_else(|| "(none)".to_owned()),
             test.status.to_owned(),
             percent(test.rate),
@@ -255,7 +266,7 @@ fn text(report: &Report, plan: &Plan, policy: &Policy) -> String {
         report.counts.tests,
         report.quarantined
     );
-    let flaky = flaky_table(report);
+    let flaky = flaky_table(report, str::to_owned, FLAKY_HEADERS);
     let title = format!(
         "Flakiest tests (trusted, non-systemic runs, last {} days)",
         report.flakiest.window_days
@@ -304,30 +315,11 @@ fn markdown(report: &Report, policy: &Policy) -> String {
         "### Flakiest tests (last {} days)\n",
         report.flakiest.window_days
     );
-    let mut table = flaky_table(report);
-    if table.is_empty() {
+    if report.flakiest.tests.is_empty() {
         out.push_str("No test failed.\n\n");
     } else {
         // Test names as code, so that brackets and underscores stay literal.
-        let mut coded = Table::new(&[
-            "Test",
-            "Owner",
-            "Status",
-            "Rate",
-            "Failed/executions",
-            "Runs",
-        ]);
-        for test in &report.flakiest.tests {
-            coded.row(vec![
-                code(&test.test),
-                test.owner.clone().unwrap_or_else(|| "(none)".to_owned()),
-                test.status.to_owned(),
-                percent(test.rate),
-                format!("{}/{}", test.failed, test.executions),
-                test.runs.to_string(),
-            ]);
-        }
-        table = coded;
+        let table = flaky_table(report, code, FLAKY_HEADERS_MD);
         out.push_str(&table.markdown());
         if report.flakiest.more > 0 {
             let _ = writeln!(out, "\nAnd {} more failing test(s).", report.flakiest.more);
@@ -348,15 +340,15 @@ fn markdown(report: &Report, policy: &Policy) -> String {
             "misses the goal"
         }
     };
-    let _ = writeln!(
-        out,
-        "- Projected pass rate: {} ({}); {} once the plan's candidates are quarantined",
-        percent(stability.projected),
-        met(stability.projected_met),
-        percent(stability.projected_after_plan)
-    );
     match stability.measured {
         Some(measured) => {
+            let _ = writeln!(
+                out,
+                "- Projected pass rate: {} ({}); {} once the plan's candidates are quarantined",
+                percent(stability.projected),
+                met(stability.projected_met),
+                percent(stability.projected_after_plan)
+            );
             let _ = writeln!(
                 out,
                 "- Measured pass rate: {} over {} runs ({})\n",
@@ -365,7 +357,9 @@ fn markdown(report: &Report, policy: &Policy) -> String {
                 met(measured >= stability.goal)
             );
         }
-        None => out.push_str("- Measured pass rate: no trusted run in the window\n\n"),
+        None => {
+            let _ = writeln!(out, "- {NOTHING_MEASURED}\n");
+        }
     }
     let _ = writeln!(out, "### Lanes (last {} days)\n", policy.lane_window_days);
     let lanes = lane_table(&report.lanes);
