@@ -1,7 +1,8 @@
 //! `--format json`: runs the trials and prints libtest's JSON event stream, one object a
 //! line: the suite starting, each trial starting and ending (`ok`, `failed`) with its
 //! `exec_time` in seconds, and the suite ending with its counts. libtest-mimic's own JSON has
-//! no per-test time, which reports need.
+//! no per-test time, which reports need. Like libtest-mimic's output and `--list`, the stream
+//! goes to `--logfile` when one is given, else to standard output.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -10,16 +11,27 @@ use std::time::Instant;
 
 use super::trials::{Job, TrialOutcome, TrialStatus};
 
-/// Runs the jobs on `threads` threads, printing events to standard output, and hands every
-/// outcome to `collect`. Returns whether every trial passed.
+/// Where the events go: standard output, or the `--logfile`.
+pub type Sink = Box<dyn Write + Send>;
+
+/// Runs the jobs on `threads` threads, writing events to `sink`, and hands every outcome to
+/// `collect`. Returns whether every trial passed.
 pub fn run(
     jobs: Vec<Job>,
     threads: usize,
     filtered_out: usize,
     run_ignored: bool,
     collect: &(dyn Fn(&TrialOutcome) + Sync),
+    sink: Sink,
 ) -> bool {
     let start = Instant::now();
+    let sink = Mutex::new(sink);
+    let emit = |event: &serde_json::Value| {
+        let mut out = sink.lock().unwrap_or_else(|p| p.into_inner());
+        // A closed pipe must not panic the run: the trials still run and the exit code tells.
+        let _ = writeln!(out, "{event}");
+        let _ = out.flush();
+    };
     emit(&serde_json::json!({"type": "suite", "event": "started", "test_count": jobs.len()}));
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<Job>>());
     let counts = Mutex::new((0usize, 0usize, 0usize));
@@ -83,9 +95,65 @@ pub fn run(
     failed == 0
 }
 
-fn emit(event: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    // A closed pipe must not panic the run: the trials still run and the exit code tells.
-    let _ = writeln!(out, "{event}");
-    let _ = out.flush();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::trials::TrialStatus;
+    use std::sync::Arc;
+
+    /// A sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_event_goes_to_the_sink() {
+        let job = Job {
+            name: "canary::a".to_owned(),
+            quarantine: None,
+            run: Box::new(|| TrialOutcome {
+                name: "canary::a".to_owned(),
+                kind: crate::harness::CANARY,
+                status: TrialStatus::Passed,
+                message: None,
+                duration: std::time::Duration::from_millis(3),
+                attempts: Vec::new(),
+            }),
+        };
+        let sink = Shared::default();
+        assert!(run(vec![job], 1, 2, false, &|_| {}, Box::new(sink.clone())));
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let kinds: Vec<(&str, &str)> = events
+            .iter()
+            .map(|event| {
+                (
+                    event["type"].as_str().unwrap(),
+                    event["event"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("suite", "started"),
+                ("test", "started"),
+                ("test", "ok"),
+                ("suite", "ok")
+            ]
+        );
+        assert_eq!(events[3]["filtered_out"], 2);
+    }
 }

@@ -339,12 +339,21 @@ impl Harness {
         };
         let started = std::time::Instant::now();
         let passed = if matches!(args.format, Some(args::Format::Json)) {
+            // Like libtest's, the stream goes to `--logfile` instead of standard output.
+            let sink: json::Sink = match &args.logfile {
+                Some(path) => Box::new(
+                    std::fs::File::create(path)
+                        .map_err(|error| format!("cannot write the events to {path}: {error}"))?,
+                ),
+                None => Box::new(std::io::stdout()),
+            };
             json::run(
                 jobs,
                 threads,
                 filtered_out,
                 args.ignored || args.include_ignored,
                 &collect,
+                sink,
             )
         } else {
             let collect = Arc::new(collect);

@@ -218,3 +218,86 @@ fn the_last_passing_run_is_the_baseline() {
     assert!(last_passing_run(root.path(), "other").is_none());
     assert!(last_passing_run(&root.path().join("missing"), "good-simple").is_none());
 }
+
+/// The pointer is overwritten in place; whatever state a crash or a concurrent writer leaves
+/// it in, it yields a passing run of this very canary or no baseline at all.
+#[test]
+fn a_torn_or_stale_pointer_never_yields_a_foreign_or_failing_baseline() {
+    let root = tempfile::tempdir().unwrap();
+    let canary = good_simple();
+    let valid = canary.validate().unwrap();
+    let write_run = |folder: &str, run_id: &str, passed: bool| {
+        let dir = root.path().join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut record = RunRecord::new(&valid, run_id, &dir);
+        record.passed = passed;
+        record.exit = Some(Exit::Code(0));
+        record.results = Some(synthesise(&valid).results);
+        record.write(&dir.join("canary.json")).unwrap();
+        dir
+    };
+    let pointer = root.path().join(".last-pass/good-simple");
+    let long = write_run(
+        "good-simple-20261101T000000Z-123456-10",
+        "good-simple-20261101T000000Z-123456-10",
+        true,
+    );
+    let short = write_run(
+        "good-simple-20261102T000000Z-7-0",
+        "good-simple-20261102T000000Z-7-0",
+        true,
+    );
+    remember_pass(&long, "good-simple").unwrap();
+    remember_pass(&short, "good-simple").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&pointer).unwrap(),
+        "good-simple-20261102T000000Z-7-0\n",
+        "a shorter name leaves nothing of the longer one"
+    );
+    let source = |pointer_text: &[u8]| {
+        std::fs::write(&pointer, pointer_text).unwrap();
+        last_passing_run(root.path(), "good-simple").map(|baseline| baseline.source)
+    };
+    let found = |dir: &Path| Some(format!("the last passing run, {}", dir.display()));
+    // Written but not yet cut to length: the first line is the whole new name.
+    assert_eq!(
+        source(b"good-simple-20261102T000000Z-7-0\n000000Z-123456-10\n"),
+        found(&short)
+    );
+    // Written by an older coalmine, without the newline.
+    assert_eq!(source(b"good-simple-20261102T000000Z-7-0"), found(&short));
+    // Cut short by another writer, or a mix of two names: no such run, no baseline.
+    assert_eq!(source(b"good-simple-20261102T00"), None);
+    assert_eq!(source(b"good-simple-20261101T000000Z-7-0\n"), None);
+    assert_eq!(source(b"good-simple-20261102T000000Z-7-0\0\0\0"), None);
+    assert_eq!(source(b"\n"), None);
+    // A failing run, another canary's run, or a folder whose record is another run's: none.
+    write_run(
+        "good-simple-20261103T000000Z-7-1",
+        "good-simple-20261103T000000Z-7-1",
+        false,
+    );
+    assert_eq!(source(b"good-simple-20261103T000000Z-7-1\n"), None);
+    write_run(
+        "good-simple-20261104T000000Z-7-2",
+        "good-simple-20261102T000000Z-7-0",
+        true,
+    );
+    assert_eq!(source(b"good-simple-20261104T000000Z-7-2\n"), None);
+    assert!(last_passing_run(root.path(), "other").is_none());
+    std::fs::write(
+        root.path().join(".last-pass/other"),
+        b"good-simple-20261102T000000Z-7-0\n",
+    )
+    .unwrap();
+    assert!(last_passing_run(root.path(), "other").is_none());
+    // Whatever the pointer says, the teeth trial proves the checks against a sound baseline.
+    std::fs::write(&pointer, b"good-simple-2026").unwrap();
+    let report = check_teeth(&valid, root.path());
+    assert!(report.passed(), "{}", report.render());
+    assert!(
+        report.baseline.starts_with("synthesised"),
+        "{}",
+        report.baseline
+    );
+}
