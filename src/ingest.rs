@@ -1,13 +1,15 @@
 //! JUnit XML files and folders into the outcome history: what `coalmine ingest` does.
 //!
 //! [`ingest`] takes files and folders (searched recursively for `*.xml`), reads every file with
-//! the streaming [`Junit`] adapter, turns each `<testcase>` into a [`NewResult`] with a
-//! normalised test id, and records all of them as **one run** ([`History::record_run`]).
+//! the streaming [`Junit`] adapter ([`read_inputs`]), turns each `<testcase>` into a
+//! [`NewResult`] with a normalised test id, and records all of them as **one run**
+//! ([`record`]).
 //!
 //! # Test ids
 //! A test's id is `<classname>::<name>`, or `<suite>::<name>` when the classname is empty (the
-//! innermost `<testsuite>` name), or the bare name when both are empty. Each part is normalised
-//! by [`normalise`]:
+//! innermost `<testsuite>` name), or the bare name when both are empty. A testcase without a
+//! name (jest writes `name=""` for a test with an empty title) gets the name [`UNNAMED`], so
+//! that no id is empty or ends in `::`. Each part is normalised by [`normalise`]:
 //! - `[QUARANTINE]` (any case) is removed: being quarantined is what `harness.toml` says, not
 //!   part of a test's identity.
 //! - Bracket tags such as `[sig-compute]`, `[release-blocker]`, `[test_id:1234]`, or a Ginkgo
@@ -32,13 +34,22 @@
 //! recorded as attempt 1, so the run's counts are the testcases' counts.
 //!
 //! # Re-ingesting
-//! The run's ingest key is `junit-sha256:<hex>`: the SHA-256 of the SHA-256 digests of the
-//! bytes of each file read, **sorted** (by digest, so the same files under other names, paths or
-//! in another order give the same key). Ingesting the same files again records nothing and
-//! says [`Recorded::AlreadyRecorded`]. Files that were skipped as malformed are not part of the
-//! key: once such a file is fixed, ingesting the folder again records a new run (give the
-//! files of one run together, and once). Two different runs whose reports are byte for byte
-//! the same are taken as one: real reports differ in their durations and timestamps.
+//! Every file read is known to the history by the SHA-256 digest of its bytes, kept with its
+//! run ([`crate::history::files`]), so the same file under another name or path is the same
+//! file. [`record`] looks the files up first:
+//! - none was recorded: a new run, with the ingest key `junit-sha256:<hex>` (the SHA-256 of
+//!   the files' digests, sorted);
+//! - all were, in one run (the same files again, or some of them): nothing is recorded
+//!   ([`Recorded::AlreadyRecorded`]);
+//! - some were, in one run: the others **complete** it. This is how a file that was skipped
+//!   as malformed is added once fixed: ingest the same folder again, and the run gets the
+//!   fixed file's results merged in ("failure wins", as if all files had been read together)
+//!   instead of being recorded a second time ([`Recorded::Completed`]);
+//! - they were recorded in different runs: refused ([`IngestError::SeveralRuns`]).
+//!
+//! Runs ingested before the history kept its files (schema version 3 and earlier) are
+//! recognised by their whole ingest key only. Two different runs whose reports are byte for
+//! byte the same are taken as one: real reports differ in their durations and timestamps.
 //!
 //! SHA-256 (the `sha2` crate of RustCrypto: pure Rust, maintained, using the CPU's SHA
 //! instructions where present) is collision-resistant beyond any need here, and hashing is a
@@ -64,13 +75,16 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::history::{History, HistoryError, NewResult, NewRun, Recorded, RunKind};
+use crate::history::{FileDigest, History, HistoryError, NewResult, NewRun, Recorded, RunKind};
 use crate::results::adapter::Adapter;
 use crate::results::formats::Junit;
 use crate::results::{Outcome, ResultsErrorKind, TestCase};
 
 /// The prefix of the ingest keys written by [`ingest`].
 pub const KEY_PREFIX: &str = "junit-sha256:";
+
+/// The name part of the id of a testcase whose name is empty.
+pub const UNNAMED: &str = "(unnamed)";
 
 /// The run the files are recorded as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +119,12 @@ impl fmt::Display for Skipped {
                 self.path.display(),
                 self.reason
             ),
-            None => write!(f, "{}: {}", self.path.display(), self.reason),
+            None => write!(
+                f,
+                "{}: {}; it was skipped: fix it, or leave it out of the inputs",
+                self.path.display(),
+                self.reason
+            ),
         }
     }
 }
@@ -128,6 +147,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The counts of `results`.
+    pub fn of(results: &[NewResult]) -> Tally {
+        let mut tally = Tally::default();
+        for result in results {
+            tally.add(result.outcome);
+        }
+        tally
+    }
+
     fn add(&mut self, outcome: Outcome) {
         self.tests += 1;
         match outcome {
@@ -156,17 +184,24 @@ pub struct Parsed {
     pub skipped: Vec<Skipped>,
     /// Testcases read from the files read, before merging.
     pub testcases: u64,
+    /// Testcases without a name (recorded as `<classname or suite>::(unnamed)`).
+    pub unnamed: u64,
     /// Counts of [`Parsed::results`].
     pub tally: Tally,
+    /// The SHA-256 digest of each file read, in the order of [`Parsed::files`].
+    pub digests: Vec<FileDigest>,
 }
 
-/// What [`ingest`] did.
+/// What [`ingest`] (or [`record`]) did.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// What was read.
     pub parsed: Parsed,
     /// What the history did with it; `None` when there was nothing to record.
     pub recorded: Option<Recorded>,
+    /// The files that were new to the history (all of them for a new run, the files added
+    /// for a completed one, none when everything was recorded before).
+    pub new_files: Vec<PathBuf>,
 }
 
 /// An ingest that could not start or could not record; nothing was recorded.
@@ -191,13 +226,30 @@ pub enum IngestError {
     },
     /// Every file found was skipped: nothing was read.
     #[error(
-        "none of the {} file(s) could be read: {}; nothing was recorded",
-        skipped.len(),
+        "nothing could be read from the inputs: {}; nothing was recorded",
         skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     NothingRead {
-        /// Each file and why it was skipped.
+        /// Each file (or empty folder) and why it was skipped.
         skipped: Vec<Skipped>,
+    },
+    /// Files given together were recorded before as parts of different runs.
+    #[error(
+        "these files were recorded before as parts of different runs: {}; nothing was \
+         recorded: give the files of one run together (each run's files once)",
+        files.iter().map(|(path, run)| format!("{} (run {run})", path.display())).collect::<Vec<_>>().join(", ")
+    )]
+    SeveralRuns {
+        /// Each file recorded before, and its run.
+        files: Vec<(PathBuf, i64)>,
+    },
+    /// A file changed (or vanished) while it was being ingested.
+    #[error("{}: {detail}; nothing was recorded: ingest again once the files are final", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        detail: String,
     },
     /// The history refused or failed.
     #[error(transparent)]
@@ -293,7 +345,9 @@ impl<R: Read> Read for Hashing<R> {
 /// One file's testcases, as recorded.
 struct FileRows {
     rows: Vec<NewResult>,
-    digest: [u8; 32],
+    digest: FileDigest,
+    /// Testcases without a name.
+    unnamed: u64,
 }
 
 /// Reads one JUnit file: its rows and the SHA-256 of its bytes, or why it is skipped.
@@ -313,7 +367,11 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
         },
     );
     let mut rows = Vec::new();
-    let read = Junit.read(&mut reader, &mut |case| rows.push(row_of(case)));
+    let mut unnamed = 0;
+    let read = Junit.read(&mut reader, &mut |case| {
+        unnamed += u64::from(case.name.trim().is_empty());
+        rows.push(row_of(case));
+    });
     if let Err(error) = read {
         return Err(match error {
             ResultsErrorKind::Malformed {
@@ -335,6 +393,7 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
     Ok(FileRows {
         rows,
         digest: digest.into(),
+        unnamed,
     })
 }
 
@@ -378,6 +437,10 @@ pub fn test_id(case: &TestCase) -> (String, Vec<String>) {
     if id.len() == start {
         // A name made only of tags keeps its text.
         push_collapsed(&mut id, &case.name);
+    }
+    if id.len() == start {
+        // jest writes `name=""` for a test with an empty title.
+        id.push_str(UNNAMED);
     }
     (id, tags)
 }
@@ -584,7 +647,11 @@ impl Merger {
                     let other = cursor as usize;
                     cursor = self.next[other];
                     self.alive[other] = false;
-                    let other_row = self.rows[other].clone();
+                    // A dead row: its content moves, an empty one (no allocation) stays.
+                    let other_row = std::mem::replace(
+                        &mut self.rows[other],
+                        NewResult::new(String::new(), Outcome::NotRun),
+                    );
                     merge_into(&mut self.rows[head], other_row);
                 }
                 merge_into(&mut self.rows[head], row);
@@ -680,6 +747,7 @@ pub fn read_files(files: &[PathBuf]) -> Parsed {
         match read_file(path) {
             Ok(file) => {
                 parsed.testcases += file.rows.len() as u64;
+                parsed.unnamed += file.unnamed;
                 let index = parsed.files.len() as u32;
                 merger.add_file(index, file.rows);
                 digests.push(file.digest);
@@ -689,10 +757,9 @@ pub fn read_files(files: &[PathBuf]) -> Parsed {
         }
     }
     parsed.results = merger.finish();
-    for result in &parsed.results {
-        parsed.tally.add(result.outcome);
-    }
+    parsed.tally = Tally::of(&parsed.results);
     if !digests.is_empty() {
+        parsed.digests = digests.clone();
         digests.sort_unstable();
         let mut hasher = Sha256::new();
         for digest in &digests {
@@ -712,17 +779,24 @@ fn hex(bytes: &[u8]) -> String {
     text
 }
 
-/// Reads the JUnit files and folders `inputs` and records them as one run in `history`.
-///
-/// Fails, recording nothing, when a path does not exist, when no XML file is found, when no
-/// file could be read, or when the history fails. Malformed files and folders without XML
-/// files are in [`Parsed::skipped`]. A run without any testcase is not recorded
-/// ([`Report::recorded`] is `None`).
+/// Reads the JUnit files and folders `inputs` and records them as one run in `history`:
+/// [`read_inputs`], then [`record`].
 pub fn ingest(
     history: &mut History,
     inputs: &[PathBuf],
     run: &RunInfo,
 ) -> Result<Report, IngestError> {
+    let parsed = read_inputs(inputs)?;
+    record(history, parsed, inputs, run)
+}
+
+/// Reads the JUnit files and folders `inputs` (see [`collect_files`]) into one run's results,
+/// without touching any history.
+///
+/// Fails when a path does not exist, when no XML file is found, or when no file could be read
+/// ([`IngestError::NothingRead`], listing each). Malformed files and folders without XML files
+/// are in [`Parsed::skipped`].
+pub fn read_inputs(inputs: &[PathBuf]) -> Result<Parsed, IngestError> {
     let (files, empty) = collect_files(inputs)?;
     if files.is_empty() {
         return Err(IngestError::NoFiles {
@@ -737,15 +811,78 @@ pub fn ingest(
             reason: "no *.xml file in this folder".to_owned(),
         });
     }
+    if parsed.key.is_none() {
+        return Err(IngestError::NothingRead {
+            skipped: parsed.skipped,
+        });
+    }
+    Ok(parsed)
+}
+
+/// Records what [`read_inputs`] read from `inputs` as one run in `history`.
+///
+/// The files are looked up by their digests first ([`History::runs_of_files`]):
+/// - none was recorded before: a new run (unless a run with the same ingest key was recorded
+///   before the history kept its files: [`Recorded::AlreadyRecorded`]);
+/// - all of them were, in one run: [`Recorded::AlreadyRecorded`], nothing is written;
+/// - some of them were, in one run: the others **complete that run** (files skipped as
+///   malformed when it was ingested, fixed since): the run's recorded results and the new
+///   files are merged as the files of one run are ("failure wins" across files) and replace
+///   the run's results ([`Recorded::Completed`]); its lane, kind, commit and start stay;
+/// - they were recorded in several runs: [`IngestError::SeveralRuns`], nothing is written.
+///
+/// A run without any testcase is not recorded ([`Report::recorded`] is `None`).
+pub fn record(
+    history: &mut History,
+    parsed: Parsed,
+    inputs: &[PathBuf],
+    run: &RunInfo,
+) -> Result<Report, IngestError> {
     let Some(key) = parsed.key.clone() else {
         return Err(IngestError::NothingRead {
             skipped: parsed.skipped,
         });
     };
+    let known = history.runs_of_files(&parsed.digests)?;
+    let mut runs: Vec<i64> = known.iter().flatten().copied().collect();
+    runs.sort_unstable();
+    runs.dedup();
+    if runs.len() > 1 {
+        let files = parsed
+            .files
+            .iter()
+            .zip(&known)
+            .filter_map(|(path, run)| run.map(|run| (path.clone(), run)))
+            .collect();
+        return Err(IngestError::SeveralRuns { files });
+    }
+    let new_files: Vec<PathBuf> = parsed
+        .files
+        .iter()
+        .zip(&known)
+        .filter(|(_, run)| run.is_none())
+        .map(|(path, _)| path.clone())
+        .collect();
+    if let Some(&run_id) = runs.first() {
+        if new_files.is_empty() {
+            return Ok(Report {
+                parsed,
+                recorded: Some(Recorded::AlreadyRecorded { run_id }),
+                new_files,
+            });
+        }
+        let recorded = complete(history, run_id, &parsed, &known)?;
+        return Ok(Report {
+            parsed,
+            recorded: Some(recorded),
+            new_files,
+        });
+    }
     if parsed.results.is_empty() {
         return Ok(Report {
             parsed,
             recorded: None,
+            new_files: Vec::new(),
         });
     }
     let new_run = NewRun {
@@ -756,11 +893,56 @@ pub fn ingest(
         source: source_of(inputs),
         ingest_key: Some(key),
     };
-    let recorded = history.record_run(&new_run, &parsed.results)?;
+    let recorded = history.record_ingested_run(&new_run, &parsed.results, &parsed.digests)?;
+    let new_files = if recorded.is_new() {
+        new_files
+    } else {
+        Vec::new()
+    };
     Ok(Report {
         parsed,
         recorded: Some(recorded),
+        new_files,
     })
+}
+
+/// Completes run `run_id` with the files of `parsed` that it does not have (`known[i]` is
+/// `None` for those): they are read again, merged after the run's recorded results, and the
+/// merge replaces them.
+fn complete(
+    history: &mut History,
+    run_id: i64,
+    parsed: &Parsed,
+    known: &[Option<i64>],
+) -> Result<Recorded, IngestError> {
+    let mut merger = Merger::default();
+    merger.add_file(0, history.ingested_results(run_id)?);
+    let mut digests = Vec::new();
+    for (path, digest) in parsed
+        .files
+        .iter()
+        .zip(&parsed.digests)
+        .zip(known)
+        .filter(|(_, run)| run.is_none())
+        .map(|(file, _)| file)
+    {
+        // Read again: `parsed` keeps only the merge of all files.
+        let file = read_file(path).map_err(|skipped| IngestError::Changed {
+            path: path.clone(),
+            detail: skipped.to_string(),
+        })?;
+        if file.digest != *digest {
+            return Err(IngestError::Changed {
+                path: path.clone(),
+                detail: "its contents changed while it was being ingested".to_owned(),
+            });
+        }
+        let index = digests.len() as u32 + 1;
+        merger.add_file(index, file.rows);
+        digests.push(file.digest);
+    }
+    let results = merger.finish();
+    Ok(history.complete_ingested_run(run_id, &results, &digests)?)
 }
 
 /// The run's `source`: what was ingested.
@@ -868,6 +1050,11 @@ mod tests {
         );
         case.classname = Some("   ".to_owned());
         assert_eq!(test_id(&case).0, "inner::test_x");
+        // jest's `name=""`: the suite's id, marked, never `inner::` or empty.
+        case.name = String::new();
+        assert_eq!(test_id(&case).0, "inner::(unnamed)");
+        case.suite.clear();
+        assert_eq!(test_id(&case).0, "(unnamed)");
     }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -1041,6 +1228,123 @@ mod tests {
             names,
             ["b::three", "pkg.A::one", "pkg.A::two", "pkg.B::flaky"]
         );
+    }
+
+    fn periodic(hour: i64) -> RunInfo {
+        RunInfo {
+            lane: "periodic-e2e".to_owned(),
+            kind: RunKind::Periodic,
+            commit: format!("c{hour}"),
+            started_at: Timestamp::from_second(1_790_000_000 + hour * 3600).unwrap(),
+        }
+    }
+
+    #[test]
+    fn recorded_files_are_recognised_alone_and_fixed_files_complete_their_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "r1/a.xml", PART_A);
+        let bad = write(
+            dir.path(),
+            "r1/b.xml",
+            "<testsuite name=\"b\">\n<testcase name=\"x\">",
+        );
+        let other = write(
+            dir.path(),
+            "r2/a.xml",
+            "<testsuite name=\"s\"><testcase classname=\"pkg.A\" name=\"two\"/></testsuite>",
+        );
+        let mut history = History::open(&dir.path().join("h.db")).unwrap();
+        let folder = [dir.path().join("r1")];
+        let first = ingest(&mut history, &folder, &periodic(1)).unwrap();
+        assert_eq!(
+            first.recorded,
+            Some(Recorded::New {
+                run_id: 1,
+                results: 4
+            })
+        );
+        assert_eq!(first.new_files, std::slice::from_ref(&a));
+        assert_eq!(first.parsed.skipped.len(), 1);
+        let second = ingest(&mut history, std::slice::from_ref(&other), &periodic(2)).unwrap();
+        assert_eq!(second.recorded.unwrap().run_id(), 2);
+        // One file of run 1, alone, under another name: recorded already.
+        let copy = write(dir.path(), "elsewhere/renamed.xml", PART_A);
+        let again = ingest(&mut history, &[copy], &periodic(3)).unwrap();
+        assert_eq!(
+            again.recorded,
+            Some(Recorded::AlreadyRecorded { run_id: 1 })
+        );
+        assert!(again.new_files.is_empty());
+        // Files of two runs together: refused, nothing written.
+        let mixed = ingest(&mut history, &[a.clone(), other], &periodic(3)).unwrap_err();
+        assert!(
+            matches!(&mixed, IngestError::SeveralRuns { files } if files.len() == 2),
+            "{mixed}"
+        );
+        assert!(mixed.to_string().contains("(run 2)"), "{mixed}");
+        // The fixed file completes run 1: its results join those recorded ("failure wins"
+        // across files), the run is not recorded twice.
+        std::fs::write(
+            &bad,
+            "<testsuite name=\"b\"><testcase classname=\"pkg.A\" name=\"[sig-net] one\">\
+             <failure/></testcase><testcase classname=\"pkg.C\" name=\"new\"/></testsuite>",
+        )
+        .unwrap();
+        let fixed = ingest(&mut history, &folder, &periodic(9)).unwrap();
+        assert_eq!(
+            fixed.recorded,
+            Some(Recorded::Completed {
+                run_id: 1,
+                results: 5
+            })
+        );
+        assert_eq!(fixed.new_files, std::slice::from_ref(&bad));
+        let summaries = history.run_summaries(None).unwrap();
+        assert_eq!(summaries.len(), 2);
+        let run1 = &summaries[0];
+        assert_eq!(
+            (run1.run.id, run1.run.commit.as_str()),
+            (1, "c1"),
+            "its details stay"
+        );
+        assert_eq!(
+            (
+                run1.counts.total,
+                run1.counts.passed,
+                run1.counts.failed,
+                run1.counts.skipped
+            ),
+            (5, 2, 2, 1)
+        );
+        let mut rows = Vec::new();
+        history
+            .for_each_result(None, |row| {
+                if row.run_id == 1 {
+                    rows.push((row.test.clone(), row.outcome));
+                }
+            })
+            .unwrap();
+        rows.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            rows,
+            [
+                ("pkg.A::dup".to_owned(), Outcome::Pass),
+                ("pkg.A::dup".to_owned(), Outcome::Skip),
+                ("pkg.A::one".to_owned(), Outcome::Fail),
+                ("pkg.A::two".to_owned(), Outcome::Fail),
+                ("pkg.C::new".to_owned(), Outcome::Pass),
+            ]
+        );
+        // Tags: run 1's own and the fixed file's, both reported at run 1's start.
+        let tests = history.tests().unwrap();
+        let one = tests.iter().find(|test| test.name == "pkg.A::one").unwrap();
+        assert_eq!(one.tags, ["sig-compute", "sig-net"]);
+        let again = ingest(&mut history, &folder, &periodic(9)).unwrap();
+        assert_eq!(
+            again.recorded,
+            Some(Recorded::AlreadyRecorded { run_id: 1 })
+        );
+        crate::history::tests::assert_foreign_keys_hold(history.path());
     }
 
     #[test]

@@ -238,7 +238,9 @@ fn ingest_merges_partial_files_skips_a_malformed_one_and_is_idempotent() {
     assert!(out.contains("at 2026-11-20T03:00:00Z"), "{out}");
     // migrates: failure wins over the rerun's pass; stops: the error wins over the pass.
     assert!(
-        out.contains("tests: 3 passed (1 only on a retry), 1 failed, 1 errored, 1 skipped"),
+        out.contains(
+            "tests in the files read: 3 passed (1 only on a retry), 1 failed, 1 errored, 1 skipped"
+        ),
         "{out}"
     );
 
@@ -307,6 +309,69 @@ fn ingest_merges_partial_files_skips_a_malformed_one_and_is_idempotent() {
     let mut rows = 0;
     history.for_each_result(None, |_| rows += 1).unwrap();
     assert_eq!(rows, 6);
+    drop(history);
+
+    // The malformed file, fixed, completes run 1 when the folder is ingested again: the files
+    // recorded are recognised, and the fixed one's failure wins over run 1's skip.
+    assert!(err.contains("run the same command again"), "{err}");
+    write(
+        &root.join("copy/shard3/c.xml"),
+        "<testsuite name=\"c\">\n  <testcase name=\"x\"/>\n  <testcase classname=\"pkg.Vm\" \
+         name=\"skips\"><failure message=\"late\"/></testcase>\n</testsuite>\n",
+    );
+    let mut fixed = args.to_vec();
+    fixed[9] = "copy";
+    let output = coalmine(root, &fixed);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("completed run 1 in") && out.contains("it now has 7 result(s)"),
+        "{out}"
+    );
+    let output = coalmine(root, &fixed);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).contains("already recorded as run 1"));
+    let history = History::open(&root.join("history.db")).unwrap();
+    let runs = history.run_summaries(None).unwrap();
+    assert_eq!(runs.len(), 1, "not counted twice");
+    assert_eq!(
+        (
+            runs[0].counts.total,
+            runs[0].counts.failed,
+            runs[0].counts.skipped
+        ),
+        (7, 2, 0)
+    );
+    let mut outcomes = Vec::new();
+    history
+        .for_each_result(None, |row| {
+            outcomes.push((row.test.clone(), row.outcome.as_str().to_owned()))
+        })
+        .unwrap();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            ("c::x", "pass"),
+            ("pkg.Net::dns", "flaky-pass"),
+            ("pkg.Vm::migrates", "fail"),
+            ("pkg.Vm::skips", "fail"),
+            ("pkg.Vm::starts", "pass"),
+            ("pkg.Vm::stops", "error"),
+            ("rerun::suite_level", "pass"),
+        ]
+        .map(|(test, outcome)| (test.to_owned(), outcome.to_owned()))
+    );
+    let starts = history.tests().unwrap();
+    let starts = starts
+        .iter()
+        .find(|test| test.name == "pkg.Vm::starts")
+        .unwrap();
+    assert_eq!(
+        starts.tags,
+        ["release-blocker", "sig-compute", "test_id:1234"],
+        "completing the run keeps the tags"
+    );
 }
 
 #[test]

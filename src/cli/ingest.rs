@@ -68,33 +68,13 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     if args.commit.trim().is_empty() {
         return Err("--commit is empty: give the commit the run tested (or `unknown`)".to_owned());
     }
-    // A mistyped path, or folders without any XML file, fail before the history is touched
-    // (or created).
-    let (files, empty) = ingest::collect_files(&args.inputs).map_err(|error| error.to_string())?;
-    if files.is_empty() {
-        return Err(IngestError::NoFiles {
-            paths: args.inputs.clone(),
-        }
-        .to_string());
-    }
+    // Read before the history is opened: a mistyped path, folders without any XML file, or
+    // files that cannot be read neither touch nor create it.
+    let parsed = ingest::read_inputs(&args.inputs).map_err(|error| match error {
+        IngestError::NothingRead { skipped } => nothing_read(&skipped),
+        other => other.to_string(),
+    })?;
     let path = args.store.history_path_lazily()?;
-    if !path.exists() {
-        // Nor is a history created when no file can be read. (`ingest::ingest` reads the
-        // files again: this costs a second parse, only when the history is created.)
-        let parsed = ingest::read_files(&files);
-        if parsed.key.is_none() {
-            let folders = empty
-                .iter()
-                .map(|folder| format!("{}: no *.xml file in this folder", folder.display()));
-            let problems: Vec<String> = parsed
-                .skipped
-                .iter()
-                .map(ToString::to_string)
-                .chain(folders)
-                .collect();
-            return Err(nothing_read(&problems));
-        }
-    }
     let mut history = History::open(&path).map_err(|error| error.to_string())?;
     let run = RunInfo {
         lane: args.lane.trim().to_owned(),
@@ -102,13 +82,19 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         commit: args.commit.trim().to_owned(),
         started_at: args.at.unwrap_or_else(Timestamp::now),
     };
-    let report = ingest::ingest(&mut history, &args.inputs, &run).map_err(|error| match error {
-        IngestError::NothingRead { skipped } => nothing_read(&skipped),
-        other => other.to_string(),
-    })?;
+    let report = ingest::record(&mut history, parsed, &args.inputs, &run)
+        .map_err(|error| error.to_string())?;
     let parsed = &report.parsed;
     for skipped in &parsed.skipped {
         eprintln!("warning: {skipped}");
+    }
+    if parsed.unnamed > 0 {
+        eprintln!(
+            "warning: {} testcase(s) have no name; each is recorded as `<classname or \
+             suite>::{}` (give the tests names to tell them apart)",
+            parsed.unnamed,
+            ingest::UNNAMED
+        );
     }
     let tally = parsed.tally;
     println!(
@@ -121,7 +107,7 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         },
         parsed.testcases
     );
-    let mut not_recorded = false;
+    let mut differs = false;
     match report.recorded {
         Some(Recorded::New { run_id, results }) => println!(
             "recorded run {run_id} into {}: lane {}, kind {}, commit {}, at {}, {results} result(s)",
@@ -136,48 +122,22 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
                 "already recorded as run {run_id} in {} (same file contents): nothing written",
                 path.display()
             );
-            let earlier = history
-                .runs(None)
-                .map_err(|error| error.to_string())?
-                .into_iter()
-                .find(|earlier| earlier.id == run_id);
-            if let Some(earlier) = earlier {
-                let mut differences = Vec::new();
-                if earlier.lane != run.lane {
-                    differences.push(format!("lane {} (not {})", earlier.lane, run.lane));
-                }
-                if earlier.kind != run.kind {
-                    differences.push(format!(
-                        "kind {} (not {})",
-                        earlier.kind.as_str(),
-                        run.kind.as_str()
-                    ));
-                }
-                if earlier.commit != run.commit {
-                    differences.push(format!("commit {} (not {})", earlier.commit, run.commit));
-                }
-                // `--at` is compared when given (the history keeps milliseconds).
-                if args.at.is_some()
-                    && earlier.started_at.as_millisecond() != run.started_at.as_millisecond()
-                {
-                    differences.push(format!(
-                        "at {} (not {})",
-                        show_time(earlier.started_at),
-                        show_time(run.started_at)
-                    ));
-                }
-                if !differences.is_empty() {
-                    not_recorded = true;
-                    eprintln!(
-                        "warning: run {run_id} was recorded from the same files with {}: this \
-                         run was not recorded. If the earlier details are wrong, they stay so \
-                         (the history keeps the first ingest of a report); if this is another \
-                         run whose report is byte for byte the same, it is not counted \
-                         (reports usually differ in their durations)",
-                        differences.join(", ")
-                    );
-                }
-            }
+            differs = warn_if_details_differ(&history, run_id, &run, args.at.is_some(), false)?;
+        }
+        Some(Recorded::Completed { run_id, results }) => {
+            println!(
+                "completed run {run_id} in {} with {} file(s) it did not have ({}); the other \
+                 files were recorded with it before: it now has {results} result(s)",
+                path.display(),
+                report.new_files.len(),
+                report
+                    .new_files
+                    .iter()
+                    .map(|file| file.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            differs = warn_if_details_differ(&history, run_id, &run, args.at.is_some(), true)?;
         }
         None => eprintln!(
             "warning: no testcase in the {} file(s) read: nothing was recorded (did the test \
@@ -191,29 +151,83 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         String::new()
     };
     println!(
-        "tests: {} passed{flaky}, {} failed, {} errored, {} skipped",
+        "tests in the files read: {} passed{flaky}, {} failed, {} errored, {} skipped",
         tally.passed, tally.failed, tally.errored, tally.skipped
     );
     if !parsed.skipped.is_empty() {
-        let rest = if matches!(report.recorded, Some(Recorded::New { .. })) {
-            "; the rest was ingested"
-        } else {
-            ""
+        let rest = match report.recorded {
+            Some(Recorded::New { run_id, .. } | Recorded::Completed { run_id, .. }) => format!(
+                "; the rest was recorded as run {run_id}. Once they are fixed, run the same \
+                 command again: the files recorded now are recognised, and the fixed ones \
+                 complete run {run_id} instead of counting it twice"
+            ),
+            _ => String::new(),
         };
         eprintln!(
             "{} input(s) skipped (listed above){rest} (exit code {EXIT_SKIPPED})",
             parsed.skipped.len()
         );
     }
-    if not_recorded {
-        eprintln!(
-            "the run was not recorded: its report was recorded before with other details (exit \
-             code {EXIT_SKIPPED})"
-        );
-    }
-    Ok(if not_recorded || !parsed.skipped.is_empty() {
+    Ok(if differs || !parsed.skipped.is_empty() {
         EXIT_SKIPPED
     } else {
         EXIT_OK
     })
+}
+
+/// Warns when run `run_id`, recorded before from (some of) the same files, has other details
+/// than those given now; returns whether it had. The history keeps the earlier details.
+fn warn_if_details_differ(
+    history: &History,
+    run_id: i64,
+    run: &RunInfo,
+    at_given: bool,
+    completed: bool,
+) -> Result<bool, Failure> {
+    let earlier = history
+        .runs(None)
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .find(|earlier| earlier.id == run_id);
+    let Some(earlier) = earlier else {
+        return Ok(false);
+    };
+    let mut differences = Vec::new();
+    if earlier.lane != run.lane {
+        differences.push(format!("lane {} (not {})", earlier.lane, run.lane));
+    }
+    if earlier.kind != run.kind {
+        differences.push(format!(
+            "kind {} (not {})",
+            earlier.kind.as_str(),
+            run.kind.as_str()
+        ));
+    }
+    if earlier.commit != run.commit {
+        differences.push(format!("commit {} (not {})", earlier.commit, run.commit));
+    }
+    // `--at` is compared when given (the history keeps milliseconds).
+    if at_given && earlier.started_at.as_millisecond() != run.started_at.as_millisecond() {
+        differences.push(format!(
+            "at {} (not {})",
+            show_time(earlier.started_at),
+            show_time(run.started_at)
+        ));
+    }
+    if differences.is_empty() {
+        return Ok(false);
+    }
+    let what = if completed {
+        "the new files were added to it, with its details"
+    } else {
+        "this run was not recorded. If this is another run whose report is byte for byte the \
+         same, it is not counted (reports usually differ in their durations)"
+    };
+    eprintln!(
+        "warning: run {run_id} was recorded from the same files with {}: {what}. If the earlier \
+         details are wrong, they stay so (the history keeps the first ingest of a report) \
+         (exit code {EXIT_SKIPPED})",
+        differences.join(", ")
+    );
+    Ok(true)
 }

@@ -2,11 +2,14 @@
 //! SQLite database so that flaky tests can be found and quarantined.
 //!
 //! [`History`] is the store (see [`store`] for how concurrent writers are kept safe and
-//! [`schema`] for the tables and their versions); [`model`] holds the rows it reads and writes.
+//! [`schema`] for the tables and their versions); [`model`] holds the rows it reads and writes;
+//! [`files`] knows which report files each ingested run was read from; [`tags`] keeps each
+//! test's tags those of the most recent run that reported them.
 //! The database path comes from `[history] path` in `harness.toml`, overridden by the
 //! `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
 
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod recorder;
 pub mod schema;
@@ -14,9 +17,10 @@ pub mod store;
 pub mod tags;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::HistoryError;
+pub use files::FileDigest;
 pub use model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,

@@ -181,7 +181,7 @@ impl NewResult {
     }
 }
 
-/// What [`History::record_run`](crate::history::History::record_run) did.
+/// What [`History::record_run`](crate::history::History::record_run) and its variants did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Recorded {
     /// The run was recorded under this id, with this many results.
@@ -196,13 +196,24 @@ pub enum Recorded {
         /// The id of the run recorded earlier.
         run_id: i64,
     },
+    /// Report files were added to an ingested run recorded earlier, whose results were
+    /// replaced by the merge of what it had and the new files
+    /// ([`History::complete_ingested_run`](crate::history::History::complete_ingested_run)).
+    Completed {
+        /// The run's id.
+        run_id: i64,
+        /// How many result rows the run has now.
+        results: usize,
+    },
 }
 
 impl Recorded {
     /// The run's id, new or earlier.
     pub fn run_id(self) -> i64 {
         match self {
-            Recorded::New { run_id, .. } | Recorded::AlreadyRecorded { run_id } => run_id,
+            Recorded::New { run_id, .. }
+            | Recorded::AlreadyRecorded { run_id }
+            | Recorded::Completed { run_id, .. } => run_id,
         }
     }
 

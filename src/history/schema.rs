@@ -7,7 +7,7 @@
 //! database from version `n - 1` to `n`, in one transaction; a new database runs them all. A
 //! migration is never edited once released: a change to the schema is a new migration.
 //!
-//! # Tables (version 3)
+//! # Tables (version 4)
 //! - `runs`: one row per recorded run: `lane`, `kind` (`periodic`, `presubmit`, `merged`,
 //!   `local`), `commit_sha`, `started_at`, `source`, `recorded_at`, the final counts `passed`,
 //!   `failed`, `errored`, `skipped`, `tests` (see [`RunCounts`](super::RunCounts)) and the
@@ -21,6 +21,8 @@
 //!   window of runs reads its results in one ordered pass.
 //! - `fixes`: one row per recorded fix: `test_id`, `commit_sha`, `fixed_at`, `recorded_at`;
 //!   `(test_id, commit_sha)` unique.
+//! - `ingested_files`: one row per report file an ingested run was read from: `digest` (the
+//!   SHA-256 of its bytes, unique) and `run_id`.
 //!
 //! Every time is an integer count of milliseconds since the Unix epoch (UTC).
 //!
@@ -28,12 +30,13 @@
 //! [`History::open`](super::History::open)).
 //!
 //! Version 1 had `runs` without `ingest_key`, `tests` without tags, `results`; version 2 added
-//! ingest keys, tags and `fixes`; version 3 added `results.tagged`.
+//! ingest keys, tags and `fixes`; version 3 added `results.tagged`; version 4 added
+//! `ingested_files`.
 
 use rusqlite::Connection;
 
 /// The schema version this coalmine writes and reads.
-pub const CURRENT_VERSION: u32 = 3;
+pub const CURRENT_VERSION: u32 = 4;
 
 /// The application id in the SQLite header of a coalmine history: `coal` in ASCII.
 pub const APPLICATION_ID: i32 = 0x636f_616c;
@@ -106,8 +109,17 @@ UPDATE results SET tagged = 1
     WHERE run_id IN (SELECT id FROM runs WHERE ingest_key LIKE 'junit-sha256:%');
 ";
 
+/// Version 4: the report files each ingested run was read from (see [`super::files`]). Runs
+/// ingested before have none: they are recognised by their whole ingest key only.
+pub(crate) const V4: &str = "
+CREATE TABLE ingested_files (
+    digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
+    run_id INTEGER NOT NULL REFERENCES runs (id)
+) WITHOUT ROWID;
+";
+
 /// The migrations, in order: entry `n - 1` takes version `n - 1` to `n`.
-pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3];
+pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3, V4];
 
 /// What a database file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,9 +18,12 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use super::error::HistoryError;
+use super::files::FileDigest;
 use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,
@@ -89,7 +92,7 @@ impl std::fmt::Debug for History {
 }
 
 /// A failure inside a transaction: SQLite's (maybe a lock, to retry) or already explained.
-enum Failure {
+pub(super) enum Failure {
     Sqlite(rusqlite::Error),
     History(HistoryError),
 }
@@ -275,7 +278,43 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        self.write_run(run, results, false)
+        self.write_run(run, results, Target::New, &[])
+    }
+
+    /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
+    /// are `files`: each digest is kept with the run ([`History::runs_of_files`]), so that the
+    /// same file ingested again is recognised. Refused, with nothing written, when one of the
+    /// files is already recorded (by another ingest that ran meanwhile).
+    pub fn record_ingested_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+        files: &[FileDigest],
+    ) -> Result<Recorded, HistoryError> {
+        self.write_run(run, results, Target::New, files)
+    }
+
+    /// Replaces the results of the ingested run `run_id` with `results` and adds the report
+    /// files `files` to it: how files that were skipped when the run was ingested (malformed
+    /// then, fixed since) complete it. `results` must be the whole run, merged by the caller
+    /// from [`History::ingested_results`] and the new files. The run's counts become those of
+    /// `results`; its lane, kind, commit and start stay. Refused, with nothing written, when
+    /// the run does not exist or one of the files is already recorded.
+    pub fn complete_ingested_run(
+        &mut self,
+        run_id: i64,
+        results: &[NewResult],
+        files: &[FileDigest],
+    ) -> Result<Recorded, HistoryError> {
+        let placeholder = NewRun {
+            lane: String::new(),
+            kind: RunKind::Local,
+            commit: String::new(),
+            started_at: Timestamp::UNIX_EPOCH,
+            source: String::new(),
+            ingest_key: None,
+        };
+        self.write_run(&placeholder, results, Target::Replace(run_id), files)
     }
 
     /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
@@ -287,14 +326,15 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        self.write_run(run, results, true)
+        self.write_run(run, results, Target::Append, &[])
     }
 
     fn write_run(
         &mut self,
         run: &NewRun,
         results: &[NewResult],
-        append: bool,
+        target: Target,
+        files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
         for (index, result) in results.iter().enumerate() {
             if result.test.is_empty() {
@@ -326,22 +366,51 @@ impl History {
                 }
                 *data_version = Some(version);
             }
-            // The run to add to, with its start.
+            // The run to add to or to replace, with its start.
             let mut existing: Option<(i64, i64)> = None;
-            if let Some(key) = &run.ingest_key {
+            if let Target::Replace(run_id) = target {
+                let started = tx
+                    .prepare_cached("SELECT started_at FROM runs WHERE id = ?1")?
+                    .query_row([run_id], |row| row.get(0))
+                    .optional()?;
+                let Some(started) = started else {
+                    return Err(Failure::History(invalid(
+                        path,
+                        format!("there is no run {run_id} to add files to"),
+                    )));
+                };
+                existing = Some((run_id, started));
+            } else if let Some(key) = &run.ingest_key {
                 let mut select =
                     tx.prepare_cached("SELECT id, started_at FROM runs WHERE ingest_key = ?1")?;
                 let mut rows = select.query([key])?;
                 if let Some(row) = rows.next()? {
                     let run_id: i64 = row.get(0)?;
-                    if !append {
+                    if target == Target::New {
                         return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
                     }
                     existing = Some((run_id, row.get(1)?));
                 }
             }
-            let (run_id, started) = match existing {
-                Some((run_id, started)) => {
+            let (run_id, started) = match (existing, target) {
+                (Some((run_id, started)), Target::Replace(_)) => {
+                    tx.prepare_cached("DELETE FROM results WHERE run_id = ?1")?
+                        .execute([run_id])?;
+                    tx.prepare_cached(
+                        "UPDATE runs SET passed = ?2, failed = ?3, errored = ?4, skipped = ?5, \
+                         tests = ?6 WHERE id = ?1",
+                    )?
+                    .execute(rusqlite::params![
+                        run_id,
+                        counts.passed,
+                        counts.failed,
+                        counts.errored,
+                        counts.skipped,
+                        counts.total,
+                    ])?;
+                    (run_id, started)
+                }
+                (Some((run_id, started)), _) => {
                     tx.prepare_cached(
                         "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, \
                          errored = errored + ?4, skipped = skipped + ?5, tests = tests + ?6 \
@@ -357,7 +426,7 @@ impl History {
                     ])?;
                     (run_id, started)
                 }
-                None => {
+                (None, _) => {
                     tx.prepare_cached(
                         "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
                          recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
@@ -381,6 +450,7 @@ impl History {
                 }
             };
 
+            super::files::add(tx, path, run_id, files)?;
             load_tests(tx, path, tests, results)?;
             // Tests added by this transaction: merged into the cache only once it commits.
             let mut added: FastMap<&str, CachedTest> = FastMap::default();
@@ -409,13 +479,18 @@ impl History {
                 .into_iter()
                 .map(|(name, cached)| (name.to_string(), cached))
                 .collect();
-            Ok((
+            let recorded = if let Target::Replace(_) = target {
+                Recorded::Completed {
+                    run_id,
+                    results: results.len(),
+                }
+            } else {
                 Recorded::New {
                     run_id,
                     results: results.len(),
-                },
-                added,
-            ))
+                }
+            };
+            Ok((recorded, added))
         });
         match written {
             Ok((recorded, added)) => {
@@ -679,15 +754,12 @@ impl History {
     }
 
     fn invalid(&self, reason: String) -> HistoryError {
-        HistoryError::InvalidInput {
-            path: self.path.clone(),
-            reason,
-        }
+        invalid(&self.path, reason)
     }
 
     /// Runs a read, retrying it whole while the database is locked (rare in WAL mode: a
     /// recovery or a checkpoint in progress).
-    fn read_retry<T>(
+    pub(super) fn read_retry<T>(
         &self,
         doing: &'static str,
         mut read: impl FnMut(&Connection) -> Result<T, Failure>,
@@ -712,6 +784,25 @@ impl History {
             }
         }
     }
+}
+
+/// A record the history refuses, and why.
+pub(super) fn invalid(path: &Path, reason: String) -> HistoryError {
+    HistoryError::InvalidInput {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// How [`History::write_run`] writes a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A new run; nothing is written when its ingest key is recorded already.
+    New,
+    /// Added to the run with the same ingest key, created when there is none.
+    Append,
+    /// The results of this run are replaced.
+    Replace(i64),
 }
 
 /// Refuses what a coalmine history cannot be.
@@ -1177,7 +1268,7 @@ pub(crate) fn parse_outcome(text: &[u8]) -> Option<Outcome> {
     })
 }
 
-fn bad_value(path: &Path, detail: String) -> Failure {
+pub(super) fn bad_value(path: &Path, detail: String) -> Failure {
     Failure::History(HistoryError::Corrupt {
         path: path.to_path_buf(),
         detail,

@@ -357,7 +357,7 @@ fn tags_follow_the_most_recent_run_that_reports_them() {
 }
 
 /// Every id a row stores names an existing row (the store does not make SQLite enforce it).
-fn assert_foreign_keys_hold(path: &Path) {
+pub(crate) fn assert_foreign_keys_hold(path: &Path) {
     let raw = Connection::open(path).unwrap();
     let mut check = raw.prepare("PRAGMA foreign_key_check").unwrap();
     let broken: Vec<(String, i64, String)> = check

@@ -32,7 +32,8 @@
 //!   contributes (its name is the tool's: "pytest tests", "jest tests", "nextest-run").
 //! - `classname`: the `classname` attribute, else `class` (PHPUnit writes both).
 //! - `file`: the testcase's `file` attribute, else the nearest enclosing suite's.
-//! - `name`: the `name` attribute (empty when absent); `variant` is left empty: pytest's
+//! - `name`: the `name` attribute (empty when absent: jest writes `name=""` for a test with an
+//!   empty title, so a nameless testcase is read, not refused); `variant` is left empty: pytest's
 //!   `test_x[param]` keeps its brackets in the name, as the tool wrote it.
 //! - `duration_secs`: the `time` attribute in seconds. `1.5`, ` 1.5 `, `1e-3` and Surefire's
 //!   grouped `1,234.5` are accepted; anything else (`1,5`, `NaN`, negative, empty) is `None`,

@@ -1,0 +1,116 @@
+//! The report files each ingested run was read from: the SHA-256 digest of every file is kept
+//! with its run (table `ingested_files`), so that a file ingested again is recognised, alone,
+//! among other files of its run, or beside files that were skipped the first time and fixed
+//! since (which then complete the run instead of recording it twice; see
+//! [`History::complete_ingested_run`]).
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::error::HistoryError;
+use super::model::NewResult;
+use super::store::{Failure, History, bad_value, invalid, parse_outcome};
+
+/// The SHA-256 digest of a report file's bytes.
+pub type FileDigest = [u8; 32];
+
+/// Keeps `files` as files of `run_id`, inside the transaction recording it. Refuses a file
+/// already kept for a run: it was recorded by another ingest since the caller looked.
+pub(super) fn add(
+    tx: &Transaction<'_>,
+    path: &Path,
+    run_id: i64,
+    files: &[FileDigest],
+) -> Result<(), Failure> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut find = tx.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
+    for digest in files {
+        let other: Option<i64> = find.query_row([&digest[..]], |row| row.get(0)).optional()?;
+        if let Some(other) = other {
+            return Err(Failure::History(invalid(
+                path,
+                format!(
+                    "a file of this run was recorded in run {other} by another ingest meanwhile; \
+                     nothing was written: run the ingest again"
+                ),
+            )));
+        }
+    }
+    // The same bytes under two names are one file.
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO ingested_files (digest, run_id) VALUES (?1, ?2)")?;
+    for digest in files {
+        insert.execute(rusqlite::params![&digest[..], run_id])?;
+    }
+    Ok(())
+}
+
+impl History {
+    /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
+    /// Runs ingested before the history kept its files (schema version 3 and earlier) are
+    /// recognised by their whole ingest key only.
+    pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Option<i64>>, HistoryError> {
+        self.read_retry("looking up ingested files", |conn| {
+            let mut find =
+                conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
+            let mut runs = Vec::with_capacity(files.len());
+            for digest in files {
+                runs.push(find.query_row([&digest[..]], |row| row.get(0)).optional()?);
+            }
+            Ok(runs)
+        })
+    }
+
+    /// The results of run `run_id` as [`NewResult`]s, in recording order: what
+    /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
+    /// reported its test's tags carries the test's stored tags (which are this run's, or a later
+    /// run's that the run cannot override), so that recording it again changes no tags.
+    pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
+        let path = self.path().to_path_buf();
+        self.read_retry("reading a run's results", |conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT tests.name, results.outcome, results.duration, results.attempt, \
+                 results.message, results.tagged, tests.tags \
+                 FROM results JOIN tests ON tests.id = results.test_id \
+                 WHERE results.run_id = ?1 ORDER BY results.id",
+            )?;
+            let mut rows = select.query([run_id])?;
+            let mut results = Vec::new();
+            while let Some(row) = rows.next()? {
+                let test: String = row.get(0)?;
+                let outcome = row.get_ref(1)?.as_bytes().ok().and_then(parse_outcome);
+                let Some(outcome) = outcome else {
+                    return Err(bad_value(
+                        &path,
+                        format!("a result of {test:?} in run {run_id} has an unknown outcome"),
+                    ));
+                };
+                let tagged: Option<i64> = row.get(5)?;
+                let tags = match (tagged, row.get::<_, Option<String>>(6)?) {
+                    (None, _) => None,
+                    (Some(_), None) => Some(Vec::new()),
+                    (Some(_), Some(json)) => {
+                        Some(serde_json::from_str(&json).map_err(|error| {
+                            bad_value(
+                                &path,
+                                format!("the tags of {test:?} are not a list: {error}"),
+                            )
+                        })?)
+                    }
+                };
+                results.push(NewResult {
+                    test,
+                    tags,
+                    outcome,
+                    duration_secs: row.get(2)?,
+                    attempt: row.get(3)?,
+                    message: row.get(4)?,
+                });
+            }
+            Ok(results)
+        })
+    }
+}
