@@ -1003,6 +1003,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the name, the result is the name without its tags, collapsed the slow way
+        /// (every whitespace run one space, ends trimmed): `is_collapsed` is only a shortcut.
+        #[test]
+        fn normalising_is_stripping_then_collapsing(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "[sig-compute]", "[test_id:7]", "[QUARANTINE]", "[a, b]", "[It]", "[", "]",
+                " ", "  ", "\t", "\n", "\u{a0}", "\u{2003}", "VMI", "x", "é", "[a b]", "::",
+            ]), 0..12)
+        ) {
+            let name = pieces.concat();
+            let mut stripped = String::new();
+            let mut expected_tags = Vec::new();
+            strip_tags_into(&mut stripped, &name, &mut expected_tags);
+            let expected = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut out = String::from("prefix::");
+            let mut tags = Vec::new();
+            append_normalised(&mut out, &name, &mut tags);
+            proptest::prop_assert_eq!(&out["prefix::".len()..], expected.as_str(), "{:?}", name);
+            proptest::prop_assert_eq!(tags, expected_tags);
+        }
+    }
+
     #[test]
     fn brackets_that_are_not_tags_stay() {
         assert_eq!(norm("test_add[1-2]"), ("test_add[1-2]".to_owned(), vec![]));
