@@ -90,14 +90,17 @@ pub(crate) mod testing {
     }
 
     /// Whether a malformed-input error points into `bytes`: at one of its lines, and at most
-    /// one column past that line's end (other errors point nowhere, and pass). Column 0 is
-    /// let through: serde_json (so CTRF) says 0 for an error before a line's first character.
+    /// one column past that line's end, counting lines and columns from 1 (other errors point
+    /// nowhere, and pass).
     pub(crate) fn points_into(error: &ResultsErrorKind, bytes: &[u8]) -> bool {
         match error {
-            ResultsErrorKind::Malformed { line, column, .. } => bytes
-                .split(|byte| *byte == b'\n')
-                .nth(line.wrapping_sub(1))
-                .is_some_and(|text| *column <= text.len() + 1),
+            ResultsErrorKind::Malformed { line, column, .. } => {
+                *column >= 1
+                    && bytes
+                        .split(|byte| *byte == b'\n')
+                        .nth(line.wrapping_sub(1))
+                        .is_some_and(|text| *column <= text.len() + 1)
+            }
             _ => true,
         }
     }

@@ -94,8 +94,10 @@ impl Adapter for Ctrf {
                 return ResultsErrorKind::Read(io::Error::from(error));
             }
             ResultsErrorKind::Malformed {
-                line: error.line(),
-                column: error.column(),
+                line: error.line().max(1),
+                // serde_json says column 0 before the first character of a line (an empty
+                // input, a document cut after a newline); positions here count from 1.
+                column: error.column().max(1),
                 message: json_message(&error),
             }
         })
@@ -602,7 +604,7 @@ mod tests {
         crate::results::adapter::testing::collect(&Ctrf, bytes)
     }
 
-    use crate::results::adapter::testing::summary;
+    use crate::results::adapter::testing::{collect_partial, summary};
 
     const REPORT: &str = r#"{
   "reportFormat": "CTRF",
@@ -780,6 +782,22 @@ mod tests {
         let message = tests[0].message.as_deref().unwrap();
         assert!(message.len() <= MAX_MESSAGE_BYTES);
         assert!(message.ends_with("more bytes cut]"));
+    }
+
+    #[test]
+    fn positions_count_from_one() {
+        for (input, position) in [
+            (&b""[..], (1, 1)),
+            (b"{\"results\":\n", (2, 1)),
+            (b"\n\n", (3, 1)),
+        ] {
+            match collect_partial(&Ctrf, input).1 {
+                Err(ResultsErrorKind::Malformed { line, column, .. }) => {
+                    assert_eq!((line, column), position, "{input:?}")
+                }
+                other => panic!("{input:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
