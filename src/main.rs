@@ -5,16 +5,16 @@
 //!
 //! Exit codes: 0 success, 1 the command failed (the reason is on standard error), 2 the command
 //! line was wrong, 3 done but some inputs were skipped (`ingest`: a malformed file, each named
-//! on standard error with its line and column).
+//! on standard error with its line and column) or not recorded (see [`EXIT_CODES_HELP`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use coalmine::cli::EXIT_CODES_HELP;
 use coalmine::cli::ingest::IngestArgs;
 use coalmine::cli::quarantine::QuarantineCommand;
 use coalmine::cli::report::ReportArgs;
+use coalmine::cli::{EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +55,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+            // `--help` and `--version` are not errors.
+            return ExitCode::from(if error.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            });
         }
     };
     match cli.command {
@@ -72,7 +77,7 @@ fn main() -> ExitCode {
             }
             Err(error) => {
                 eprintln!("error: {error}");
-                ExitCode::from(1)
+                ExitCode::from(EXIT_FAILED)
             }
         },
         Command::Ingest(args) => ExitCode::from(coalmine::cli::ingest::run(&args)),

@@ -437,10 +437,18 @@ fn plan_apply_export_on_a_seeded_history() {
     let root = dir.path();
     seed(root);
 
-    let plan = json(&coalmine(
+    // A candidate without an owner: the plan is printed whole, and the exit code is 1.
+    let output = coalmine(
         root,
         &["quarantine", "plan", "--format", "json", "--now", NOW],
-    ));
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 candidate(s) have no owner"),
+        "{}",
+        stderr(&output)
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(tests_of(&plan["quarantine_now"]), ["pkg.Suite::flaky_now"]);
     assert_eq!(plan["quarantine_now"][0]["owner"], "sig-compute");
     assert_eq!(plan["quarantine_now"][0]["failed"], 2);

@@ -17,8 +17,8 @@ use crate::suggest::closest_first;
 pub enum QuarantineCommand {
     /// What to quarantine now and in the next batch (with its date), what leaves the batch in
     /// its grace period, what to release, release-blocker issues to open, candidates without an
-    /// owner (errors), lanes to make optional (with the team's 7-day deadline), and
-    /// `[[quarantine]]` entries naming no known test.
+    /// owner (errors: the plan is printed, then it exits 1), lanes to make optional (with the
+    /// team's 7-day deadline), and `[[quarantine]]` entries naming no known test.
     Plan(PlanArgs),
     /// Edit harness.toml as the plan says: add `[[quarantine]]` entries (now; batch candidates
     /// from the batch day), remove released ones, keep every comment; refuse, writing nothing,
@@ -120,6 +120,14 @@ fn plan(args: &PlanArgs) -> Result<u8, Failure> {
         }
     };
     print!("{text}");
+    if plan.blocks_apply() {
+        // The plan is printed whole, but a CI step running it must not pass.
+        return Err(format!(
+            "{} candidate(s) have no owner (listed in the plan): tag them `[sig-...]` or add \
+             patterns for them to [owners] in harness.toml; `apply` refuses until then",
+            plan.missing_owner.len()
+        ));
+    }
     Ok(EXIT_OK)
 }
 
