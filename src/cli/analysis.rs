@@ -16,7 +16,7 @@ use crate::history::{History, HistoryError, OutcomeRow, RunRow};
 use crate::quarantine::calendar::{days_before, in_window};
 use crate::quarantine::{
     Aggregator, Fix, FlakyPassCounting, Plan, PlanInput, Policy, QuarantineConfig, TestInfo,
-    owner_of, parse_tags,
+    TestKey, owner_of, parse_tags,
 };
 use crate::results::Outcome;
 
@@ -119,11 +119,18 @@ pub fn analyse(
 
     let mut aggregator = Aggregator::new(&runs, policy, now);
     let mut rates = flakiness.then(|| Flakiness::new(&runs, policy, now, tests.len()));
+    // Each test's key, looked up when the test is first seen (`None`: not yet; `Some(None)`:
+    // past the most tests the aggregator keeps).
+    let mut keys: Vec<Option<Option<TestKey>>> = vec![None; tests.len()];
     history.for_each_outcome(Some(since), |row: OutcomeRow| {
         let Some(index) = index_of(row.test_id) else {
             return;
         };
-        aggregator.add_result(row.run_id, &tests[index].name, row.outcome);
+        let key = *keys[index].get_or_insert_with(|| aggregator.test_key(&tests[index].name));
+        match key {
+            Some(key) => aggregator.add_keyed(row.run_id, key, row.outcome),
+            None => aggregator.add_result(row.run_id, &tests[index].name, row.outcome),
+        }
         if let Some(rates) = rates.as_mut() {
             rates.add(row.run_id, index, row.outcome);
         }

@@ -209,6 +209,31 @@ impl<'a> Aggregator<'a> {
     /// Pass and flaky-pass count as passed, fail and error as failed; skip, not-run, xfail
     /// and xpass are not counted, but make the test known.
     pub fn add_result(&mut self, run_id: i64, test: &str, outcome: Outcome) {
+        let Some(slot) = self.slot_of(run_id) else {
+            return;
+        };
+        if let Some(id) = self.names.intern(test) {
+            self.push(slot, id, outcome);
+        }
+    }
+
+    /// The key of a test for [`add_keyed`](Aggregator::add_keyed); the test becomes known.
+    /// `None` past the most tests the aggregator keeps.
+    pub fn test_key(&mut self, test: &str) -> Option<TestKey> {
+        self.names.intern(test).map(TestKey)
+    }
+
+    /// [`add_result`](Aggregator::add_result) for a test whose key the caller kept: a stream
+    /// that names tests by id looks each name up once, not once per result.
+    pub fn add_keyed(&mut self, run_id: i64, key: TestKey, outcome: Outcome) {
+        if let Some(slot) = self.slot_of(run_id) {
+            self.push(slot, key.0, outcome);
+        }
+    }
+
+    /// Counts a result and finds its run's slot; `None` for a run not given to
+    /// [`Aggregator::new`] (counted in [`Counts::orphan_results`]).
+    fn slot_of(&mut self, run_id: i64) -> Option<usize> {
         self.counts.results += 1;
         let slot = match self.cache {
             Some((id, slot)) if id == run_id => slot,
@@ -218,14 +243,15 @@ impl<'a> Aggregator<'a> {
                 slot
             }
         };
-        let Some(slot) = slot else {
+        if slot.is_none() {
             self.counts.orphan_results += 1;
-            return;
-        };
-        let Some(id) = self.names.intern(test) else {
-            return;
-        };
-        let slot = slot as usize;
+        }
+        slot.map(|slot| slot as usize)
+    }
+
+    /// Keeps one execution of test `id` in the run at `slot`, when the run is in a window and
+    /// the outcome counts.
+    fn push(&mut self, slot: usize, id: u32, outcome: Outcome) {
         if !self.slots[slot].kept {
             return;
         }
@@ -904,6 +930,10 @@ pub fn percent(fraction: f64) -> String {
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text} %")
 }
+
+/// A test known to an [`Aggregator`] (see [`Aggregator::test_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestKey(u32);
 
 /// Test names interned to dense ids.
 #[derive(Default)]

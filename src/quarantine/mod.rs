@@ -83,7 +83,7 @@ mod owners;
 mod plan;
 mod policy;
 
-pub use aggregate::{Aggregator, PlanInput, percent, plan};
+pub use aggregate::{Aggregator, PlanInput, TestKey, percent, plan};
 pub use model::{
     Fix, QuarantineConfig, QuarantineEntry, RELEASE_BLOCKER_TAG, TestInfo, owner_of, parse_tags,
     same_commit,
