@@ -46,20 +46,6 @@ pub struct TestRate {
     pub runs: u64,
 }
 
-/// The longest window the policy looks at, in days.
-pub fn horizon_days(policy: &Policy) -> u32 {
-    [
-        policy.now_window_days,
-        policy.batch_window_days,
-        policy.stability_window_days,
-        policy.release_days,
-        policy.lane_window_days,
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(1)
-}
-
 /// Computes the plan as of `now` from `history` and the quarantine tables of harness.toml;
 /// with `flakiness`, also every test's failure rate over the batch window (trusted,
 /// non-systemic runs, as the policy counts).
@@ -70,7 +56,7 @@ pub fn analyse(
     flakiness: bool,
 ) -> Result<Analysis, HistoryError> {
     let policy = &config.policy;
-    let since = days_before(now, horizon_days(policy));
+    let since = days_before(now, policy.horizon_days());
     let runs = history.runs(Some(since))?;
     let stored = history.tests()?;
     let fixes: Vec<Fix> = history

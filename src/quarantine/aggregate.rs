@@ -118,16 +118,7 @@ impl<'a> Aggregator<'a> {
     /// plan can be replayed as of any past instant; so are runs older than the longest window.
     /// A run id given twice keeps its first row.
     pub fn new(runs: &'a [RunRow], policy: &'a Policy, now: Timestamp) -> Aggregator<'a> {
-        let horizon = [
-            policy.now_window_days,
-            policy.batch_window_days,
-            policy.stability_window_days,
-            policy.release_days,
-            policy.lane_window_days,
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(1);
+        let horizon = policy.horizon_days();
         let mut counts = Counts {
             runs: runs.len() as u64,
             ..Counts::default()

@@ -242,6 +242,20 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The longest window the policy looks at, in days: runs older than this are not read.
+    pub fn horizon_days(&self) -> u32 {
+        [
+            self.now_window_days,
+            self.batch_window_days,
+            self.stability_window_days,
+            self.release_days,
+            self.lane_window_days,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(1)
+    }
+
     /// The methodology's numbers.
     pub fn kubevirt() -> Policy {
         Policy {
