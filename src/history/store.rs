@@ -166,8 +166,9 @@ impl History {
         // In WAL mode, NORMAL never corrupts the database and loses no commit on a crash of the
         // process; only a power loss may lose the last commits. Foreign keys stay unenforced
         // (SQLite's default): every id a write stores was read or created by the same
-        // transaction, nothing is ever deleted, and checking two parents per result row cost a
-        // third of the recording time. The tests check them with `PRAGMA foreign_key_check`.
+        // transaction, no row that another row refers to is ever deleted (only the results of a
+        // run completed with more files are replaced), and checking two parents per result row
+        // cost a third of the recording time. The tests check them with `PRAGMA foreign_key_check`.
         let settings = "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
                         PRAGMA cache_size = -32768;";
         history
