@@ -1370,6 +1370,31 @@ mod tests {
         crate::history::tests::assert_foreign_keys_hold(history.path());
     }
 
+    /// A run ingested before the history kept its files (schema version 3) has no
+    /// `ingested_files` rows: the same files are still recognised by the run's ingest key.
+    #[test]
+    fn runs_from_before_the_file_table_are_recognised_by_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "r/a.xml", PART_A);
+        let b = write(dir.path(), "r/b.xml", PART_B);
+        let path = dir.path().join("h.db");
+        let mut history = History::open(&path).unwrap();
+        let first = ingest(&mut history, &[a.clone(), b.clone()], &periodic(1)).unwrap();
+        assert!(first.recorded.unwrap().is_new());
+        drop(history);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(conn.execute("DELETE FROM ingested_files", []).unwrap(), 2);
+        drop(conn);
+        let mut history = History::open(&path).unwrap();
+        let again = ingest(&mut history, &[b, a], &periodic(2)).unwrap();
+        assert_eq!(
+            again.recorded,
+            Some(Recorded::AlreadyRecorded { run_id: 1 })
+        );
+        assert!(again.new_files.is_empty());
+        assert_eq!(history.runs(None).unwrap().len(), 1);
+    }
+
     #[test]
     fn tags_follow_the_newest_report() {
         let dir = tempfile::tempdir().unwrap();
