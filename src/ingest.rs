@@ -42,9 +42,12 @@
 //! - all were, in one run (the same files again, or some of them): nothing is recorded
 //!   ([`Recorded::AlreadyRecorded`]);
 //! - some were, in one run: the others **complete** it. This is how a file that was skipped
-//!   as malformed is added once fixed: ingest the same folder again, and the run gets the
-//!   fixed file's results merged in ("failure wins", as if all files had been read together)
-//!   instead of being recorded a second time ([`Recorded::Completed`]);
+//!   as malformed is added once fixed: ingest the same folder again, with the same lane, kind
+//!   and commit, and the run gets the fixed file's results merged in ("failure wins", as if
+//!   all files had been read together) instead of being recorded a second time
+//!   ([`Recorded::Completed`]). Given with another lane, kind or commit, the new files are
+//!   taken for another run's report left beside them, and refused
+//!   ([`IngestError::OtherRun`]);
 //! - they were recorded in different runs: refused ([`IngestError::SeveralRuns`]).
 //!
 //! Runs ingested before the history kept its files (schema version 3 and earlier) are
@@ -242,6 +245,33 @@ pub enum IngestError {
     SeveralRuns {
         /// Each file recorded before, and its run.
         files: Vec<(PathBuf, i64)>,
+    },
+    /// Some files were recorded before as run `run_id`, the others are new, and the lane,
+    /// kind or commit given are not that run's.
+    #[error(
+        "{recorded} of the files were recorded before as run {run_id} (lane {lane}, kind {}, \
+         commit {commit}) and {} are new ({}), but the run given is another: nothing was \
+         recorded. If the new files belong to run {run_id} (skipped then, fixed since), give \
+         --lane {lane} --kind {} --commit {commit}; if they are another run's report, ingest \
+         them alone",
+        kind.as_str(),
+        new_files.len(),
+        list(new_files),
+        kind.as_str()
+    )]
+    OtherRun {
+        /// The run recorded before.
+        run_id: i64,
+        /// Its lane.
+        lane: String,
+        /// Its kind.
+        kind: RunKind,
+        /// Its commit.
+        commit: String,
+        /// How many of the files given it was recorded from.
+        recorded: usize,
+        /// The files it does not have.
+        new_files: Vec<PathBuf>,
     },
     /// A file changed (or vanished) while it was being ingested.
     #[error("{}: {detail}; nothing was recorded: ingest again once the files are final", path.display())]
@@ -825,10 +855,13 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<Parsed, IngestError> {
 /// - none was recorded before: a new run (unless a run with the same ingest key was recorded
 ///   before the history kept its files: [`Recorded::AlreadyRecorded`]);
 /// - all of them were, in one run: [`Recorded::AlreadyRecorded`], nothing is written;
-/// - some of them were, in one run: the others **complete that run** (files skipped as
-///   malformed when it was ingested, fixed since): the run's recorded results and the new
-///   files are merged as the files of one run are ("failure wins" across files) and replace
-///   the run's results ([`Recorded::Completed`]); its lane, kind, commit and start stay;
+/// - some of them were, in one run, and `run` has that run's lane, kind and commit: the
+///   others **complete that run** (files skipped as malformed when it was ingested, fixed
+///   since): the run's recorded results and the new files are merged as the files of one run
+///   are ("failure wins" across files) and replace the run's results
+///   ([`Recorded::Completed`]); its start stays. With another lane, kind or commit:
+///   [`IngestError::OtherRun`], nothing is written (another run's report left in the same
+///   folder must not be merged into it);
 /// - they were recorded in several runs: [`IngestError::SeveralRuns`], nothing is written.
 ///
 /// A run without any testcase is not recorded ([`Report::recorded`] is `None`).
@@ -870,6 +903,22 @@ pub fn record(
                 recorded: Some(Recorded::AlreadyRecorded { run_id }),
                 new_files,
             });
+        }
+        // New files complete a run only when given as that run's: another run's report left
+        // in the same folder must not be merged into it.
+        if let Some(earlier) = history.run_summary(run_id)?.map(|summary| summary.run) {
+            if (earlier.lane.as_str(), earlier.kind, earlier.commit.as_str())
+                != (run.lane.as_str(), run.kind, run.commit.as_str())
+            {
+                return Err(IngestError::OtherRun {
+                    run_id,
+                    lane: earlier.lane,
+                    kind: earlier.kind,
+                    commit: earlier.commit,
+                    recorded: parsed.files.len() - new_files.len(),
+                    new_files,
+                });
+            }
         }
         let recorded = complete(history, run_id, &parsed, &known)?;
         return Ok(Report {
@@ -1313,7 +1362,22 @@ mod tests {
              <failure/></testcase><testcase classname=\"pkg.C\" name=\"new\"/></testsuite>",
         )
         .unwrap();
-        let fixed = ingest(&mut history, &folder, &periodic(9)).unwrap();
+        // Given as another run (another commit): refused, nothing written.
+        let other_run = ingest(&mut history, &folder, &periodic(9)).unwrap_err();
+        assert!(
+            matches!(
+                &other_run,
+                IngestError::OtherRun {
+                    run_id: 1,
+                    recorded: 1,
+                    ..
+                }
+            ),
+            "{other_run}"
+        );
+        assert!(other_run.to_string().contains("--commit c1"), "{other_run}");
+        assert_eq!(history.run_summaries(None).unwrap()[0].counts.total, 4);
+        let fixed = ingest(&mut history, &folder, &periodic(1)).unwrap();
         assert_eq!(
             fixed.recorded,
             Some(Recorded::Completed {

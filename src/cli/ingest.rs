@@ -218,7 +218,7 @@ fn warn_if_details_differ(
         return Ok(false);
     }
     let what = if completed {
-        "the new files were added to it, with its details"
+        "the new files were added to it, which keeps its start"
     } else {
         "this run was not recorded. If this is another run whose report is byte for byte the \
          same, it is not counted (reports usually differ in their durations)"

@@ -564,15 +564,26 @@ impl History {
 
     /// [`History::runs`] with each run's counts, ingest key and recording time.
     pub fn run_summaries(&self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
-        let since = since_ms(since);
+        self.read_summaries(
+            "WHERE started_at >= ?1 ORDER BY started_at, id",
+            since_ms(since),
+        )
+    }
+
+    /// The run with this id, with its counts, if there is one.
+    pub fn run_summary(&self, id: i64) -> Result<Option<RunSummary>, HistoryError> {
+        Ok(self.read_summaries("WHERE id = ?1", id)?.pop())
+    }
+
+    /// The runs selected by `filter` (an SQL `WHERE` clause with one parameter, and an order).
+    fn read_summaries(&self, filter: &str, value: i64) -> Result<Vec<RunSummary>, HistoryError> {
         let path = &self.path;
         self.read_retry("reading runs", |conn| {
-            let mut statement = conn.prepare_cached(
+            let mut statement = conn.prepare_cached(&format!(
                 "SELECT id, lane, kind, commit_sha, started_at, source, passed, failed, \
-                 errored, skipped, tests, ingest_key, recorded_at \
-                 FROM runs WHERE started_at >= ?1 ORDER BY started_at, id",
-            )?;
-            let mut rows = statement.query([since])?;
+                 errored, skipped, tests, ingest_key, recorded_at FROM runs {filter}"
+            ))?;
+            let mut rows = statement.query([value])?;
             let mut runs = Vec::new();
             while let Some(row) = rows.next()? {
                 let kind: String = row.get(2)?;
