@@ -906,19 +906,18 @@ pub fn record(
         }
         // New files complete a run only when given as that run's: another run's report left
         // in the same folder must not be merged into it.
-        if let Some(earlier) = history.run_summary(run_id)?.map(|summary| summary.run) {
-            if (earlier.lane.as_str(), earlier.kind, earlier.commit.as_str())
+        if let Some(earlier) = history.run_summary(run_id)?.map(|summary| summary.run)
+            && (earlier.lane.as_str(), earlier.kind, earlier.commit.as_str())
                 != (run.lane.as_str(), run.kind, run.commit.as_str())
-            {
-                return Err(IngestError::OtherRun {
-                    run_id,
-                    lane: earlier.lane,
-                    kind: earlier.kind,
-                    commit: earlier.commit,
-                    recorded: parsed.files.len() - new_files.len(),
-                    new_files,
-                });
-            }
+        {
+            return Err(IngestError::OtherRun {
+                run_id,
+                lane: earlier.lane,
+                kind: earlier.kind,
+                commit: earlier.commit,
+                recorded: parsed.files.len() - new_files.len(),
+                new_files,
+            });
         }
         let recorded = complete(history, run_id, &parsed, &known)?;
         return Ok(Report {
