@@ -249,8 +249,8 @@ pub enum IngestError {
     /// Some files were recorded before as run `run_id`, the others are new, and the lane,
     /// kind or commit given are not that run's.
     #[error(
-        "{recorded} of the files were recorded before as run {run_id} (lane {lane}, kind {}, \
-         commit {commit}) and {} are new ({}), but the run given is another: nothing was \
+        "{recorded} of the files given were recorded before as run {run_id} (lane {lane}, \
+         kind {}, commit {commit}) and {} file(s) are new ({}), but the run given is another: nothing was \
          recorded. If the new files belong to run {run_id} (skipped then, fixed since), give \
          --lane {lane} --kind {} --commit {commit}; if they are another run's report, ingest \
          them alone",
