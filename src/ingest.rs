@@ -189,6 +189,8 @@ pub struct Parsed {
     pub testcases: u64,
     /// Testcases without a name (recorded as `<classname or suite>::(unnamed)`).
     pub unnamed: u64,
+    /// The files that hold them.
+    pub unnamed_in: Vec<PathBuf>,
     /// Counts of [`Parsed::results`].
     pub tally: Tally,
     /// The SHA-256 digest of each file read, in the order of [`Parsed::files`].
@@ -778,6 +780,9 @@ pub fn read_files(files: &[PathBuf]) -> Parsed {
             Ok(file) => {
                 parsed.testcases += file.rows.len() as u64;
                 parsed.unnamed += file.unnamed;
+                if file.unnamed > 0 {
+                    parsed.unnamed_in.push(path.clone());
+                }
                 let index = parsed.files.len() as u32;
                 merger.add_file(index, file.rows);
                 digests.push(file.digest);

@@ -1135,3 +1135,44 @@ fn auto_quarantine_plans_show_no_batch() {
         "{text}"
     );
 }
+
+/// jest writes `name=""` for a test with an empty title: recorded under its suite, with a
+/// warning that names the file.
+#[test]
+fn nameless_testcases_are_recorded_under_their_suite_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("harness.toml"), HARNESS);
+    write(
+        &root.join("junit/jest.xml"),
+        "<testsuites><testsuite name=\"e2e/promise.test.ts\">\
+         <testcase classname=\"\" name=\"\"/><testcase classname=\"\" name=\"resolves\"/>\
+         </testsuite></testsuites>",
+    );
+    let output = coalmine(
+        root,
+        &[
+            "ingest", "--lane", "l", "--kind", "periodic", "--commit", "c", "junit",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("1 testcase(s) in junit/jest.xml have no name"),
+        "{err}"
+    );
+    let history = History::open(&root.join("history.db")).unwrap();
+    let names: Vec<String> = history
+        .tests()
+        .unwrap()
+        .into_iter()
+        .map(|test| test.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "e2e/promise.test.ts::(unnamed)",
+            "e2e/promise.test.ts::resolves"
+        ]
+    );
+}

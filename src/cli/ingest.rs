@@ -90,9 +90,15 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     }
     if parsed.unnamed > 0 {
         eprintln!(
-            "warning: {} testcase(s) have no name; each is recorded as `<classname or \
+            "warning: {} testcase(s) in {} have no name; each is recorded as `<classname or \
              suite>::{}` (give the tests names to tell them apart)",
             parsed.unnamed,
+            parsed
+                .unnamed_in
+                .iter()
+                .map(|file| file.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             ingest::UNNAMED
         );
     }
