@@ -279,7 +279,7 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        self.write_run(run, results, Target::New, &[])
+        self.write_run(Target::New(run), results, &[])
     }
 
     /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
@@ -292,7 +292,7 @@ impl History {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        self.write_run(run, results, Target::New, files)
+        self.write_run(Target::New(run), results, files)
     }
 
     /// Replaces the results of the ingested run `run_id` with `results` and adds the report
@@ -307,15 +307,7 @@ impl History {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        let placeholder = NewRun {
-            lane: String::new(),
-            kind: RunKind::Local,
-            commit: String::new(),
-            started_at: Timestamp::UNIX_EPOCH,
-            source: String::new(),
-            ingest_key: None,
-        };
-        self.write_run(&placeholder, results, Target::Replace(run_id), files)
+        self.write_run(Target::Replace(run_id), results, files)
     }
 
     /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
@@ -327,14 +319,13 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        self.write_run(run, results, Target::Append, &[])
+        self.write_run(Target::Append(run), results, &[])
     }
 
     fn write_run(
         &mut self,
-        run: &NewRun,
+        target: Target<'_>,
         results: &[NewResult],
-        target: Target,
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
         for (index, result) in results.iter().enumerate() {
@@ -367,34 +358,19 @@ impl History {
                 }
                 *data_version = Some(version);
             }
-            // The run to add to or to replace, with its start.
-            let mut existing: Option<(i64, i64)> = None;
-            if let Target::Replace(run_id) = target {
-                let started = tx
-                    .prepare_cached("SELECT started_at FROM runs WHERE id = ?1")?
-                    .query_row([run_id], |row| row.get(0))
-                    .optional()?;
-                let Some(started) = started else {
-                    return Err(Failure::History(invalid(
-                        path,
-                        format!("there is no run {run_id} to add files to"),
-                    )));
-                };
-                existing = Some((run_id, started));
-            } else if let Some(key) = &run.ingest_key {
-                let mut select =
-                    tx.prepare_cached("SELECT id, started_at FROM runs WHERE ingest_key = ?1")?;
-                let mut rows = select.query([key])?;
-                if let Some(row) = rows.next()? {
-                    let run_id: i64 = row.get(0)?;
-                    if target == Target::New {
-                        return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
-                    }
-                    existing = Some((run_id, row.get(1)?));
-                }
-            }
-            let (run_id, started) = match (existing, target) {
-                (Some((run_id, started)), Target::Replace(_)) => {
+            // The run to add to, to replace or to create, with its start.
+            let (run_id, started) = match target {
+                Target::Replace(run_id) => {
+                    let started: Option<i64> = tx
+                        .prepare_cached("SELECT started_at FROM runs WHERE id = ?1")?
+                        .query_row([run_id], |row| row.get(0))
+                        .optional()?;
+                    let Some(started) = started else {
+                        return Err(Failure::History(invalid(
+                            path,
+                            format!("there is no run {run_id} to add files to"),
+                        )));
+                    };
                     tx.prepare_cached("DELETE FROM results WHERE run_id = ?1")?
                         .execute([run_id])?;
                     tx.prepare_cached(
@@ -411,43 +387,60 @@ impl History {
                     ])?;
                     (run_id, started)
                 }
-                (Some((run_id, started)), _) => {
-                    tx.prepare_cached(
-                        "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, \
-                         errored = errored + ?4, skipped = skipped + ?5, tests = tests + ?6 \
-                         WHERE id = ?1",
-                    )?
-                    .execute(rusqlite::params![
-                        run_id,
-                        counts.passed,
-                        counts.failed,
-                        counts.errored,
-                        counts.skipped,
-                        counts.total,
-                    ])?;
-                    (run_id, started)
-                }
-                (None, _) => {
-                    tx.prepare_cached(
-                        "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
-                         recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )?
-                    .execute(rusqlite::params![
-                        run.lane,
-                        run.kind.as_str(),
-                        run.commit,
-                        run.started_at.as_millisecond(),
-                        run.source,
-                        Timestamp::now().as_millisecond(),
-                        counts.passed,
-                        counts.failed,
-                        counts.errored,
-                        counts.skipped,
-                        counts.total,
-                        run.ingest_key,
-                    ])?;
-                    (tx.last_insert_rowid(), run.started_at.as_millisecond())
+                Target::New(run) | Target::Append(run) => {
+                    let existing: Option<(i64, i64)> = match &run.ingest_key {
+                        Some(key) => tx
+                            .prepare_cached(
+                                "SELECT id, started_at FROM runs WHERE ingest_key = ?1",
+                            )?
+                            .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()?,
+                        None => None,
+                    };
+                    match existing {
+                        Some((run_id, _)) if matches!(target, Target::New(_)) => {
+                            return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
+                        }
+                        Some((run_id, started)) => {
+                            tx.prepare_cached(
+                                "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, \
+                                 errored = errored + ?4, skipped = skipped + ?5, \
+                                 tests = tests + ?6 WHERE id = ?1",
+                            )?
+                            .execute(rusqlite::params![
+                                run_id,
+                                counts.passed,
+                                counts.failed,
+                                counts.errored,
+                                counts.skipped,
+                                counts.total,
+                            ])?;
+                            (run_id, started)
+                        }
+                        None => {
+                            tx.prepare_cached(
+                                "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
+                                 recorded_at, passed, failed, errored, skipped, tests, \
+                                 ingest_key) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            )?
+                            .execute(rusqlite::params![
+                                run.lane,
+                                run.kind.as_str(),
+                                run.commit,
+                                run.started_at.as_millisecond(),
+                                run.source,
+                                Timestamp::now().as_millisecond(),
+                                counts.passed,
+                                counts.failed,
+                                counts.errored,
+                                counts.skipped,
+                                counts.total,
+                                run.ingest_key,
+                            ])?;
+                            (tx.last_insert_rowid(), run.started_at.as_millisecond())
+                        }
+                    }
                 }
             };
 
@@ -806,14 +799,14 @@ pub(super) fn invalid(path: &Path, reason: String) -> HistoryError {
     }
 }
 
-/// How [`History::write_run`] writes a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+/// Which run [`History::write_run`] writes.
+#[derive(Debug, Clone, Copy)]
+enum Target<'r> {
     /// A new run; nothing is written when its ingest key is recorded already.
-    New,
+    New(&'r NewRun),
     /// Added to the run with the same ingest key, created when there is none.
-    Append,
-    /// The results of this run are replaced.
+    Append(&'r NewRun),
+    /// The recorded run with this id, whose results are replaced.
     Replace(i64),
 }
 
