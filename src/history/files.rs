@@ -10,7 +10,10 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::error::HistoryError;
 use super::model::NewResult;
-use super::store::{Failure, History, bad_value, invalid, parse_outcome};
+use std::collections::HashMap;
+
+use super::packed::decode;
+use super::store::{Failure, History, bad_value, invalid};
 
 /// The SHA-256 digest of a report file's bytes.
 pub type FileDigest = [u8; 32];
@@ -71,44 +74,62 @@ impl History {
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
         let path = self.path().to_path_buf();
         self.read_retry("reading a run's results", |conn| {
-            let mut select = conn.prepare_cached(
-                "SELECT tests.name, results.outcome, results.duration, results.attempt, \
-                 results.message, results.tagged, tests.tags \
-                 FROM results JOIN tests ON tests.id = results.test_id \
-                 WHERE results.run_id = ?1 ORDER BY results.id",
-            )?;
-            let mut rows = select.query([run_id])?;
+            let mut batches = conn
+                .prepare_cached("SELECT rows FROM result_batches WHERE run_id = ?1 ORDER BY id")?;
+            let mut test = conn.prepare_cached("SELECT name, tags FROM tests WHERE id = ?1")?;
+            let mut known: HashMap<i64, (String, Vec<String>)> = HashMap::new();
+            let mut rows = batches.query([run_id])?;
             let mut results = Vec::new();
             while let Some(row) = rows.next()? {
-                let test: String = row.get(0)?;
-                let outcome = row.get_ref(1)?.as_bytes().ok().and_then(parse_outcome);
-                let Some(outcome) = outcome else {
-                    return Err(bad_value(
+                let text = row.get_ref(0)?.as_str().map_err(|_| {
+                    bad_value(&path, format!("the results of run {run_id} are not text"))
+                })?;
+                let mut packed = Vec::new();
+                decode(text, |row| packed.push(row)).map_err(|error| {
+                    bad_value(
                         &path,
-                        format!("a result of {test:?} in run {run_id} has an unknown outcome"),
-                    ));
-                };
-                let tagged: Option<i64> = row.get(5)?;
-                let tags = match (tagged, row.get::<_, Option<String>>(6)?) {
-                    (None, _) => None,
-                    (Some(_), None) => Some(Vec::new()),
-                    (Some(_), Some(json)) => {
-                        Some(serde_json::from_str(&json).map_err(|error| {
-                            bad_value(
-                                &path,
-                                format!("the tags of {test:?} are not a list: {error}"),
-                            )
-                        })?)
-                    }
-                };
-                results.push(NewResult {
-                    test,
-                    tags,
-                    outcome,
-                    duration_secs: row.get(2)?,
-                    attempt: row.get(3)?,
-                    message: row.get(4)?,
-                });
+                        format!("the results of run {run_id} are not readable: {error}"),
+                    )
+                })?;
+                for row in packed {
+                    let (name, tags) = match known.entry(row.test_id) {
+                        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(entry) => {
+                            let (name, tags): (String, Option<String>) = test
+                                .query_row([row.test_id], |found| {
+                                    Ok((found.get(0)?, found.get(1)?))
+                                })
+                                .optional()?
+                                .ok_or_else(|| {
+                                    bad_value(
+                                        &path,
+                                        format!(
+                                            "a result names the unknown test id {}",
+                                            row.test_id
+                                        ),
+                                    )
+                                })?;
+                            let tags = match tags {
+                                None => Vec::new(),
+                                Some(json) => serde_json::from_str(&json).map_err(|error| {
+                                    bad_value(
+                                        &path,
+                                        format!("the tags of {name:?} are not a list: {error}"),
+                                    )
+                                })?,
+                            };
+                            entry.insert((name, tags))
+                        }
+                    };
+                    results.push(NewResult {
+                        test: name.clone(),
+                        tags: row.tagged.then(|| tags.clone()),
+                        outcome: row.outcome,
+                        duration_secs: row.duration_secs,
+                        attempt: row.attempt,
+                        message: row.message.map(|message| message.into_owned()),
+                    });
+                }
             }
             Ok(results)
         })

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod files;
 pub mod model;
+pub mod packed;
 pub mod recorder;
 pub mod schema;
 pub mod store;

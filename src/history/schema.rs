@@ -7,7 +7,7 @@
 //! database from version `n - 1` to `n`, in one transaction; a new database runs them all. A
 //! migration is never edited once released: a change to the schema is a new migration.
 //!
-//! # Tables (version 4)
+//! # Tables (version 5)
 //! - `runs`: one row per recorded run: `lane`, `kind` (`periodic`, `presubmit`, `merged`,
 //!   `local`), `commit_sha`, `started_at`, `source`, `recorded_at`, the final counts `passed`,
 //!   `failed`, `errored`, `skipped`, `tests` (see [`RunCounts`](super::RunCounts)) and the
@@ -15,10 +15,15 @@
 //! - `tests`: one row per test name (`name` unique: the stable test id), with `tags` (a JSON
 //!   array of the bracket tags of the most recent run that reported them, `NULL` if none did)
 //!   and `tags_seen_at` (the start of the run that last wrote them; see [`super::tags`]).
-//! - `results`: one row per test execution: `run_id`, `test_id`, `attempt` (from 1), `outcome`
-//!   (kebab-case, e.g. `flaky-pass`), `duration` (seconds, `NULL` if unknown), `message`,
-//!   `tagged` (1 when the run reported the test's tags, else `NULL`). Indexed by `run_id`, so a
-//!   window of runs reads its results in one ordered pass.
+//! - `result_batches`: the results, one row per recording transaction of a run (an ingest, or
+//!   one harness process of a nextest run): `run_id` and `rows`, a JSON array of
+//!   `[test_id, attempt, outcome, duration, message, tagged]` per test execution in recording
+//!   order (see [`super::packed`]): `attempt` from 1, `outcome` kebab-case (e.g.
+//!   `flaky-pass`), `duration` in seconds or null, `tagged` true when the run reported the
+//!   test's tags, else null. Indexed by `(run_id, id)`. A run's results are read as a whole,
+//!   and packing them is what makes recording and planning millions of them fast.
+//! - `results` (a view): the same rows one per execution, `run_id, test_id, attempt, outcome,
+//!   duration, message, tagged`, for SQL (`SELECT * FROM results WHERE run_id = 7`).
 //! - `fixes`: one row per recorded fix: `test_id`, `commit_sha`, `fixed_at`, `recorded_at`;
 //!   `(test_id, commit_sha)` unique.
 //! - `ingested_files`: one row per report file an ingested run was read from: `digest` (the
@@ -31,12 +36,13 @@
 //!
 //! Version 1 had `runs` without `ingest_key`, `tests` without tags, `results`; version 2 added
 //! ingest keys, tags and `fixes`; version 3 added `results.tagged`; version 4 added
-//! `ingested_files`.
+//! `ingested_files`; version 5 packed the results into `result_batches`, with a `results`
+//! view.
 
 use rusqlite::Connection;
 
 /// The schema version this coalmine writes and reads.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 
 /// The application id in the SQLite header of a coalmine history: `coal` in ASCII.
 pub const APPLICATION_ID: i32 = 0x636f_616c;
@@ -118,8 +124,34 @@ CREATE TABLE ingested_files (
 ) WITHOUT ROWID;
 ";
 
+/// Version 5: results packed per recorded batch (see [`super::packed`]): one
+/// `result_batches` row holds every result one transaction recorded for a run (an ingest, or
+/// one harness process of a nextest run), in recording order. The `results` table becomes a
+/// view with the same columns but `id`, so that SQL over it keeps working. Existing results
+/// move into one batch per run, in their order.
+pub(crate) const V5: &str = "
+CREATE TABLE result_batches (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    rows TEXT NOT NULL
+);
+CREATE INDEX result_batches_by_run ON result_batches (run_id, id);
+INSERT INTO result_batches (run_id, rows)
+    SELECT run_id, json_group_array(json_array(test_id, attempt, outcome, duration, message,
+        CASE WHEN tagged = 1 THEN json('true') END) ORDER BY id)
+    FROM results GROUP BY run_id ORDER BY min(id);
+DROP INDEX results_by_run;
+DROP TABLE results;
+CREATE VIEW results (run_id, test_id, attempt, outcome, duration, message, tagged) AS
+    SELECT batches.run_id, json_extract(result.value, '$[0]'),
+        json_extract(result.value, '$[1]'), json_extract(result.value, '$[2]'),
+        json_extract(result.value, '$[3]'), json_extract(result.value, '$[4]'),
+        json_extract(result.value, '$[5]')
+    FROM result_batches AS batches, json_each(batches.rows) AS result;
+";
+
 /// The migrations, in order: entry `n - 1` takes version `n - 1` to `n`.
-pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3, V4, V5];
 
 /// What a database file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

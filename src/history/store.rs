@@ -28,6 +28,7 @@ use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,
 };
+use super::packed::PackedRow;
 use super::schema::{self, CURRENT_VERSION, Found};
 use super::tags::{KnownTags, TagWriter};
 use crate::results::Outcome;
@@ -92,7 +93,7 @@ impl std::fmt::Debug for History {
 }
 
 /// A failure inside a transaction: SQLite's (maybe a lock, to retry) or already explained.
-pub(super) enum Failure {
+pub(crate) enum Failure {
     Sqlite(rusqlite::Error),
     History(HistoryError),
 }
@@ -167,7 +168,7 @@ impl History {
         // process; only a power loss may lose the last commits. Foreign keys stay unenforced
         // (SQLite's default): every id a write stores was read or created by the same
         // transaction, no row that another row refers to is ever deleted (only the results of a
-        // run completed with more files are replaced), and checking two parents per result row
+        // run completed with more files are replaced), and checking two parents per result batch
         // cost a third of the recording time. The tests check them with `PRAGMA foreign_key_check`.
         let settings = "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
                         PRAGMA cache_size = -32768;";
@@ -371,7 +372,7 @@ impl History {
                             format!("there is no run {run_id} to add files to"),
                         )));
                     };
-                    tx.prepare_cached("DELETE FROM results WHERE run_id = ?1")?
+                    tx.prepare_cached("DELETE FROM result_batches WHERE run_id = ?1")?
                         .execute([run_id])?;
                     tx.prepare_cached(
                         "UPDATE runs SET passed = ?2, failed = ?3, errored = ?4, skipped = ?5, \
@@ -448,8 +449,8 @@ impl History {
             load_tests(tx, path, tests, results)?;
             // Tests added by this transaction: merged into the cache only once it commits.
             let mut added: FastMap<&str, CachedTest> = FastMap::default();
-            let mut tag_writer = TagWriter::new(tx, started)?;
-            let mut rows = RowWriter::new(tx, run_id);
+            let mut tag_writer = TagWriter::new(tx, path, started)?;
+            let mut rows = RowWriter::new(run_id);
             for result in results {
                 let cached = match tests.get_mut(result.test.as_str()) {
                     Some(cached) => cached,
@@ -466,9 +467,9 @@ impl History {
                     let known = cached.tags.insert(known);
                     tag_writer.report(tx, cached.id, known, tags)?;
                 }
-                rows.push(cached.id, result)?;
+                rows.push(cached.id, result);
             }
-            rows.finish()?;
+            rows.finish(tx)?;
             let added: Vec<(String, CachedTest)> = added
                 .into_iter()
                 .map(|(name, cached)| (name.to_string(), cached))
@@ -622,13 +623,6 @@ impl History {
         self.read_retry("reading results", |conn| {
             let tx = conn.unchecked_transaction()?;
             let names = TestNames::load(&tx)?;
-            let mut statement = tx.prepare_cached(
-                "SELECT res.run_id, res.test_id, res.attempt, res.outcome, res.duration, \
-                 res.message \
-                 FROM runs JOIN results AS res ON res.run_id = runs.id \
-                 WHERE runs.started_at >= ?1 ORDER BY runs.started_at, runs.id, res.id",
-            )?;
-            let mut rows = statement.query([since])?;
             let mut current = ResultRow {
                 run_id: 0,
                 test: String::new(),
@@ -637,34 +631,33 @@ impl History {
                 attempt: 1,
                 message: None,
             };
-            let mut spare = String::new();
             let mut stream = || -> Result<(), Failure> {
-                while let Some(row) = rows.next()? {
-                    current.run_id = row.get(0)?;
-                    let test_id: i64 = row.get(1)?;
-                    let name = names.get(test_id).ok_or_else(|| {
+                for_each_batch(&tx, path, ">=", since, |run_id, row| {
+                    current.run_id = run_id;
+                    let name = names.get(row.test_id).ok_or_else(|| {
                         bad_value(
                             path,
-                            format!("a result names the unknown test id {test_id}"),
+                            format!("a result names the unknown test id {}", row.test_id),
                         )
                     })?;
                     current.test.clear();
                     current.test.push_str(name);
-                    current.attempt = row.get(2)?;
-                    current.outcome = outcome(path, row.get_ref(3)?)?;
-                    current.duration_secs = row.get(4)?;
-                    if let Some(old) = current.message.take() {
-                        spare = old;
-                    }
-                    if let ValueRef::Text(text) = row.get_ref(5)? {
-                        spare.clear();
-                        spare.push_str(&String::from_utf8_lossy(text));
-                        current.message = Some(std::mem::take(&mut spare));
+                    current.attempt = row.attempt;
+                    current.outcome = row.outcome;
+                    current.duration_secs = row.duration_secs;
+                    match row.message {
+                        Some(text) => {
+                            let mut message = current.message.take().unwrap_or_default();
+                            message.clear();
+                            message.push_str(&text);
+                            current.message = Some(message);
+                        }
+                        None => current.message = None,
                     }
                     delivered = true;
                     f(&current);
-                }
-                Ok(())
+                    Ok(())
+                })
             };
             match stream() {
                 // Retrying after rows were delivered would deliver them twice.
@@ -687,21 +680,15 @@ impl History {
         let since = since_ms(since);
         let path = &self.path;
         self.read_retry("reading results", |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT res.run_id, res.test_id, res.attempt, res.outcome \
-                 FROM runs JOIN results AS res ON res.run_id = runs.id \
-                 WHERE runs.started_at >= ?1 ORDER BY runs.started_at, runs.id, res.id",
-            )?;
-            let mut rows = statement.query([since])?;
-            while let Some(row) = rows.next()? {
+            for_each_batch(conn, path, ">=", since, |run_id, row| {
                 f(OutcomeRow {
-                    run_id: row.get(0)?,
-                    test_id: row.get(1)?,
-                    attempt: row.get(2)?,
-                    outcome: outcome(path, row.get_ref(3)?)?,
+                    run_id,
+                    test_id: row.test_id,
+                    attempt: row.attempt,
+                    outcome: row.outcome,
                 });
-            }
-            Ok(())
+                Ok(())
+            })
         })
     }
 
@@ -797,6 +784,56 @@ pub(super) fn invalid(path: &Path, reason: String) -> HistoryError {
         path: path.to_path_buf(),
         reason,
     }
+}
+
+/// Calls `f` with every result of the runs whose start compares with `since` by `compare`
+/// (`>=` or `>`), ordered by run start, then run, then recording order.
+pub(super) fn for_each_batch(
+    conn: &Connection,
+    path: &Path,
+    compare: &'static str,
+    since: i64,
+    mut f: impl FnMut(i64, PackedRow<'_>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT batches.run_id, batches.rows \
+         FROM runs JOIN result_batches AS batches ON batches.run_id = runs.id \
+         WHERE runs.started_at {compare} ?1 ORDER BY runs.started_at, runs.id, batches.id"
+    ))?;
+    let mut rows = statement.query([since])?;
+    while let Some(row) = rows.next()? {
+        let run_id: i64 = row.get(0)?;
+        let ValueRef::Text(text) = row.get_ref(1)? else {
+            return Err(bad_value(
+                path,
+                format!("the results of run {run_id} are not text"),
+            ));
+        };
+        let text = std::str::from_utf8(text).map_err(|error| {
+            bad_value(
+                path,
+                format!("the results of run {run_id} are not UTF-8: {error}"),
+            )
+        })?;
+        let mut failure = None;
+        super::packed::decode(text, |packed| {
+            if failure.is_none()
+                && let Err(error) = f(run_id, packed)
+            {
+                failure = Some(error);
+            }
+        })
+        .map_err(|error| {
+            bad_value(
+                path,
+                format!("the results of run {run_id} are not readable: {error}"),
+            )
+        })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+    }
+    Ok(())
 }
 
 /// Which run [`History::write_run`] writes.
@@ -1073,80 +1110,47 @@ fn text_of(bytes: &[u8]) -> String {
     }
 }
 
-/// Inserts the result rows of one run, [`ROWS_PER_INSERT`] per statement: one `INSERT` per row
-/// would cost SQLite's statement overhead a million times for a million results.
-struct RowWriter<'tx, 'r> {
-    tx: &'tx Connection,
+/// Writes the results of one transaction as one batch of the run: one `result_batches` row
+/// whose `rows` packs them all (see [`super::packed`]).
+struct RowWriter<'r> {
     run_id: i64,
-    pending: Vec<(i64, &'r NewResult)>,
+    pending: Vec<PackedRow<'r>>,
 }
 
-/// How many result rows one `INSERT` writes.
-const ROWS_PER_INSERT: usize = 32;
-
-impl<'tx, 'r> RowWriter<'tx, 'r> {
-    fn new(tx: &'tx Connection, run_id: i64) -> RowWriter<'tx, 'r> {
+impl<'r> RowWriter<'r> {
+    fn new(run_id: i64) -> RowWriter<'r> {
         RowWriter {
-            tx,
             run_id,
-            pending: Vec::with_capacity(ROWS_PER_INSERT),
+            pending: Vec::new(),
         }
     }
 
     /// Adds the row of `result` for the test `test_id`.
-    fn push(&mut self, test_id: i64, result: &'r NewResult) -> rusqlite::Result<()> {
-        self.pending.push((test_id, result));
-        if self.pending.len() == ROWS_PER_INSERT {
-            self.flush(ROWS_PER_INSERT)?;
-        }
-        Ok(())
-    }
-
-    /// Writes what is pending.
-    fn finish(mut self) -> rusqlite::Result<()> {
-        while !self.pending.is_empty() {
-            self.flush(1)?;
-        }
-        Ok(())
-    }
-
-    /// Writes the first `count` pending rows with one statement.
-    fn flush(&mut self, count: usize) -> rusqlite::Result<()> {
-        const COLUMNS: usize = 7;
-        let sql = if count == ROWS_PER_INSERT {
-            &*INSERT_MANY
-        } else {
-            INSERT_ONE
-        };
-        let mut statement = self.tx.prepare_cached(sql)?;
-        for (row, (test_id, result)) in self.pending.drain(..count).enumerate() {
-            let at = row * COLUMNS;
-            let duration = result
+    fn push(&mut self, test_id: i64, result: &'r NewResult) {
+        self.pending.push(PackedRow {
+            test_id,
+            attempt: result.attempt,
+            outcome: result.outcome,
+            duration_secs: result
                 .duration_secs
-                .filter(|secs| secs.is_finite() && *secs >= 0.0);
-            statement.raw_bind_parameter(at + 1, self.run_id)?;
-            statement.raw_bind_parameter(at + 2, test_id)?;
-            statement.raw_bind_parameter(at + 3, result.attempt)?;
-            statement.raw_bind_parameter(at + 4, result.outcome.as_str())?;
-            statement.raw_bind_parameter(at + 5, duration)?;
-            statement.raw_bind_parameter(at + 6, result.message.as_deref())?;
-            statement.raw_bind_parameter(at + 7, result.tags.is_some().then_some(1))?;
+                .filter(|secs| secs.is_finite() && *secs >= 0.0),
+            message: result.message.as_deref().map(std::borrow::Cow::Borrowed),
+            tagged: result.tags.is_some(),
+        });
+    }
+
+    /// Writes the batch (nothing when it is empty).
+    fn finish(self, tx: &Connection) -> rusqlite::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        statement.raw_execute()?;
+        let mut text = String::new();
+        super::packed::encode(&self.pending, &mut text);
+        tx.prepare_cached("INSERT INTO result_batches (run_id, rows) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![self.run_id, text])?;
         Ok(())
     }
 }
-
-const INSERT_ONE: &str = "INSERT INTO results \
-    (run_id, test_id, attempt, outcome, duration, message, tagged) VALUES (?, ?, ?, ?, ?, ?, ?)";
-
-static INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let mut sql = INSERT_ONE.to_string();
-    for _ in 1..ROWS_PER_INSERT {
-        sql.push_str(", (?, ?, ?, ?, ?, ?, ?)");
-    }
-    sql
-});
 
 /// The final counts of a run: each test by its last attempt.
 fn count(results: &[NewResult]) -> RunCounts {
@@ -1238,22 +1242,6 @@ fn timestamp(path: &Path, millis: i64) -> Result<Timestamp, Failure> {
         bad_value(
             path,
             format!("a time of {millis} ms is out of range: {error}"),
-        )
-    })
-}
-
-fn outcome(path: &Path, value: ValueRef<'_>) -> Result<Outcome, Failure> {
-    let text = match value {
-        ValueRef::Text(text) => text,
-        _ => return Err(bad_value(path, "a result has no outcome".to_string())),
-    };
-    parse_outcome(text).ok_or_else(|| {
-        bad_value(
-            path,
-            format!(
-                "a result has the unknown outcome {:?}",
-                String::from_utf8_lossy(text)
-            ),
         )
     })
 }

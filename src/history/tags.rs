@@ -25,6 +25,8 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::store::Failure;
+
 /// What a connection knows of a test's stored tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KnownTags {
@@ -63,6 +65,8 @@ pub(crate) fn write_json<'a>(tags: &'a [String], scratch: &mut Vec<&'a str>, out
 /// Applies the rule of the module docs for the results of one run, inside its write
 /// transaction.
 pub(crate) struct TagWriter<'r> {
+    /// The history's file, for errors.
+    path: std::path::PathBuf,
     /// The run's start (ms).
     started: i64,
     /// Whether any other run started after this one.
@@ -75,13 +79,18 @@ pub(crate) struct TagWriter<'r> {
 
 impl<'r> TagWriter<'r> {
     /// For a run that started at `started` (ms), in the transaction `tx` that records it.
-    pub(crate) fn new(tx: &Connection, started: i64) -> rusqlite::Result<TagWriter<'r>> {
+    pub(crate) fn new(
+        tx: &Connection,
+        path: &std::path::Path,
+        started: i64,
+    ) -> Result<TagWriter<'r>, Failure> {
         let newer_runs = tx
             .prepare_cached("SELECT 1 FROM runs WHERE started_at > ?1 LIMIT 1")?
             .query_row([started], |_| Ok(()))
             .optional()?
             .is_some();
         Ok(TagWriter {
+            path: path.to_path_buf(),
             started,
             newer_runs,
             newer_reporters: None,
@@ -98,7 +107,7 @@ impl<'r> TagWriter<'r> {
         id: i64,
         known: &mut KnownTags,
         tags: &'r [String],
-    ) -> rusqlite::Result<()> {
+    ) -> Result<(), Failure> {
         if known.seen_at.is_some_and(|seen_at| self.started < seen_at) {
             return Ok(());
         }
@@ -120,15 +129,15 @@ impl<'r> TagWriter<'r> {
     }
 
     /// The tests for which a run that started after this one reported tags.
-    fn newer_reporters(&mut self, tx: &Connection) -> rusqlite::Result<&HashSet<i64>> {
+    fn newer_reporters(&mut self, tx: &Connection) -> Result<&HashSet<i64>, Failure> {
         if self.newer_reporters.is_none() {
-            let mut statement = tx.prepare_cached(
-                "SELECT DISTINCT res.test_id FROM runs JOIN results AS res ON res.run_id = runs.id \
-                 WHERE runs.started_at > ?1 AND res.tagged = 1",
-            )?;
-            let ids = statement
-                .query_map([self.started], |row| row.get(0))?
-                .collect::<rusqlite::Result<HashSet<i64>>>()?;
+            let mut ids = HashSet::new();
+            super::store::for_each_batch(tx, &self.path, ">", self.started, |_, row| {
+                if row.tagged {
+                    ids.insert(row.test_id);
+                }
+                Ok(())
+            })?;
             self.newer_reporters = Some(ids);
         }
         Ok(self.newer_reporters.get_or_insert_default())

@@ -891,3 +891,184 @@ fn every_column_of_every_row_survives_the_batched_inserts() {
     assert_eq!(marked, 24);
     assert_foreign_keys_hold(&db(&dir));
 }
+
+/// Version 5 packs the results: a version 4 database's results move into one batch per run,
+/// in order, every value intact (messages that need escapes, null durations, tags, a run
+/// without results), and the `results` view shows them as the table did.
+#[test]
+fn a_version_4_database_has_its_results_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let message = "quote \" backslash \\ newline \n tab \t é 🦀 \u{1}";
+    {
+        let raw = Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..4] {
+            raw.execute_batch(migration).unwrap();
+        }
+        raw.execute_batch(
+            "PRAGMA application_id = 1668243820;
+             INSERT INTO coalmine_schema (id, version, written_by) VALUES (1, 4, '0.1.0');
+             INSERT INTO runs (id, lane, kind, commit_sha, started_at, source, recorded_at,
+                               passed, failed, errored, skipped, tests)
+                 VALUES (3, 'l', 'periodic', 'a', 1780000000000, 's', 1780000001000, 2, 1, 0, 1, 4),
+                        (4, 'l', 'periodic', 'b', 1780000100000, 's', 1780000101000, 0, 0, 0, 0, 0),
+                        (5, 'l', 'merged', 'c', 1780000200000, 's', 1780000201000, 1, 0, 0, 0, 1);
+             INSERT INTO tests (id, name) VALUES (1, 'vm::starts'), (2, 'vm::stops'),
+                                                 (3, 'net::dns');",
+        )
+        .unwrap();
+        let mut insert = raw
+            .prepare(
+                "INSERT INTO results (run_id, test_id, attempt, outcome, duration, message, tagged)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .unwrap();
+        type Row<'a> = (
+            i64,
+            i64,
+            u32,
+            &'a str,
+            Option<f64>,
+            Option<&'a str>,
+            Option<i64>,
+        );
+        let rows: [Row<'_>; 5] = [
+            (3, 2, 1, "fail", Some(1.5), Some(message), Some(1)),
+            (5, 3, 1, "pass", None, None, None),
+            (3, 1, 1, "pass", Some(0.25), None, Some(1)),
+            (3, 2, 2, "flaky-pass", Some(2.0), Some(""), None),
+            (3, 3, 1, "skip", None, Some("not here"), None),
+        ];
+        for row in rows {
+            insert
+                .execute(rusqlite::params![
+                    row.0, row.1, row.2, row.3, row.4, row.5, row.6
+                ])
+                .unwrap();
+        }
+    }
+    let history = History::open(&path).unwrap();
+    assert_eq!(history.schema_version(), CURRENT_VERSION);
+    let rows: Vec<_> = all_results(&history, None)
+        .into_iter()
+        .map(|row| {
+            (
+                row.run_id,
+                row.test,
+                row.attempt,
+                row.outcome,
+                row.duration_secs,
+                row.message,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                3,
+                "vm::stops".to_owned(),
+                1,
+                Outcome::Fail,
+                Some(1.5),
+                Some(message.to_owned())
+            ),
+            (
+                3,
+                "vm::starts".to_owned(),
+                1,
+                Outcome::Pass,
+                Some(0.25),
+                None
+            ),
+            (
+                3,
+                "vm::stops".to_owned(),
+                2,
+                Outcome::FlakyPass,
+                Some(2.0),
+                Some(String::new())
+            ),
+            (
+                3,
+                "net::dns".to_owned(),
+                1,
+                Outcome::Skip,
+                None,
+                Some("not here".to_owned())
+            ),
+            (5, "net::dns".to_owned(), 1, Outcome::Pass, None, None),
+        ]
+    );
+    drop(history);
+    let raw = Connection::open(&path).unwrap();
+    let batches: i64 = raw
+        .query_row("SELECT count(*) FROM result_batches", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(batches, 2, "one batch per run with results");
+    type ViewRow = (
+        i64,
+        i64,
+        i64,
+        String,
+        Option<f64>,
+        Option<String>,
+        Option<i64>,
+    );
+    let view: Vec<ViewRow> = raw
+        .prepare("SELECT * FROM results WHERE run_id = 3")
+        .unwrap()
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(view.len(), 4);
+    assert_eq!(
+        view[0],
+        (
+            3,
+            2,
+            1,
+            "fail".to_owned(),
+            Some(1.5),
+            Some(message.to_owned()),
+            Some(1)
+        )
+    );
+    assert_eq!(view[2].6, None);
+    assert_foreign_keys_hold(&path);
+}
+
+/// A damaged batch of results is reported as a damaged history, naming the run: never a panic,
+/// never rows made up or silently skipped.
+#[test]
+fn a_damaged_batch_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let mut history = History::open(&path).unwrap();
+    history
+        .record_run(&new_run("l", 0), &[result("vm::starts", Outcome::Pass)])
+        .unwrap();
+    drop(history);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute("UPDATE result_batches SET rows = '[[1,1,\"pass\"'", [])
+        .unwrap();
+    drop(raw);
+    let history = History::open(&path).unwrap();
+    let error = history.for_each_result(None, |_| {}).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert!(error.to_string().contains("results of run 1"), "{error}");
+    let error = history.for_each_outcome(None, |_| {}).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert!(history.ingested_results(1).is_err());
+}
