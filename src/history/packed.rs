@@ -45,31 +45,22 @@ pub struct PackedRow<'a> {
     pub tagged: bool,
 }
 
-/// Appends an integer (decimal digits, without going through `fmt`: ids and attempts are
-/// written for every result).
+/// Appends an integer in decimal (ids and attempts are written for every result).
 fn integer(out: &mut String, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        out.push('-');
-    }
-    for digit in &digits[at..] {
-        out.push(char::from(*digit));
-    }
+    out.push_str(itoa::Buffer::new().format(value));
 }
 
-/// Appends `text` as a JSON string.
-fn string(out: &mut String, text: &str) {
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it.
+pub(crate) fn string(out: &mut String, text: &str) {
     out.push('"');
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (at, byte) in text.bytes().enumerate() {
         let escape = match byte {
@@ -78,6 +69,8 @@ fn string(out: &mut String, text: &str) {
             b'\n' => "\\n",
             b'\r' => "\\r",
             b'\t' => "\\t",
+            b'\x08' => "\\b",
+            b'\x0c' => "\\f",
             0..=0x1f => "",
             _ => continue,
         };
@@ -95,7 +88,7 @@ fn string(out: &mut String, text: &str) {
 
 /// Packs `rows` into `out` (cleared first) as one JSON array.
 pub fn encode<'r>(rows: impl IntoIterator<Item = &'r PackedRow<'r>>, out: &mut String) {
-    use std::fmt::Write as _;
+    let mut floats = zmij::Buffer::new();
     out.clear();
     out.push('[');
     for (index, packed) in rows.into_iter().enumerate() {
@@ -110,11 +103,8 @@ pub fn encode<'r>(rows: impl IntoIterator<Item = &'r PackedRow<'r>>, out: &mut S
         out.push_str(packed.outcome.as_str());
         out.push_str("\",");
         match packed.duration_secs.filter(|duration| duration.is_finite()) {
-            // `{:?}` writes the shortest text that reads back the same (`2.0`, `1e-7`): a JSON
-            // number.
-            Some(duration) => {
-                let _ = write!(out, "{duration:?}");
-            }
+            // The shortest text that reads back the same (`2.0`, `1e-7`): a JSON number.
+            Some(duration) => out.push_str(floats.format_finite(duration)),
             None => out.push_str("null"),
         }
         out.push(',');

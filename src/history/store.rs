@@ -446,17 +446,29 @@ impl History {
             };
 
             super::files::add(tx, path, run_id, files)?;
-            load_tests(tx, path, tests, results)?;
-            // Tests added by this transaction: merged into the cache only once it commits.
-            let mut added: FastMap<&str, CachedTest> = FastMap::default();
+            // The tests of this transaction that the cache does not hold (looked up in one
+            // pass over `tests` for a large run, else one by one), or that it adds: only the
+            // added ones join the cache, once the transaction commits.
+            let mut local = join_tests(tx, path, tests, results)?;
             let mut tag_writer = TagWriter::new(tx, path, started)?;
             let mut rows = RowWriter::new(run_id);
             for result in results {
-                let cached = match tests.get_mut(result.test.as_str()) {
-                    Some(cached) => cached,
-                    None => match added.entry(result.test.as_str()) {
-                        Entry::Occupied(entry) => entry.into_mut(),
-                        Entry::Vacant(entry) => entry.insert(test_id(tx, path, &result.test)?),
+                let name = result.test.as_str();
+                let cached = match local.get_mut(name) {
+                    Some(local) => {
+                        if local.state == Lookup::Absent {
+                            local.test = test_id(tx, path, name)?;
+                            local.state = Lookup::Added;
+                        }
+                        &mut local.test
+                    }
+                    None => match tests.get_mut(name) {
+                        Some(cached) => cached,
+                        None => {
+                            let test = test_id(tx, path, name)?;
+                            let state = Lookup::Added;
+                            &mut local.entry(name).or_insert(Local { test, state }).test
+                        }
                     },
                 };
                 if let Some(tags) = result.tags.as_deref() {
@@ -470,9 +482,10 @@ impl History {
                 rows.push(cached.id, result);
             }
             rows.finish(tx)?;
-            let added: Vec<(String, CachedTest)> = added
+            let added: Vec<(String, CachedTest)> = local
                 .into_iter()
-                .map(|(name, cached)| (name.to_string(), cached))
+                .filter(|(_, local)| local.state == Lookup::Added)
+                .map(|(name, local)| (name.to_string(), local.test))
                 .collect();
             let recorded = if let Target::Replace(_) = target {
                 Recorded::Completed {
@@ -1049,57 +1062,75 @@ fn known_tags(
     Ok(KnownTags { json, seen_at })
 }
 
-/// Reads every test into `tests` in one pass, when that is cheaper than looking up the tests of
-/// `results` one by one: when the cache misses many of them and the history holds not many more
-/// tests than the run (ids are dense, so the largest id counts them).
-fn load_tests(
+/// A test that one transaction resolved without the connection's cache.
+struct Local {
+    test: CachedTest,
+    state: Lookup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Found in the history.
+    Found,
+    /// Not in the history when it was looked up: to add (`test` means nothing yet).
+    Absent,
+    /// Added by the transaction.
+    Added,
+}
+
+/// Looks up, in one pass over `tests` and without copying a name, the tests of `results` that
+/// `cache` does not know (with their current tags), when that is cheaper than one lookup each:
+/// when the cache misses many of them and the history holds not many more tests than the run
+/// (ids are dense, so the largest id counts them).
+fn join_tests<'r>(
     tx: &Connection,
     path: &Path,
-    tests: &mut TestCache,
-    results: &[NewResult],
-) -> Result<(), Failure> {
+    cache: &TestCache,
+    results: &'r [NewResult],
+) -> Result<FastMap<&'r str, Local>, Failure> {
     const WORTH_IT: usize = 256;
-    let unknown = results
-        .iter()
-        .filter(|result| {
-            tests
-                .get(result.test.as_str())
-                .is_none_or(|cached| cached.tags.is_none())
-        })
-        .take(WORTH_IT)
-        .count();
-    if unknown < WORTH_IT {
-        return Ok(());
+    let mut local = FastMap::default();
+    let unknown = |result: &&NewResult| {
+        cache
+            .get(result.test.as_str())
+            .is_none_or(|cached| cached.tags.is_none())
+    };
+    if results.iter().filter(unknown).take(WORTH_IT).count() < WORTH_IT {
+        return Ok(local);
     }
     let largest: Option<i64> = tx.query_row("SELECT max(id) FROM tests", [], |row| row.get(0))?;
     let largest = usize::try_from(largest.unwrap_or(0)).unwrap_or(usize::MAX);
     if largest > results.len().saturating_mul(4) {
-        return Ok(());
+        return Ok(local);
     }
-    tests.reserve(largest.saturating_sub(tests.len()));
+    local.reserve(results.len());
+    for result in results.iter().filter(unknown) {
+        let test = CachedTest { id: 0, tags: None };
+        let state = Lookup::Absent;
+        local.insert(result.test.as_str(), Local { test, state });
+    }
     let mut statement = tx.prepare_cached("SELECT id, name, tags, tags_seen_at FROM tests")?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let tags = known_tags(path, id, row.get_ref(2)?, row.get(3)?)?;
         let ValueRef::Text(name) = row.get_ref(1)? else {
+            let id: i64 = row.get(0)?;
             return Err(bad_value(path, format!("test id {id} has no name")));
         };
-        let name = String::from_utf8_lossy(name);
-        match tests.get_mut(name.as_ref()) {
-            Some(cached) => cached.tags = Some(tags),
-            None => {
-                tests.insert(
-                    name.into_owned(),
-                    CachedTest {
-                        id,
-                        tags: Some(tags),
-                    },
-                );
-            }
-        }
+        // A name that is not UTF-8 is no name of a result (those are strings).
+        let Some(wanted) = std::str::from_utf8(name)
+            .ok()
+            .and_then(|name| local.get_mut(name))
+        else {
+            continue;
+        };
+        let id: i64 = row.get(0)?;
+        wanted.test = CachedTest {
+            id,
+            tags: Some(known_tags(path, id, row.get_ref(2)?, row.get(3)?)?),
+        };
+        wanted.state = Lookup::Found;
     }
-    Ok(())
+    Ok(local)
 }
 
 /// Text from the database as a string (SQLite does not check that text is UTF-8).

@@ -47,8 +47,9 @@ impl KnownTags {
 }
 
 /// Writes `tags` into `out` as stored: a JSON array of the tags trimmed, without empty ones,
-/// sorted, without duplicates. `scratch` is reused between calls.
-pub(crate) fn write_json<'a>(tags: &'a [String], scratch: &mut Vec<&'a str>, out: &mut Vec<u8>) {
+/// sorted, without duplicates, written as `serde_json` writes it (so that what earlier versions
+/// stored compares equal). `scratch` is reused between calls.
+pub(crate) fn write_json<'a>(tags: &'a [String], scratch: &mut Vec<&'a str>, out: &mut String) {
     scratch.clear();
     scratch.extend(
         tags.iter()
@@ -58,8 +59,14 @@ pub(crate) fn write_json<'a>(tags: &'a [String], scratch: &mut Vec<&'a str>, out
     scratch.sort_unstable();
     scratch.dedup();
     out.clear();
-    // Writing strings into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &scratch);
+    out.push('[');
+    for (index, tag) in scratch.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        super::packed::string(out, tag);
+    }
+    out.push(']');
 }
 
 /// Applies the rule of the module docs for the results of one run, inside its write
@@ -74,7 +81,7 @@ pub(crate) struct TagWriter<'r> {
     /// The tests that runs started after this one reported tags for, read when first needed.
     newer_reporters: Option<HashSet<i64>>,
     scratch: Vec<&'r str>,
-    json: Vec<u8>,
+    json: String,
 }
 
 impl<'r> TagWriter<'r> {
@@ -95,7 +102,7 @@ impl<'r> TagWriter<'r> {
             newer_runs,
             newer_reporters: None,
             scratch: Vec::new(),
-            json: Vec::new(),
+            json: String::new(),
         })
     }
 
@@ -112,13 +119,13 @@ impl<'r> TagWriter<'r> {
             return Ok(());
         }
         write_json(tags, &mut self.scratch, &mut self.json);
-        if known.json.as_deref().map(str::as_bytes) == Some(self.json.as_slice()) {
+        if known.json.as_deref() == Some(self.json.as_str()) {
             return Ok(());
         }
         if self.newer_runs && self.newer_reporters(tx)?.contains(&id) {
             return Ok(());
         }
-        let json = String::from_utf8_lossy(&self.json).into_owned();
+        let json = self.json.clone();
         tx.prepare_cached("UPDATE tests SET tags = ?2, tags_seen_at = ?3 WHERE id = ?1")?
             .execute(rusqlite::params![id, json, self.started])?;
         *known = KnownTags {
@@ -141,5 +148,29 @@ impl<'r> TagWriter<'r> {
             self.newer_reporters = Some(ids);
         }
         Ok(self.newer_reporters.get_or_insert_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_json;
+
+    proptest::proptest! {
+        /// The stored form is byte for byte what `serde_json` writes (what earlier versions
+        /// stored), so that unchanged tags compare equal and are not rewritten.
+        #[test]
+        fn tags_are_written_as_serde_json_writes_them(
+            tags in proptest::collection::vec(
+                proptest::string::string_regex(r#"[a-c\x00-\x1f\x7f"\\ é\u{2003}]{0,6}"#).unwrap(),
+                0..5,
+            )
+        ) {
+            let mut expected: Vec<&str> = tags.iter().map(|tag| tag.trim()).filter(|tag| !tag.is_empty()).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut out = String::new();
+            write_json(&tags, &mut Vec::new(), &mut out);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&expected).unwrap());
+        }
     }
 }

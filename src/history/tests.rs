@@ -2,6 +2,7 @@
 //! are not a coalmine history (and leaving them as they were), WAL mode, lock handling, path
 //! resolution. An ignored micro-benchmark measures ingest and read speed.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -353,6 +354,83 @@ fn tags_follow_the_most_recent_run_that_reports_them() {
         .record_run(&new_run("m", 80), &[tagged(Some(&["sig-storage"]))])
         .unwrap();
     assert_eq!(tags(&history), ["sig-storage"]);
+    assert_foreign_keys_hold(&db(&dir));
+}
+
+/// A run of hundreds of tests that a connection does not know looks them up in one pass over
+/// `tests` (the path every `coalmine ingest` takes): ids stay those of the tests, new tests are
+/// added once, tags follow the newest report, and a back-filled older report changes nothing.
+#[test]
+fn a_large_run_finds_its_tests_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = |index: usize, tag: Option<&str>| {
+        let mut result = result(&format!("suite::test_{index:03}"), Outcome::Pass);
+        result.tags = tag.map(|tag| vec![tag.to_string()]);
+        result
+    };
+    let mut first: Vec<NewResult> = (0..400).map(|i| tagged(i, Some("sig-a"))).collect();
+    // A retried test: two rows, one test.
+    let mut retry = tagged(0, Some("sig-a"));
+    retry.attempt = 2;
+    first.push(retry);
+    let mut writer = History::open(&db(&dir)).unwrap();
+    writer.record_run(&new_run("e2e", 10), &first).unwrap();
+    let ids: HashMap<String, i64> = writer
+        .tests()
+        .unwrap()
+        .into_iter()
+        .map(|test| (test.name, test.id))
+        .collect();
+    assert_eq!(ids.len(), 400);
+
+    // Another connection, knowing nothing: 300 known tests (test_002 with new tags, test_003
+    // saying nothing about tags) and 120 new ones.
+    let second: Vec<NewResult> = (100..520)
+        .map(|i| match i {
+            102 => tagged(i, Some("sig-b")),
+            103 => tagged(i, None),
+            _ => tagged(i, Some("sig-a")),
+        })
+        .collect();
+    let run = History::open(&db(&dir))
+        .unwrap()
+        .record_run(&new_run("e2e", 20), &second)
+        .unwrap()
+        .run_id();
+    // The first connection's cache is stale now: another writer wrote. A back-filled older
+    // report must not win over the newer run.
+    let backfill: Vec<NewResult> = (100..400).map(|i| tagged(i, Some("sig-c"))).collect();
+    writer.record_run(&new_run("e2e", 15), &backfill).unwrap();
+
+    let tests = writer.tests().unwrap();
+    assert_eq!(tests.len(), 520);
+    let tags_of = |index: usize| {
+        let name = format!("suite::test_{index:03}");
+        tests
+            .iter()
+            .find(|test| test.name == name)
+            .unwrap()
+            .tags
+            .clone()
+    };
+    assert_eq!(tags_of(102), ["sig-b"]);
+    // The newer run said nothing about test_003's tags: the back-filled report is the newest
+    // that did.
+    assert_eq!(tags_of(103), ["sig-c"]);
+    assert_eq!(tags_of(104), ["sig-a"]);
+    assert_eq!(tags_of(450), ["sig-a"]);
+    for test in &tests {
+        if let Some(id) = ids.get(&test.name) {
+            assert_eq!(test.id, *id, "{}", test.name);
+        }
+    }
+    let rows: Vec<String> = all_results(&writer, None)
+        .into_iter()
+        .filter(|row| row.run_id == run)
+        .map(|row| row.test)
+        .collect();
+    let names: Vec<String> = second.into_iter().map(|result| result.test).collect();
+    assert_eq!(rows, names);
     assert_foreign_keys_hold(&db(&dir));
 }
 

@@ -860,9 +860,9 @@ fn decode_reference(name: &[u8]) -> Option<char> {
 /// An attribute value as XML means it: whitespace characters become spaces, predefined
 /// entities and character references are decoded, anything else is kept as written.
 fn attribute_value(raw: &str) -> String {
-    if !raw
-        .bytes()
-        .any(|byte| matches!(byte, b'&' | b'\t' | b'\r' | b'\n'))
+    let bytes = raw.as_bytes();
+    if memchr::memchr3(b'&', b'\t', b'\n', bytes).is_none()
+        && memchr::memchr(b'\r', bytes).is_none()
     {
         return raw.to_owned();
     }
