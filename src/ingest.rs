@@ -79,8 +79,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::history::{FileDigest, History, HistoryError, NewResult, NewRun, Recorded, RunKind};
-use crate::results::adapter::Adapter;
-use crate::results::formats::Junit;
+use crate::results::formats::{Junit, JunitCase};
 use crate::results::{Outcome, ResultsErrorKind, TestCase};
 
 /// The prefix of the ingest keys written by [`ingest`].
@@ -400,7 +399,7 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
     );
     let mut rows = Vec::new();
     let mut unnamed = 0;
-    let read = Junit.read(&mut reader, &mut |case| {
+    let read = Junit.read_borrowed(&mut reader, &mut |case| {
         unnamed += u64::from(case.name.trim().is_empty());
         rows.push(row_of(case));
     });
@@ -430,8 +429,8 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
 }
 
 /// A testcase as a history row.
-fn row_of(case: TestCase) -> NewResult {
-    let (test, tags) = test_id(&case);
+fn row_of(case: JunitCase<'_>) -> NewResult {
+    let (test, tags) = id_of(case.name, case.classname, case.suite);
     NewResult {
         test,
         tags: Some(tags),
@@ -444,20 +443,22 @@ fn row_of(case: TestCase) -> NewResult {
 
 /// The normalised id of a testcase and its tags: see the module docs.
 pub fn test_id(case: &TestCase) -> (String, Vec<String>) {
-    let prefix = case
-        .classname
-        .as_deref()
+    id_of(&case.name, case.classname.as_deref(), &case.suite)
+}
+
+/// [`test_id`] of the testcase `name` of the class `classname` in the suites `suite`.
+fn id_of(name: &str, classname: Option<&str>, suite: &[String]) -> (String, Vec<String>) {
+    let prefix = classname
         .filter(|classname| !classname.trim().is_empty())
         .or_else(|| {
-            case.suite
+            suite
                 .iter()
                 .rev()
                 .map(String::as_str)
                 .find(|suite| !suite.trim().is_empty())
         });
     let mut tags = Vec::new();
-    let mut id =
-        String::with_capacity(prefix.map_or(0, |prefix| prefix.len() + 2) + case.name.len());
+    let mut id = String::with_capacity(prefix.map_or(0, |prefix| prefix.len() + 2) + name.len());
     if let Some(prefix) = prefix {
         append_normalised(&mut id, prefix, &mut tags);
         if !id.is_empty() {
@@ -465,10 +466,10 @@ pub fn test_id(case: &TestCase) -> (String, Vec<String>) {
         }
     }
     let start = id.len();
-    append_normalised(&mut id, &case.name, &mut tags);
+    append_normalised(&mut id, name, &mut tags);
     if id.len() == start {
         // A name made only of tags keeps its text.
-        push_collapsed(&mut id, &case.name);
+        push_collapsed(&mut id, name);
     }
     if id.len() == start {
         // jest writes `name=""` for a test with an empty title.
@@ -552,17 +553,22 @@ impl<'o> Words<'o> {
     /// Words separated by one space are copied as one run.
     fn push(&mut self, text: &str) {
         let bytes = text.as_bytes();
+        // The usual piece: printable ASCII with single spaces, copied as one run.
+        if is_printable_ascii(bytes) && memchr::memmem::find(bytes, b"  ").is_none() {
+            let run = text.strip_prefix(' ').unwrap_or(text);
+            if run.len() < text.len() {
+                self.space = true;
+            }
+            let trimmed = run.strip_suffix(' ').unwrap_or(run);
+            self.word(trimmed);
+            if trimmed.len() < run.len() {
+                self.space = true;
+            }
+            return;
+        }
         let mut word = 0;
         let mut at = 0;
         while at < bytes.len() {
-            // Printable ASCII but the space: the bulk of any name, 8 bytes at a time.
-            while let Some(chunk) = bytes.get(at..at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-                if has_space_or_non_ascii(word) {
-                    break;
-                }
-                at += 8;
-            }
             while at < bytes.len() && (b'!'..=b'~').contains(&bytes[at]) {
                 at += 1;
             }
@@ -614,14 +620,25 @@ impl<'o> Words<'o> {
     }
 }
 
-/// Whether one of the 8 bytes of `word` is at most `b' '` (the space, ASCII's other whitespace,
-/// control characters) or not ASCII.
-fn has_space_or_non_ascii(word: u64) -> bool {
+/// Whether every byte of `bytes` is printable ASCII or the space (`0x20..=0x7f`): no other
+/// whitespace, no control character, nothing beyond ASCII. Looks at 8 bytes at a time.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte below 0x21 borrows when 0x21 is taken from it (the classic "has a byte less than n"
-    // test, exact when no byte has its high bit set; bytes that have it are caught anyway).
-    (word.wrapping_sub(ONES * 0x21) | word) & HIGH != 0
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // A byte below 0x20 borrows when 0x20 is taken from it (the classic "has a byte less
+        // than n" test, exact when no byte has its high bit set; bytes that have it are caught
+        // by `| word`).
+        if (word.wrapping_sub(ONES * 0x20) | word) & HIGH != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|byte| (b' '..=0x7f).contains(byte))
 }
 
 /// Appends `text` without its tags (added to `tags`, without duplicates), whitespace left as
@@ -1168,15 +1185,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_word_scan_finds_spaces_and_non_ascii_bytes(
+        fn printable_ascii_is_told_apart(
             bytes in proptest::collection::vec(
-                proptest::prop_oneof![8 => 0x21u8..0x7f, 1 => proptest::num::u8::ANY],
-                8,
+                proptest::prop_oneof![8 => 0x20u8..0x80, 1 => proptest::num::u8::ANY],
+                0..20,
             )
         ) {
-            let expected = bytes.iter().any(|byte| *byte <= b' ' || !byte.is_ascii());
-            let word = u64::from_le_bytes(bytes.try_into().unwrap());
-            proptest::prop_assert_eq!(has_space_or_non_ascii(word), expected);
+            let expected = bytes.iter().all(|byte| (0x20..0x80).contains(byte));
+            proptest::prop_assert_eq!(is_printable_ascii(&bytes), expected);
         }
     }
 

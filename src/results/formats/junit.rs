@@ -107,7 +107,62 @@ impl Adapter for Junit {
         input: &mut dyn BufRead,
         sink: &mut dyn FnMut(TestCase),
     ) -> Result<(), ResultsErrorKind> {
+        Parser::new(input).run(&mut |case: JunitCase<'_>| sink(case.into_test_case()))
+    }
+}
+
+impl Junit {
+    /// [`Adapter::read`] without copying: each testcase is handed out as a [`JunitCase`] that
+    /// borrows the reader's buffers, so that reading costs no allocation per testcase but its
+    /// message's. What `coalmine ingest` uses; [`Adapter::read`] is this plus the copies.
+    pub fn read_borrowed(
+        &self,
+        input: &mut dyn BufRead,
+        sink: &mut dyn FnMut(JunitCase<'_>),
+    ) -> Result<(), ResultsErrorKind> {
         Parser::new(input).run(sink)
+    }
+}
+
+/// One testcase as [`Junit::read_borrowed`] hands it out: the fields of [`TestCase`], borrowed
+/// from the reader (valid during the call), with the message owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JunitCase<'c> {
+    /// See [`TestCase::name`].
+    pub name: &'c str,
+    /// See [`TestCase::outcome`].
+    pub outcome: Outcome,
+    /// See [`TestCase::raw_status`].
+    pub raw_status: &'static str,
+    /// See [`TestCase::duration_secs`].
+    pub duration_secs: Option<f64>,
+    /// See [`TestCase::message`].
+    pub message: Option<String>,
+    /// See [`TestCase::suite`].
+    pub suite: &'c [String],
+    /// See [`TestCase::classname`].
+    pub classname: Option<&'c str>,
+    /// See [`TestCase::file`].
+    pub file: Option<&'c str>,
+    /// See [`TestCase::attempts`].
+    pub attempts: u32,
+}
+
+impl JunitCase<'_> {
+    /// The testcase as an owned [`TestCase`].
+    pub fn into_test_case(self) -> TestCase {
+        TestCase {
+            name: self.name.to_owned(),
+            outcome: self.outcome,
+            raw_status: self.raw_status.to_owned(),
+            duration_secs: self.duration_secs,
+            message: self.message,
+            suite: self.suite.to_vec(),
+            classname: self.classname.map(str::to_owned),
+            file: self.file.map(str::to_owned),
+            variant: None,
+            attempts: self.attempts,
+        }
     }
 }
 
@@ -858,14 +913,16 @@ fn decode_reference(name: &[u8]) -> Option<char> {
 }
 
 /// An attribute value as XML means it: whitespace characters become spaces, predefined
-/// entities and character references are decoded, anything else is kept as written.
-fn attribute_value(raw: &str) -> String {
+/// entities and character references are decoded, anything else is kept as written. Borrowed
+/// when there is nothing to decode.
+fn attribute_value(raw: Cow<'_, str>) -> Cow<'_, str> {
     let bytes = raw.as_bytes();
     if memchr::memchr3(b'&', b'\t', b'\n', bytes).is_none()
         && memchr::memchr(b'\r', bytes).is_none()
     {
-        return raw.to_owned();
+        return raw;
     }
+    let raw = raw.as_ref();
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(index) = rest.find(['&', '\t', '\r', '\n']) {
@@ -896,7 +953,7 @@ fn attribute_value(raw: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Seconds from a `time` attribute; `None` when it is not a finite, non-negative number.
@@ -973,10 +1030,14 @@ struct Detail {
     xfail: bool,
 }
 
-/// The testcase being read.
+/// The testcase being read. Its strings are reused from one testcase to the next, so that
+/// reading a testcase allocates nothing once they are large enough.
+#[derive(Default)]
 struct Case {
     name: String,
-    classname: Option<String>,
+    /// The classname, when `has_classname`.
+    classname: String,
+    has_classname: bool,
     file: Option<String>,
     duration_secs: Option<f64>,
     failure: Option<Detail>,
@@ -989,6 +1050,30 @@ struct Case {
 }
 
 impl Case {
+    /// Starts reading a testcase with these attributes.
+    fn begin(
+        &mut self,
+        name: Option<&str>,
+        classname: Option<&str>,
+        file: Option<String>,
+        duration_secs: Option<f64>,
+    ) {
+        self.name.clear();
+        self.name.push_str(name.unwrap_or_default());
+        self.classname.clear();
+        self.has_classname = classname.is_some();
+        self.classname.push_str(classname.unwrap_or_default());
+        self.file = file;
+        self.duration_secs = duration_secs;
+        self.failure = None;
+        self.error = None;
+        self.skipped = None;
+        self.flaky = None;
+        self.rerun = None;
+        self.flaky_count = 0;
+        self.rerun_count = 0;
+    }
+
     fn slot(&mut self, status: Status) -> &mut Option<Detail> {
         match status {
             Status::Failure => &mut self.failure,
@@ -999,20 +1084,22 @@ impl Case {
         }
     }
 
-    fn finish(self, suite: Vec<String>, inherited_file: Option<String>) -> TestCase {
+    /// The testcase read, in `suite`, inside the open elements `frames` (for the file it
+    /// inherits). Takes the message out.
+    fn finish<'c>(&'c mut self, suite: &'c [String], frames: &'c [Frame]) -> JunitCase<'c> {
         let retries = self.flaky_count.saturating_add(self.rerun_count);
-        let (outcome, detail, attempts) = if let Some(detail) = self.failure {
+        let (outcome, detail, attempts) = if let Some(detail) = self.failure.take() {
             (Outcome::Fail, Some(detail), 1u32.saturating_add(retries))
-        } else if let Some(detail) = self.error {
+        } else if let Some(detail) = self.error.take() {
             (Outcome::Error, Some(detail), 1u32.saturating_add(retries))
-        } else if let Some(detail) = self.skipped {
+        } else if let Some(detail) = self.skipped.take() {
             let outcome = if detail.xfail {
                 Outcome::Xfail
             } else {
                 Outcome::Skip
             };
             (outcome, Some(detail), 1)
-        } else if let Some(detail) = self.flaky.or(self.rerun) {
+        } else if let Some(detail) = self.flaky.take().or(self.rerun.take()) {
             (
                 Outcome::FlakyPass,
                 Some(detail),
@@ -1025,16 +1112,16 @@ impl Case {
             Some(detail) => (detail.status.name(), detail.message),
             None => ("passed", None),
         };
-        TestCase {
-            name: self.name,
+        let inherited = || frames.iter().rev().find_map(|frame| frame.file.as_deref());
+        JunitCase {
+            name: &self.name,
             outcome,
-            raw_status: raw_status.to_owned(),
+            raw_status,
             duration_secs: self.duration_secs,
             message,
             suite,
-            classname: self.classname,
-            file: self.file.or(inherited_file),
-            variant: None,
+            classname: self.has_classname.then_some(self.classname.as_str()),
+            file: self.file.as_deref().or_else(inherited),
             attempts,
         }
     }
@@ -1075,7 +1162,9 @@ struct Parser<'a> {
     open_name_bytes: usize,
     suites: Vec<String>,
     suite_bytes: usize,
-    case: Option<Case>,
+    /// The testcase being read, when `case_open`, else the last one (its buffers kept).
+    case: Case,
+    case_open: bool,
     root: Root,
 }
 
@@ -1094,11 +1183,12 @@ fn element_name(local: &[u8]) -> Cow<'static, str> {
     }
 }
 
-/// The first value of each wanted attribute (by local name), decoded.
-fn attributes<const N: usize>(
-    element: &BytesStart<'_>,
+/// The first value of each wanted attribute (by local name), decoded, borrowed from `element`
+/// when there was nothing to decode.
+fn attributes<'e, const N: usize>(
+    element: &'e BytesStart<'_>,
     keys: [&[u8]; N],
-) -> Result<[Option<String>; N], String> {
+) -> Result<[Option<Cow<'e, str>>; N], String> {
     let mut values = [const { None }; N];
     let mut attributes = element.attributes();
     attributes.with_checks(false);
@@ -1115,14 +1205,14 @@ fn attributes<const N: usize>(
             .position(|wanted| *wanted == key.as_ref().as_bytes())
             && values[index].is_none()
         {
-            values[index] = Some(attribute_value(&attribute.value));
+            values[index] = Some(attribute_value(attribute.value));
         }
     }
     Ok(values)
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|value| !value.is_empty())
+fn non_empty(value: Option<Cow<'_, str>>) -> Option<String> {
+    value.filter(|value| !value.is_empty()).map(Cow::into_owned)
 }
 
 impl<'a> Parser<'a> {
@@ -1133,7 +1223,8 @@ impl<'a> Parser<'a> {
             open_name_bytes: 0,
             suites: Vec::new(),
             suite_bytes: 0,
-            case: None,
+            case: Case::default(),
+            case_open: false,
             root: Root::NotSeen,
         }
     }
@@ -1142,7 +1233,7 @@ impl<'a> Parser<'a> {
         self.reader.get_mut()
     }
 
-    fn run(mut self, sink: &mut dyn FnMut(TestCase)) -> Result<(), ResultsErrorKind> {
+    fn run(mut self, sink: &mut dyn FnMut(JunitCase<'_>)) -> Result<(), ResultsErrorKind> {
         self.source().skip_bom().map_err(ResultsErrorKind::Read)?;
         let mut buf = Vec::with_capacity(1024);
         loop {
@@ -1246,7 +1337,7 @@ impl<'a> Parser<'a> {
         &mut self,
         element: &BytesStart<'_>,
         empty: bool,
-        sink: &mut dyn FnMut(TestCase),
+        sink: &mut dyn FnMut(JunitCase<'_>),
     ) -> Result<(), ResultsErrorKind> {
         let local_name = element.local_name();
         let local = local_name.as_ref().as_bytes();
@@ -1306,24 +1397,18 @@ impl<'a> Parser<'a> {
                 let [name, classname, class, file, time] =
                     attributes(element, [b"name", b"classname", b"class", b"file", b"time"])
                         .map_err(|message| self.here_malformed(message))?;
-                let case = Case {
-                    name: name.unwrap_or_default(),
-                    classname: classname.or(class),
-                    file: non_empty(file),
-                    duration_secs: time.as_deref().and_then(parse_seconds),
-                    failure: None,
-                    error: None,
-                    skipped: None,
-                    flaky: None,
-                    rerun: None,
-                    flaky_count: 0,
-                    rerun_count: 0,
-                };
+                let duration = time.as_deref().and_then(parse_seconds);
+                let classname = classname.or(class);
+                self.case.begin(
+                    name.as_deref(),
+                    classname.as_deref(),
+                    non_empty(file),
+                    duration,
+                );
                 if empty {
-                    let test = case.finish(self.suites.clone(), self.inherited_file());
-                    sink(test);
+                    sink(self.case.finish(&self.suites, &self.frames));
                 } else {
-                    self.case = Some(case);
+                    self.case_open = true;
                     self.push(Kind::Case, local, None)?;
                 }
             }
@@ -1362,7 +1447,7 @@ impl<'a> Parser<'a> {
         let [message, kind] = attributes(element, [b"message", b"type"])
             .map_err(|message| self.here_malformed(message))?;
         let message = non_empty(message).map(bounded_message);
-        let case = self.case.as_mut().expect("a testcase is open");
+        let case = &mut self.case;
         match status {
             Status::FlakyFailure | Status::FlakyError => {
                 case.flaky_count = case.flaky_count.saturating_add(1)
@@ -1386,8 +1471,7 @@ impl<'a> Parser<'a> {
         }
         if first {
             let xfail = kind.is_some_and(|kind| kind.to_ascii_lowercase().contains("xfail"));
-            let case = self.case.as_mut().expect("a testcase is open");
-            *case.slot(status) = Some(Detail {
+            *self.case.slot(status) = Some(Detail {
                 status,
                 message,
                 xfail,
@@ -1405,25 +1489,15 @@ impl<'a> Parser<'a> {
             .read_content(Open { name: &name, at }, collect)
     }
 
-    fn inherited_file(&self) -> Option<String> {
-        self.frames
-            .iter()
-            .rev()
-            .find_map(|frame| frame.file.clone())
-    }
-
-    fn end(&mut self, sink: &mut dyn FnMut(TestCase)) {
+    fn end(&mut self, sink: &mut dyn FnMut(JunitCase<'_>)) {
         // quick-xml has checked that the end tag matches the open element.
         let Some(frame) = self.frames.pop() else {
             return;
         };
         self.open_name_bytes -= frame.name.len();
         match frame.kind {
-            Kind::Case => {
-                if let Some(case) = self.case.take() {
-                    let test = case.finish(self.suites.clone(), self.inherited_file());
-                    sink(test);
-                }
+            Kind::Case if std::mem::take(&mut self.case_open) => {
+                sink(self.case.finish(&self.suites, &self.frames));
             }
             Kind::Suite { named: true } => {
                 if let Some(label) = self.suites.pop() {
@@ -2232,11 +2306,53 @@ at test.cpp:13
         assert_eq!(tests[0].suite, ["a & b"]);
     }
 
+    /// The reader reuses one testcase's buffers for the next: nothing of a testcase may leak
+    /// into the one after it, through either way of reading.
+    #[test]
+    fn a_testcase_inherits_nothing_from_the_one_before() {
+        let xml = r#"<testsuites><testsuite name="s" file="s.py">
+            <testcase name="first" classname="C" file="f.py" time="2.5">
+              <failure message="boom"/><flakyFailure/><rerunFailure/>
+            </testcase>
+            <testcase name="second"/>
+            <testcase classname="" time="x"><skipped/></testcase>
+          </testsuite></testsuites>"#;
+        let tests = parse(xml);
+        assert_eq!(tests.len(), 3);
+        assert_eq!(
+            (
+                tests[0].outcome,
+                tests[0].attempts,
+                tests[0].message.as_deref()
+            ),
+            (Outcome::Fail, 3, Some("boom"))
+        );
+        let second = &tests[1];
+        assert_eq!(second.name, "second");
+        assert_eq!(second.outcome, Outcome::Pass);
+        assert_eq!(second.raw_status, "passed");
+        assert_eq!((second.attempts, second.message.as_deref()), (1, None));
+        assert_eq!(second.classname, None);
+        assert_eq!(second.file.as_deref(), Some("s.py"));
+        assert_eq!(second.duration_secs, None);
+        let third = &tests[2];
+        assert_eq!((third.name.as_str(), third.outcome), ("", Outcome::Skip));
+        assert_eq!(third.classname.as_deref(), Some(""));
+
+        let mut borrowed = Vec::new();
+        Junit
+            .read_borrowed(&mut xml.as_bytes(), &mut |case| {
+                borrowed.push(case.into_test_case())
+            })
+            .unwrap();
+        assert_eq!(borrowed, tests);
+    }
+
     #[test]
     fn a_lone_ampersand_before_multibyte_text() {
         // Found by the round trip: looking for `;` after `&` must not cut a character.
-        assert_eq!(attribute_value("&amp; P&lt;é"), "& P<é");
-        assert_eq!(attribute_value("a & éééééé; b"), "a & éééééé; b");
+        assert_eq!(attribute_value("&amp; P&lt;é".into()), "& P<é");
+        assert_eq!(attribute_value("a & éééééé; b".into()), "a & éééééé; b");
         let tests = parse(
             "<testsuite><testcase name=\"&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};\"><failure>&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};</failure></testcase></testsuite>",
         );

@@ -8,7 +8,7 @@ pub mod tap;
 
 pub use ctrf::Ctrf;
 pub use go_test_json::GoTestJson;
-pub use junit::Junit;
+pub use junit::{Junit, JunitCase};
 pub use libtest_json::LibtestJson;
 pub use tap::Tap;
 
