@@ -452,22 +452,15 @@ impl History {
             let mut local = join_tests(tx, path, tests, results)?;
             let mut tag_writer = TagWriter::new(tx, path, started)?;
             let mut rows = RowWriter::new(run_id);
-            for result in results {
+            for (index, result) in results.iter().enumerate() {
                 let name = result.test.as_str();
-                let cached = match local.get_mut(name) {
-                    Some(local) => {
-                        if local.state == Lookup::Absent {
-                            local.test = test_id(tx, path, name)?;
-                            local.state = Lookup::Added;
-                        }
-                        &mut local.test
-                    }
+                let cached = match local.slot_of(index) {
+                    Some(slot) => local.resolve(tx, path, slot, name)?,
                     None => match tests.get_mut(name) {
                         Some(cached) => cached,
                         None => {
-                            let test = test_id(tx, path, name)?;
-                            let state = Lookup::Added;
-                            &mut local.entry(name).or_insert(Local { test, state }).test
+                            let slot = local.slot_by_name(name);
+                            local.resolve(tx, path, slot, name)?
                         }
                     },
                 };
@@ -482,11 +475,7 @@ impl History {
                 rows.push(cached.id, result);
             }
             rows.finish(tx)?;
-            let added: Vec<(String, CachedTest)> = local
-                .into_iter()
-                .filter(|(_, local)| local.state == Lookup::Added)
-                .map(|(name, local)| (name.to_string(), local.test))
-                .collect();
+            let added = local.added();
             let recorded = if let Target::Replace(_) = target {
                 Recorded::Completed {
                     run_id,
@@ -1070,12 +1059,85 @@ struct Local {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lookup {
-    /// Found in the history.
+    /// Found by [`join_tests`]; stays out of the cache (a connection that records one large
+    /// run would only fill it to free it).
     Found,
-    /// Not in the history when it was looked up: to add (`test` means nothing yet).
+    /// Not resolved yet (`test` means nothing): not looked up, or not found by the join.
     Absent,
-    /// Added by the transaction.
+    /// Resolved one by one by this transaction ([`test_id`]: found or added); joins the cache
+    /// once the transaction commits.
     Added,
+}
+
+/// No slot: the result's test is resolved through the connection's cache.
+const NO_SLOT: u32 = u32::MAX;
+
+/// The tests of one transaction's results that the connection's cache does not hold, each in
+/// a slot: looked up by [`join_tests`] or added.
+struct LocalTests<'r> {
+    /// For each result, the slot of its test, or [`NO_SLOT`]; empty when nothing was joined.
+    slot_of: Vec<u32>,
+    tests: Vec<Local>,
+    names: Vec<&'r str>,
+    /// The slot of each name.
+    by_name: FastMap<&'r str, u32>,
+}
+
+impl<'r> LocalTests<'r> {
+    fn new() -> LocalTests<'r> {
+        LocalTests {
+            slot_of: Vec::new(),
+            tests: Vec::new(),
+            names: Vec::new(),
+            by_name: FastMap::default(),
+        }
+    }
+
+    /// The slot of the test of result `index`, when the join gave it one.
+    fn slot_of(&self, index: usize) -> Option<u32> {
+        self.slot_of
+            .get(index)
+            .copied()
+            .filter(|slot| *slot != NO_SLOT)
+    }
+
+    /// The slot of `name`, a new one (to look up or add) when it has none yet.
+    fn slot_by_name(&mut self, name: &'r str) -> u32 {
+        *self.by_name.entry(name).or_insert_with(|| {
+            self.tests.push(Local {
+                test: CachedTest { id: 0, tags: None },
+                state: Lookup::Absent,
+            });
+            self.names.push(name);
+            (self.tests.len() - 1) as u32
+        })
+    }
+
+    /// The test in `slot` (named `name`), added to the history if it is not there.
+    fn resolve(
+        &mut self,
+        tx: &Connection,
+        path: &Path,
+        slot: u32,
+        name: &str,
+    ) -> Result<&mut CachedTest, Failure> {
+        let local = &mut self.tests[slot as usize];
+        if local.state == Lookup::Absent {
+            local.test = test_id(tx, path, name)?;
+            local.state = Lookup::Added;
+        }
+        Ok(&mut local.test)
+    }
+
+    /// The tests added, for the cache.
+    fn added(self) -> Vec<(String, CachedTest)> {
+        self.tests
+            .into_iter()
+            .zip(self.names)
+            .filter(|(local, _)| local.state == Lookup::Added)
+            .map(|(local, name)| (name.to_string(), local.test))
+            .collect()
+    }
 }
 
 /// Looks up, in one pass over `tests` and without copying a name, the tests of `results` that
@@ -1087,15 +1149,21 @@ fn join_tests<'r>(
     path: &Path,
     cache: &TestCache,
     results: &'r [NewResult],
-) -> Result<FastMap<&'r str, Local>, Failure> {
+) -> Result<LocalTests<'r>, Failure> {
     const WORTH_IT: usize = 256;
-    let mut local = FastMap::default();
-    let unknown = |result: &&NewResult| {
+    let mut local = LocalTests::new();
+    let unknown = |result: &NewResult| {
         cache
             .get(result.test.as_str())
             .is_none_or(|cached| cached.tags.is_none())
     };
-    if results.iter().filter(unknown).take(WORTH_IT).count() < WORTH_IT {
+    if results
+        .iter()
+        .filter(|result| unknown(result))
+        .take(WORTH_IT)
+        .count()
+        < WORTH_IT
+    {
         return Ok(local);
     }
     let largest: Option<i64> = tx.query_row("SELECT max(id) FROM tests", [], |row| row.get(0))?;
@@ -1103,12 +1171,14 @@ fn join_tests<'r>(
     if largest > results.len().saturating_mul(4) {
         return Ok(local);
     }
-    local.reserve(results.len());
-    for result in results.iter().filter(unknown) {
-        let test = CachedTest { id: 0, tags: None };
-        let state = Lookup::Absent;
-        local.insert(result.test.as_str(), Local { test, state });
-    }
+    local.by_name.reserve(results.len());
+    local.slot_of = results
+        .iter()
+        .map(|result| match unknown(result) {
+            true => local.slot_by_name(result.test.as_str()),
+            false => NO_SLOT,
+        })
+        .collect();
     let mut statement = tx.prepare_cached("SELECT id, name, tags, tags_seen_at FROM tests")?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
@@ -1117,18 +1187,20 @@ fn join_tests<'r>(
             return Err(bad_value(path, format!("test id {id} has no name")));
         };
         // A name that is not UTF-8 is no name of a result (those are strings).
-        let Some(wanted) = std::str::from_utf8(name)
+        let Some(slot) = std::str::from_utf8(name)
             .ok()
-            .and_then(|name| local.get_mut(name))
+            .and_then(|name| local.by_name.get(name))
         else {
             continue;
         };
         let id: i64 = row.get(0)?;
-        wanted.test = CachedTest {
-            id,
-            tags: Some(known_tags(path, id, row.get_ref(2)?, row.get(3)?)?),
+        local.tests[*slot as usize] = Local {
+            test: CachedTest {
+                id,
+                tags: Some(known_tags(path, id, row.get_ref(2)?, row.get(3)?)?),
+            },
+            state: Lookup::Found,
         };
-        wanted.state = Lookup::Found;
     }
     Ok(local)
 }
