@@ -509,7 +509,9 @@ fn append_normalised(out: &mut String, text: &str, tags: &mut Vec<String>) {
         }
         let after = &rest[open + 1..];
         if word_start
-            && let Some(close) = memchr::memchr3(b']', b'[', b'\n', after.as_bytes())
+            && let Some(close) = after
+                .bytes()
+                .position(|byte| matches!(byte, b']' | b'[' | b'\n'))
             && after.as_bytes()[close] == b']'
             && add_tags(&after[..close], tags)
         {
@@ -554,7 +556,7 @@ impl<'o> Words<'o> {
     fn push(&mut self, text: &str) {
         let bytes = text.as_bytes();
         // The usual piece: printable ASCII with single spaces, copied as one run.
-        if is_printable_ascii(bytes) && memchr::memmem::find(bytes, b"  ").is_none() {
+        if is_single_spaced_ascii(bytes) {
             let run = text.strip_prefix(' ').unwrap_or(text);
             if run.len() < text.len() {
                 self.space = true;
@@ -620,11 +622,14 @@ impl<'o> Words<'o> {
     }
 }
 
-/// Whether every byte of `bytes` is printable ASCII or the space (`0x20..=0x7f`): no other
-/// whitespace, no control character, nothing beyond ASCII. Looks at 8 bytes at a time.
-fn is_printable_ascii(bytes: &[u8]) -> bool {
+/// Whether every byte of `bytes` is printable ASCII or the space (`0x20..=0x7f`: no other
+/// whitespace, no control character, nothing beyond ASCII) and no two spaces are adjacent.
+/// Looks at 8 bytes at a time.
+fn is_single_spaced_ascii(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut previous_space = false;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
@@ -634,11 +639,22 @@ fn is_printable_ascii(bytes: &[u8]) -> bool {
         if (word.wrapping_sub(ONES * 0x20) | word) & HIGH != 0 {
             return false;
         }
+        // The high bit of every byte that is a space, exactly (no carry crosses bytes).
+        let x = word ^ (ONES * 0x20);
+        let spaces = !(((x & LOW).wrapping_add(LOW)) | x | LOW);
+        if spaces & (spaces << 8) != 0 || (previous_space && spaces & 0x80 != 0) {
+            return false;
+        }
+        previous_space = spaces >> 63 != 0;
     }
-    chunks
-        .remainder()
-        .iter()
-        .all(|byte| (b' '..=0x7f).contains(byte))
+    for &byte in chunks.remainder() {
+        let space = byte == b' ';
+        if !(b' '..=0x7f).contains(&byte) || (space && previous_space) {
+            return false;
+        }
+        previous_space = space;
+    }
+    true
 }
 
 /// Appends `text` without its tags (added to `tags`, without duplicates), whitespace left as
@@ -1185,14 +1201,20 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn printable_ascii_is_told_apart(
+        fn single_spaced_ascii_is_told_apart(
             bytes in proptest::collection::vec(
-                proptest::prop_oneof![8 => 0x20u8..0x80, 1 => proptest::num::u8::ANY],
-                0..20,
+                proptest::prop_oneof![
+                    6 => 0x21u8..0x80,
+                    3 => proptest::strategy::Just(b' '),
+                    1 => 0x1fu8..0x21,
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..24,
             )
         ) {
-            let expected = bytes.iter().all(|byte| (0x20..0x80).contains(byte));
-            proptest::prop_assert_eq!(is_printable_ascii(&bytes), expected);
+            let expected = bytes.iter().all(|byte| (0x20..0x80).contains(byte))
+                && !bytes.windows(2).any(|pair| pair == b"  ");
+            proptest::prop_assert_eq!(is_single_spaced_ascii(&bytes), expected);
         }
     }
 
