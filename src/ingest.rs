@@ -693,9 +693,16 @@ fn strip_tags_into(out: &mut String, text: &str, tags: &mut Vec<String>) {
 /// each one non-empty word. Returns whether it was one (and adds nothing when not).
 fn add_tags(content: &str, tags: &mut Vec<String>) -> bool {
     let before = tags.len();
-    for piece in content.split(',') {
-        let piece = piece.trim();
-        if piece.is_empty() || piece.contains(char::is_whitespace) {
+    let mut rest = Some(content);
+    while let Some(group) = rest {
+        // `,` is ASCII: the pieces are cut at character boundaries.
+        let (piece, next) = match group.bytes().position(|byte| byte == b',') {
+            Some(comma) => (&group[..comma], Some(&group[comma + 1..])),
+            None => (group, None),
+        };
+        rest = next;
+        let piece = trim(piece);
+        if piece.is_empty() || has_whitespace(piece) {
             tags.truncate(before);
             return false;
         }
@@ -707,6 +714,28 @@ fn add_tags(content: &str, tags: &mut Vec<String>) -> bool {
         }
     }
     true
+}
+
+/// `text` without whitespace (Unicode's) at its ends; at once when its ends are printable
+/// ASCII, as a tag's usually are.
+fn trim(text: &str) -> &str {
+    let printable = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+    let bytes = text.as_bytes();
+    if printable(bytes.first()) && printable(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
+/// Whether `text` holds whitespace (Unicode's).
+fn has_whitespace(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes()
+            .any(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c'))
+    } else {
+        text.contains(char::is_whitespace)
+    }
 }
 
 /// How bad an outcome is, for "failure wins" when a test appears in several files.
