@@ -373,6 +373,10 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// The bytes of a JUnit file per testcase, to guess how many it holds: a little more than the
+/// smallest usual testcase, so that the guess is rarely too small.
+const BYTES_PER_TESTCASE: u64 = 128;
+
 /// One file's testcases, as recorded.
 struct FileRows {
     rows: Vec<NewResult>,
@@ -390,6 +394,13 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
     };
     let file =
         File::open(path).map_err(|error| skipped(None, format!("cannot open it: {error}")))?;
+    // Room for the testcases a file of this size usually holds (a JUnit testcase takes 150 to
+    // 300 bytes), so that the rows are not copied again and again as they grow; at most 65,536
+    // rows, whatever the size of the file (most of a huge one is usually output).
+    let guess = file
+        .metadata()
+        .map_or(0, |metadata| metadata.len() / BYTES_PER_TESTCASE);
+    let guess = usize::try_from(guess).unwrap_or(usize::MAX).min(1 << 16);
     let mut reader = BufReader::with_capacity(
         64 * 1024,
         Hashing {
@@ -397,7 +408,7 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
             hasher: Sha256::new(),
         },
     );
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(guess);
     let mut unnamed = 0;
     let read = Junit.read_borrowed(&mut reader, &mut |case| {
         unnamed += u64::from(case.name.trim().is_empty());

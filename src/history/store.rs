@@ -1247,7 +1247,8 @@ impl<'r> RowWriter<'r> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut text = String::new();
+        // About 40 bytes a row without a message: room for all of them at once.
+        let mut text = String::with_capacity(self.pending.len() * 48);
         super::packed::encode(&self.pending, &mut text);
         tx.prepare_cached("INSERT INTO result_batches (run_id, rows) VALUES (?1, ?2)")?
             .execute(rusqlite::params![self.run_id, text])?;
