@@ -13,7 +13,8 @@
 //! failures with a message and a stack trace, 1 % skipped, 10 % with a line of `<system-out>`.
 //! Then, pinned to one CPU, for `--rounds` rounds (default 3, the median is reported):
 //!
-//! 1. **adapter**: the JUnit adapter alone into a counting sink;
+//! 1. **adapter**: the JUnit reader alone as the ingest uses it
+//!    ([`coalmine::results::formats::Junit::read_borrowed`]), into a counting sink;
 //! 2. **parse**: [`coalmine::ingest::read_files`] for every run (adapter, test ids and tags,
 //!    merging, SHA-256 of the bytes), without the database;
 //! 3. **record**: [`History::record_run`] of every run already parsed, into a new database;
@@ -36,7 +37,6 @@ use std::time::{Duration, Instant};
 
 use coalmine::history::{History, NewRun, RunKind};
 use coalmine::ingest::{self, RunInfo};
-use coalmine::results::adapter::Adapter;
 use coalmine::results::formats::Junit;
 
 const DEFAULT_VENV_PYTHON: &str = "/tmp/coalmine-junitparser-venv/bin/python";
@@ -293,7 +293,7 @@ fn main() {
                         File::open(file).expect("opening a file"),
                     );
                     Junit
-                        .read(&mut input, &mut |_| counted += 1)
+                        .read_borrowed(&mut input, &mut |_| counted += 1)
                         .expect("a valid file");
                 }
             }
