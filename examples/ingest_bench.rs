@@ -18,9 +18,12 @@
 //! 2. **parse**: [`coalmine::ingest::read_files`] for every run (adapter, test ids and tags,
 //!    merging, SHA-256 of the bytes), without the database;
 //! 3. **record**: [`History::record_run`] of every run already parsed, into a new database;
-//! 4. **ingest**: [`coalmine::ingest::ingest`] of every run into a new database (parse and
-//!    record: what `coalmine ingest` does);
-//! 5. **junitparser**: one Python process (`JUNITPARSER_PYTHON`, else
+//! 4. **ingest**: [`coalmine::ingest::ingest`] of every run into one new database kept open
+//!    (parse and record);
+//! 5. **reopening**: the same, the database opened and closed for each run, as separate
+//!    `coalmine ingest` calls do it: the goal's measure. Its steps are timed too (open, read
+//!    the files, record, close: closing checkpoints the write-ahead log, with two fsyncs);
+//! 6. **junitparser**: one Python process (`JUNITPARSER_PYTHON`, else
 //!    `/tmp/coalmine-junitparser-venv/bin/python`) parsing every file and counting its cases,
 //!    timed inside Python (interpreter start-up excluded); skipped when not installed.
 //!
@@ -38,6 +41,15 @@ use std::time::{Duration, Instant};
 use coalmine::history::{History, NewRun, RunKind};
 use coalmine::ingest::{self, RunInfo};
 use coalmine::results::formats::Junit;
+
+/// Where the time of one round of the `reopening` phase went.
+#[derive(Debug, Default, Clone, Copy)]
+struct Steps {
+    open: Duration,
+    read: Duration,
+    record: Duration,
+    close: Duration,
+}
 
 const DEFAULT_VENV_PYTHON: &str = "/tmp/coalmine-junitparser-venv/bin/python";
 
@@ -228,6 +240,13 @@ fn median(mut values: Vec<Duration>) -> Option<Duration> {
     values.get(values.len() / 2).copied()
 }
 
+/// The index of the median of `values` (the one [`median`] returns).
+fn median_index(values: &[Duration]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by_key(|index| values[*index]);
+    order.get(values.len() / 2).copied()
+}
+
 fn rate(cases: usize, elapsed: Duration) -> String {
     format!("{:.0}", cases as f64 / elapsed.as_secs_f64())
 }
@@ -280,6 +299,7 @@ fn main() {
     let mut ingest_times = Vec::new();
     let mut adapter_times = Vec::new();
     let mut record_times = Vec::new();
+    let mut cli_steps: Vec<Steps> = Vec::new();
     let mut cli_times = Vec::new();
     for round in 0..options.rounds {
         // The adapter alone, into a counting sink.
@@ -379,8 +399,11 @@ fn main() {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
             let started = Instant::now();
+            let mut steps = Steps::default();
             for (index, (dir, _)) in runs.iter().enumerate() {
+                let step = Instant::now();
                 let mut history = History::open(&db).expect("opening the history");
+                steps.open += step.elapsed();
                 let run = RunInfo {
                     lane: "periodic-e2e-sig-compute".to_owned(),
                     kind: RunKind::Periodic,
@@ -388,11 +411,21 @@ fn main() {
                     started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
                         .expect("a time"),
                 };
-                let report = ingest::ingest(&mut history, std::slice::from_ref(dir), &run)
-                    .expect("ingesting");
+                // What `ingest::ingest` does, step by step.
+                let inputs = std::slice::from_ref(dir);
+                let step = Instant::now();
+                let parsed = ingest::read_inputs(inputs).expect("reading the files");
+                steps.read += step.elapsed();
+                let step = Instant::now();
+                let report = ingest::record(&mut history, parsed, inputs, &run).expect("ingesting");
+                steps.record += step.elapsed();
+                let step = Instant::now();
+                drop(history);
+                steps.close += step.elapsed();
                 assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
             }
             cli_times.push(started.elapsed());
+            cli_steps.push(steps);
         }
         let mut line = format!("round {}:", round + 1);
         for (name, times) in [
@@ -412,6 +445,8 @@ fn main() {
     let record = median(record_times);
     let parse = median(parse_times);
     let ingest_time = median(ingest_times);
+    // The steps of the round whose total was the median.
+    let median_steps = median_index(&cli_times).map(|index| cli_steps[index]);
     let cli_time = median(cli_times);
     let db_size = std::fs::metadata(root.join("history-cli-0.db")).map_or(0, |m| m.len());
 
@@ -456,6 +491,17 @@ fn main() {
         None
     };
 
+    if let Some(steps) = median_steps {
+        let per_run = |time: Duration| time.as_secs_f64() * 1e3 / options.runs as f64;
+        println!(
+            "history opened per run, per run: open {:.2} ms, read the files {:.2} ms, \
+             record {:.2} ms, close (the WAL checkpoint, its fsyncs) {:.2} ms",
+            per_run(steps.open),
+            per_run(steps.read),
+            per_run(steps.record),
+            per_run(steps.close),
+        );
+    }
     println!();
     println!("| what ({total} testcases, one core) | seconds | testcases/s |");
     println!("|---|---|---|");
