@@ -27,7 +27,13 @@
 //!    `/tmp/coalmine-junitparser-venv/bin/python`) parsing every file and counting its cases,
 //!    timed inside Python (interpreter start-up excluded); skipped when not installed.
 //!
-//! The goal is at least 500,000 testcases per second for the ingest. Options: `--dir PATH`
+//! The goal is at least 500,000 testcases per second for the ingest. Every phase also reports
+//! how long it **waited for the CPU** (the run-queue delay in `/proc/thread-self/schedstat`,
+//! Python's included): time another process ran on the pinned CPU. One busy process there
+//! (a build, a second benchmark) doubles every figure; the benchmark then says that its
+//! figures are not the machine's and should be measured again on an idle machine.
+//!
+//! Options: `--dir PATH`
 //! keeps the generated files and databases there; `--only PHASE` (repeatable: `adapter`,
 //! `record`, `parse`, `ingest`, `reopening`, `junitparser`) measures only those phases, e.g.
 //! under `perf record`.
@@ -56,8 +62,15 @@ const DEFAULT_VENV_PYTHON: &str = "/tmp/coalmine-junitparser-venv/bin/python";
 const JUNITPARSER_SCRIPT: &str = r#"
 import sys, time
 from junitparser import JUnitXml, TestSuite
+def waited():
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 paths = sys.argv[1:]
 started = time.perf_counter()
+wait = waited()
 cases = 0
 for path in paths:
     xml = JUnitXml.fromfile(path)
@@ -67,7 +80,7 @@ for path in paths:
             cases += 1
             case.result
 elapsed = time.perf_counter() - started
-print(cases, elapsed)
+print(cases, elapsed, waited() - wait)
 "#;
 
 struct Options {
@@ -226,6 +239,49 @@ fn pin_to_one_cpu() -> bool {
     }
 }
 
+/// How long this thread has waited for a CPU while runnable, since it started: the run-queue
+/// delay the kernel keeps in `/proc/thread-self/schedstat`; `None` where it does not keep it.
+fn cpu_wait() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// A phase's wall time, and how much of it the process waited for the CPU (another process was
+/// running on it).
+#[derive(Debug, Clone, Copy)]
+struct Timed {
+    wall: Duration,
+    waited: Option<Duration>,
+}
+
+/// Times a phase: see [`Timed`].
+struct Clock {
+    started: Instant,
+    wait: Option<Duration>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            wait: cpu_wait(),
+            started: Instant::now(),
+        }
+    }
+
+    fn stop(&self) -> Timed {
+        let wall = self.started.elapsed();
+        let waited = cpu_wait()
+            .zip(self.wait)
+            .map(|(now, then)| now.saturating_sub(then));
+        Timed { wall, waited }
+    }
+}
+
+/// More waiting for the CPU than this share of the time measured means another process shared
+/// it: the figures are then not the machine's.
+const CONTENDED: f64 = 0.02;
+
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
@@ -234,16 +290,15 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// The median, `None` for a phase not measured.
-fn median(mut values: Vec<Duration>) -> Option<Duration> {
-    values.sort();
-    values.get(values.len() / 2).copied()
+/// The median wall time, `None` for a phase not measured.
+fn median(values: &[Timed]) -> Option<Duration> {
+    median_index(values).map(|index| values[index].wall)
 }
 
-/// The index of the median of `values` (the one [`median`] returns).
-fn median_index(values: &[Duration]) -> Option<usize> {
+/// The index of the median of `values` by wall time (the one [`median`] returns).
+fn median_index(values: &[Timed]) -> Option<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by_key(|index| values[*index]);
+    order.sort_by_key(|index| values[*index].wall);
     order.get(values.len() / 2).copied()
 }
 
@@ -304,7 +359,7 @@ fn main() {
     for round in 0..options.rounds {
         // The adapter alone, into a counting sink.
         if options.measures("adapter") {
-            let started = Instant::now();
+            let clock = Clock::start();
             let mut counted = 0usize;
             for (_, files) in &runs {
                 for file in files {
@@ -317,7 +372,7 @@ fn main() {
                         .expect("a valid file");
                 }
             }
-            adapter_times.push(started.elapsed());
+            adapter_times.push(clock.stop());
             assert_eq!(counted, total);
         }
 
@@ -331,7 +386,7 @@ fn main() {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
-            let started = Instant::now();
+            let clock = Clock::start();
             let mut history = History::open(&db).expect("opening the history");
             for (index, run) in parsed.iter().enumerate() {
                 let new_run = NewRun {
@@ -348,20 +403,20 @@ fn main() {
                     .expect("recording");
             }
             drop(history);
-            record_times.push(started.elapsed());
+            record_times.push(clock.stop());
             drop(parsed);
         }
 
         // Parse only.
         if options.measures("parse") {
-            let started = Instant::now();
+            let clock = Clock::start();
             let mut parsed = 0usize;
             for (_, files) in &runs {
                 let result = ingest::read_files(files);
                 assert!(result.skipped.is_empty(), "{:?}", result.skipped);
                 parsed += result.testcases as usize;
             }
-            parse_times.push(started.elapsed());
+            parse_times.push(clock.stop());
             assert_eq!(parsed, total);
         }
 
@@ -371,7 +426,7 @@ fn main() {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
-            let started = Instant::now();
+            let clock = Clock::start();
             let mut history = History::open(&db).expect("opening the history");
             let mut recorded = 0usize;
             for (index, (dir, _)) in runs.iter().enumerate() {
@@ -388,7 +443,7 @@ fn main() {
                 recorded += report.parsed.results.len();
             }
             drop(history);
-            ingest_times.push(started.elapsed());
+            ingest_times.push(clock.stop());
             assert_eq!(recorded, total);
         }
 
@@ -398,7 +453,7 @@ fn main() {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
-            let started = Instant::now();
+            let clock = Clock::start();
             let mut steps = Steps::default();
             for (index, (dir, _)) in runs.iter().enumerate() {
                 let step = Instant::now();
@@ -424,7 +479,7 @@ fn main() {
                 steps.close += step.elapsed();
                 assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
             }
-            cli_times.push(started.elapsed());
+            cli_times.push(clock.stop());
             cli_steps.push(steps);
         }
         let mut line = format!("round {}:", round + 1);
@@ -436,18 +491,33 @@ fn main() {
             ("ingest reopening", &cli_times),
         ] {
             if let Some(time) = times.last() {
-                line.push_str(&format!(" {name} {:.3} s,", time.as_secs_f64()));
+                line.push_str(&format!(" {name} {:.3} s", time.wall.as_secs_f64()));
+                if let Some(waited) = time.waited {
+                    line.push_str(&format!(" (waited {:.3} s)", waited.as_secs_f64()));
+                }
+                line.push(',');
             }
         }
         println!("{}", line.trim_end_matches(','));
     }
-    let adapter = median(adapter_times);
-    let record = median(record_times);
-    let parse = median(parse_times);
-    let ingest_time = median(ingest_times);
+    let adapter = median(&adapter_times);
+    let record = median(&record_times);
+    let parse = median(&parse_times);
+    let ingest_time = median(&ingest_times);
     // The steps of the round whose total was the median.
     let median_steps = median_index(&cli_times).map(|index| cli_steps[index]);
-    let cli_time = median(cli_times);
+    let cli_time = median(&cli_times);
+    let measured: Vec<Timed> = [
+        &adapter_times,
+        &record_times,
+        &parse_times,
+        &ingest_times,
+        &cli_times,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect();
     let db_size = std::fs::metadata(root.join("history-cli-0.db")).map_or(0, |m| m.len());
 
     let python =
@@ -467,12 +537,16 @@ fn main() {
                 let text = String::from_utf8_lossy(&output.stdout);
                 let mut fields = text.split_whitespace();
                 let cases: usize = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-                let secs: f64 = fields
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
+                let mut seconds = || -> Option<Duration> {
+                    fields
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                };
+                let wall = seconds().expect("junitparser's time");
+                let waited = seconds();
                 assert_eq!(cases, total, "junitparser counted {cases}");
-                Some(Duration::from_secs_f64(secs))
+                Some(Timed { wall, waited })
             }
             Ok(output) => {
                 eprintln!(
@@ -517,7 +591,10 @@ fn main() {
             "**coalmine ingest, the history opened for each run (as separate `coalmine ingest` calls)**",
             cli_time,
         ),
-        ("Python junitparser, parsing only", junitparser),
+        (
+            "Python junitparser, parsing only",
+            junitparser.map(|timed| timed.wall),
+        ),
     ] {
         if let Some(time) = time {
             println!(
@@ -531,18 +608,56 @@ fn main() {
     if let (Some(python), Some(cli)) = (junitparser, cli_time) {
         println!(
             "ingest (history opened per run) is {:.1}x junitparser's parse rate",
-            python.as_secs_f64() / cli.as_secs_f64()
+            python.wall.as_secs_f64() / cli.as_secs_f64()
         );
     }
+    // Another process on the pinned CPU slows every phase alike: say so rather than report
+    // its figures as the machine's.
+    let mut contended = false;
+    let wall: Duration = measured.iter().map(|timed| timed.wall).sum();
+    let waited: Option<Duration> = measured.iter().map(|timed| timed.waited).sum();
+    match waited {
+        Some(waited) => {
+            let share = waited.as_secs_f64() / wall.as_secs_f64().max(f64::MIN_POSITIVE);
+            println!(
+                "waited for the CPU (other processes running on it): {:.3} s of {:.3} s measured ({:.1} %)",
+                waited.as_secs_f64(),
+                wall.as_secs_f64(),
+                share * 100.0
+            );
+            if share > CONTENDED {
+                contended = true;
+                println!(
+                    "WARNING: other processes shared the pinned CPU for more than {:.0} % of the \
+                     time: these figures understate the machine; measure again when it is idle",
+                    CONTENDED * 100.0
+                );
+            }
+        }
+        None => println!("waited for the CPU: unknown (no /proc/thread-self/schedstat)"),
+    }
     if let Some(cli) = cli_time {
+        let met = total as f64 / cli.as_secs_f64() >= 500_000.0;
         println!(
             "goal: at least 500000 testcases/s for `coalmine ingest` (history opened per run): {}",
-            if total as f64 / cli.as_secs_f64() >= 500_000.0 {
-                "met"
-            } else {
-                "MISSED"
+            match (met, contended) {
+                (true, _) => "met",
+                (false, false) => "MISSED",
+                (false, true) => "MISSED on a shared CPU: measure again when the machine is idle",
             }
         );
+    }
+    if let Some(python) = junitparser {
+        let share = python
+            .waited
+            .map(|waited| waited.as_secs_f64() / python.wall.as_secs_f64());
+        if share.is_some_and(|share| share > CONTENDED) {
+            println!(
+                "WARNING: junitparser waited {:.1} % of its time for the CPU: its figure \
+                 understates it",
+                share.unwrap_or(0.0) * 100.0
+            );
+        }
     }
     println!(
         "database: {:.1} MB; peak memory (VmHWM) of this process, which holds every parsed run for the record phase: {} MB",
