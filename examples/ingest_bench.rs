@@ -1,10 +1,12 @@
 //! `coalmine ingest` throughput: JUnit testcases per second from files into a fresh history
-//! database, through the library path the command uses ([`coalmine::ingest::ingest`]), on one
-//! core, compared in the same run with Python's junitparser merely parsing the same files.
+//! database, by the `coalmine` binary itself and through the library path it uses
+//! ([`coalmine::ingest::ingest`]) step by step, on one core, compared in the same run with
+//! Python's junitparser merely parsing the same files.
 //!
 //! ```sh
 //! python3 -m venv /tmp/coalmine-junitparser-venv
 //! /tmp/coalmine-junitparser-venv/bin/pip install junitparser
+//! cargo build --release --bin coalmine
 //! cargo run --release --example ingest_bench
 //! ```
 //!
@@ -21,22 +23,27 @@
 //! 4. **ingest**: [`coalmine::ingest::ingest`] of every run into one new database kept open
 //!    (parse and record);
 //! 5. **reopening**: the same, the database opened and closed for each run, as separate
-//!    `coalmine ingest` calls do it: the goal's measure. Its steps are timed too (open, read
-//!    the files, record, close: closing checkpoints the write-ahead log, with two fsyncs);
-//! 6. **junitparser**: one Python process (`JUNITPARSER_PYTHON`, else
+//!    `coalmine ingest` calls do it, but in this one process. Its steps are timed too (open,
+//!    read the files, record, close: closing checkpoints the write-ahead log, with two fsyncs);
+//! 6. **cli**: the `coalmine` binary itself, one `coalmine ingest` process per run into a new
+//!    history, as a CI step runs it (process start, reading the command line, output
+//!    included): the binary beside this example (`target/release/coalmine`, built by
+//!    `cargo build --release`) or `COALMINE_BIN`; left out, with a warning, when there is none
+//!    or it is older than this benchmark;
+//! 7. **junitparser**: one Python process (`JUNITPARSER_PYTHON`, else
 //!    `/tmp/coalmine-junitparser-venv/bin/python`) parsing every file and counting its cases,
 //!    timed inside Python (interpreter start-up excluded); skipped when not installed.
 //!
-//! The goal is at least 500,000 testcases per second for the ingest. Every phase also reports
-//! how long it **waited for the CPU** (the run-queue delay in `/proc/thread-self/schedstat`,
-//! Python's included): time another process ran on the pinned CPU. One busy process there
-//! (a build, a second benchmark) doubles every figure; the benchmark then says that its
-//! figures are not the machine's and should be measured again on an idle machine.
+//! The goal is at least 500,000 testcases per second for `coalmine ingest`: the `cli` phase
+//! (the `reopening` phase when the binary is not measured). Every phase also reports how long
+//! it **waited for the CPU** (the run-queue delay in `/proc/<pid>/schedstat`, of the
+//! `coalmine` processes and Python's too): time another process ran on the pinned CPU. One
+//! busy process there (a build, a second benchmark) doubles every figure; the benchmark then
+//! says that its figures are not the machine's and should be measured again on an idle machine.
 //!
-//! Options: `--dir PATH`
-//! keeps the generated files and databases there; `--only PHASE` (repeatable: `adapter`,
-//! `record`, `parse`, `ingest`, `reopening`, `junitparser`) measures only those phases, e.g.
-//! under `perf record`.
+//! Options: `--dir PATH` keeps the generated files and databases there; `--only PHASE`
+//! (repeatable: `adapter`, `record`, `parse`, `ingest`, `reopening`, `cli`, `junitparser`)
+//! measures only those phases, e.g. under `perf record`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -93,12 +100,13 @@ struct Options {
     only: Vec<String>,
 }
 
-const PHASES: [&str; 6] = [
+const PHASES: [&str; 7] = [
     "adapter",
     "record",
     "parse",
     "ingest",
     "reopening",
+    "cli",
     "junitparser",
 ];
 
@@ -282,6 +290,114 @@ impl Clock {
 /// it: the figures are then not the machine's.
 const CONTENDED: f64 = 0.02;
 
+/// The `coalmine` binary to measure: `COALMINE_BIN`, else the one this benchmark was built
+/// beside (`target/release/coalmine`), if it was built after the last change to the sources.
+/// `Err` says why there is none to measure, and what to do.
+fn coalmine_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("COALMINE_BIN") {
+        let path = PathBuf::from(path);
+        return match path.is_file() {
+            true => Ok(path),
+            false => Err(format!("COALMINE_BIN={} is not a file", path.display())),
+        };
+    }
+    let rebuild = "build it with `cargo build --release --bin coalmine` (or set COALMINE_BIN)";
+    let me =
+        std::env::current_exe().map_err(|error| format!("where is this benchmark? {error}"))?;
+    let Some(path) = me
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("coalmine"))
+    else {
+        return Err(format!("no folder above {}", me.display()));
+    };
+    let built = std::fs::metadata(&path)
+        .and_then(|metadata| metadata.modified())
+        .map_err(|_| format!("no coalmine binary at {}: {rebuild}", path.display()))?;
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changed = |file: &str| {
+        std::fs::metadata(package.join(file))
+            .and_then(|metadata| metadata.modified())
+            .ok()
+    };
+    let sources = [
+        newest_change(&package.join("src")),
+        changed("Cargo.toml"),
+        changed("Cargo.lock"),
+    ];
+    if sources.into_iter().flatten().any(|change| change > built) {
+        return Err(format!(
+            "{} is older than the sources: {rebuild}",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// When the newest file under `dir` was last changed.
+fn newest_change(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let changed = if path.is_dir() {
+            newest_change(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+        };
+        newest = newest.max(changed);
+    }
+    newest
+}
+
+/// Runs `coalmine ingest` of one run's folder into `db` as its own process; returns how long
+/// that process waited for the CPU (its run-queue delay, read before it is reaped).
+fn ingest_with_cli(
+    binary: &Path,
+    db: &Path,
+    dir: &Path,
+    index: usize,
+    errors: &Path,
+) -> Option<Duration> {
+    let started =
+        jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600).expect("a time");
+    let mut child = Command::new(binary)
+        .arg("ingest")
+        .arg("--history")
+        .arg(db)
+        .args(["--lane", "periodic-e2e-sig-compute", "--kind", "periodic"])
+        .arg("--commit")
+        .arg(format!("{index:040x}"))
+        .arg("--at")
+        .arg(started.to_string())
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(File::create(errors).expect("a file for standard error"))
+        .spawn()
+        .expect("starting coalmine");
+    // Waits for the process to end without reaping it, so that its statistics can be read.
+    let pid = child.id();
+    // SAFETY: waitid only writes into the zeroed siginfo_t it is given.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT);
+    }
+    let waited = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|stat| stat.split_whitespace().nth(1)?.parse().ok())
+        .map(Duration::from_nanos);
+    let status = child.wait().expect("waiting for coalmine");
+    assert!(
+        status.success(),
+        "coalmine ingest of {} failed ({status}): {}",
+        dir.display(),
+        std::fs::read_to_string(errors).unwrap_or_default()
+    );
+    waited
+}
+
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
@@ -356,6 +472,17 @@ fn main() {
     let mut record_times = Vec::new();
     let mut cli_steps: Vec<Steps> = Vec::new();
     let mut cli_times = Vec::new();
+    let mut binary_times = Vec::new();
+    let binary = match options.measures("cli") {
+        true => match coalmine_binary() {
+            Ok(binary) => Some(binary),
+            Err(why) => {
+                eprintln!("WARNING: the cli phase is left out: {why}");
+                None
+            }
+        },
+        false => None,
+    };
     for round in 0..options.rounds {
         // The adapter alone, into a counting sink.
         if options.measures("adapter") {
@@ -482,6 +609,34 @@ fn main() {
             cli_times.push(clock.stop());
             cli_steps.push(steps);
         }
+        // The binary itself: one `coalmine ingest` process per run.
+        if let Some(binary) = &binary {
+            let db = root.join(format!("history-bin-{round}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            let errors = root.join("coalmine-stderr.txt");
+            let wall = Instant::now();
+            let mut waited = Some(Duration::ZERO);
+            for (index, (dir, _)) in runs.iter().enumerate() {
+                let child = ingest_with_cli(binary, &db, dir, index, &errors);
+                waited = waited.zip(child).map(|(sum, child)| sum + child);
+            }
+            binary_times.push(Timed {
+                wall: wall.elapsed(),
+                waited,
+            });
+            // Everything is in the history, once.
+            let summaries = History::open(&db)
+                .and_then(|history| history.run_summaries(None))
+                .expect("reading the history the binary wrote");
+            assert_eq!(summaries.len(), options.runs);
+            let recorded: u64 = summaries
+                .iter()
+                .map(|summary| u64::from(summary.counts.total))
+                .sum();
+            assert_eq!(recorded, total as u64);
+        }
         let mut line = format!("round {}:", round + 1);
         for (name, times) in [
             ("adapter", &adapter_times),
@@ -489,6 +644,7 @@ fn main() {
             ("record", &record_times),
             ("ingest", &ingest_times),
             ("ingest reopening", &cli_times),
+            ("coalmine ingest processes", &binary_times),
         ] {
             if let Some(time) = times.last() {
                 line.push_str(&format!(" {name} {:.3} s", time.wall.as_secs_f64()));
@@ -507,18 +663,29 @@ fn main() {
     // The steps of the round whose total was the median.
     let median_steps = median_index(&cli_times).map(|index| cli_steps[index]);
     let cli_time = median(&cli_times);
+    let binary_time = median(&binary_times);
     let measured: Vec<Timed> = [
         &adapter_times,
         &record_times,
         &parse_times,
         &ingest_times,
         &cli_times,
+        &binary_times,
     ]
     .into_iter()
     .flatten()
     .copied()
     .collect();
-    let db_size = std::fs::metadata(root.join("history-cli-0.db")).map_or(0, |m| m.len());
+    // The size of a history of every run, from a phase measured by this invocation.
+    let db_size = [
+        (!binary_times.is_empty(), "history-bin-0.db"),
+        (!cli_times.is_empty(), "history-cli-0.db"),
+        (!ingest_times.is_empty(), "history-0.db"),
+    ]
+    .into_iter()
+    .find(|(measured, _)| *measured)
+    .and_then(|(_, db)| std::fs::metadata(root.join(db)).ok())
+    .map(|metadata| metadata.len());
 
     let python =
         std::env::var("JUNITPARSER_PYTHON").unwrap_or_else(|_| DEFAULT_VENV_PYTHON.to_owned());
@@ -588,8 +755,12 @@ fn main() {
             ingest_time,
         ),
         (
-            "**coalmine ingest, the history opened for each run (as separate `coalmine ingest` calls)**",
+            "coalmine ingest in one process, the history opened for each run",
             cli_time,
+        ),
+        (
+            "**`coalmine ingest`, one process per run (the binary)**",
+            binary_time,
         ),
         (
             "Python junitparser, parsing only",
@@ -605,10 +776,19 @@ fn main() {
         }
     }
     println!();
-    if let (Some(python), Some(cli)) = (junitparser, cli_time) {
+    // The goal's measure: the binary when it was measured, else the same work in one process.
+    let goal = match (binary_time, cli_time) {
+        (Some(time), _) => Some(("`coalmine ingest`, one process per run", time)),
+        (None, Some(time)) => Some((
+            "the ingest with the history opened per run (in one process: the binary was not measured)",
+            time,
+        )),
+        (None, None) => None,
+    };
+    if let (Some(python), Some((what, time))) = (junitparser, goal) {
         println!(
-            "ingest (history opened per run) is {:.1}x junitparser's parse rate",
-            python.wall.as_secs_f64() / cli.as_secs_f64()
+            "{what}: {:.1}x junitparser's parse rate",
+            python.wall.as_secs_f64() / time.as_secs_f64()
         );
     }
     // Another process on the pinned CPU slows every phase alike: say so rather than report
@@ -636,15 +816,16 @@ fn main() {
         }
         None => println!("waited for the CPU: unknown (no /proc/thread-self/schedstat)"),
     }
-    if let Some(cli) = cli_time {
-        let met = total as f64 / cli.as_secs_f64() >= 500_000.0;
+    if let Some((what, time)) = goal {
+        let met = total as f64 / time.as_secs_f64() >= 500_000.0;
         println!(
-            "goal: at least 500000 testcases/s for `coalmine ingest` (history opened per run): {}",
+            "goal: at least 500000 testcases/s for {what}: {} ({} testcases/s)",
             match (met, contended) {
                 (true, _) => "met",
                 (false, false) => "MISSED",
                 (false, true) => "MISSED on a shared CPU: measure again when the machine is idle",
-            }
+            },
+            rate(total, time)
         );
     }
     if let Some(python) = junitparser {
@@ -659,9 +840,11 @@ fn main() {
             );
         }
     }
+    if let Some(size) = db_size {
+        println!("database of every run: {:.1} MB", size as f64 / 1e6);
+    }
     println!(
-        "database: {:.1} MB; peak memory (VmHWM) of this process, which holds every parsed run for the record phase: {} MB",
-        db_size as f64 / 1e6,
+        "peak memory (VmHWM) of this process (it holds every parsed run in the record phase): {} MB",
         peak_rss_kib().map_or("?".to_owned(), |kib| format!("{:.0}", kib as f64 / 1024.0))
     );
 }
