@@ -891,26 +891,32 @@ impl Collector {
 
 /// `amp`, `#65`, `#x41`, ... (without `&` and `;`); `None` for anything else.
 fn decode_reference(name: &[u8]) -> Option<char> {
+    let code = |digits: &[u8], radix: u32| {
+        // Digits only: `from_str_radix` would also take a sign.
+        if digits.is_empty() || !digits.iter().all(|digit| (*digit as char).is_digit(radix)) {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, radix)
+            .ok()
+            .and_then(char::from_u32)
+            .filter(|ch| is_xml_char(*ch))
+    };
     match name {
         b"lt" => Some('<'),
         b"gt" => Some('>'),
         b"amp" => Some('&'),
         b"apos" => Some('\''),
         b"quot" => Some('"'),
-        [b'#', b'x' | b'X', hex @ ..] if !hex.is_empty() => {
-            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16)
-                .ok()
-                .and_then(char::from_u32)
-        }
-        [b'#', decimal @ ..] if !decimal.is_empty() && decimal.iter().all(u8::is_ascii_digit) => {
-            std::str::from_utf8(decimal)
-                .ok()?
-                .parse()
-                .ok()
-                .and_then(char::from_u32)
-        }
+        [b'#', b'x' | b'X', hex @ ..] => code(hex, 16),
+        [b'#', decimal @ ..] => code(decimal, 10),
         _ => None,
     }
+}
+
+/// Whether XML allows `ch` in a document (its `Char` production): not NUL nor the other
+/// control characters but tab, line feed and carriage return, nor U+FFFE and U+FFFF.
+fn is_xml_char(ch: char) -> bool {
+    matches!(ch, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// An attribute value as XML means it: whitespace characters become spaces, predefined
@@ -2327,6 +2333,28 @@ at test.cpp:13
         assert!(tests[0].suite.is_empty());
         assert_eq!(tests[1].suite, ["s"]);
         assert_eq!(tests[1].message, None);
+    }
+
+    #[test]
+    fn only_references_to_characters_xml_allows_are_decoded() {
+        let decoded = |name: &str| decode_reference(name.as_bytes());
+        assert_eq!(decoded("#65"), Some('A'));
+        assert_eq!(decoded("#x41"), Some('A'));
+        assert_eq!(decoded("#x1F600"), Some('😀'));
+        assert_eq!(decoded("#9"), Some('\t'));
+        // A sign, no digit, a digit of another base, or a character XML forbids (NUL, other
+        // control characters, a surrogate, U+FFFF, beyond U+10FFFF): kept as written.
+        for kept in [
+            "#x+41", "#+65", "#-65", "#", "#x", "#x4G", "#6a", "#0", "#x0", "#1", "#x1F", "#xD800",
+            "#xFFFF", "#x110000", "#99999999999",
+        ] {
+            assert_eq!(decoded(kept), None, "&{kept};");
+        }
+        let tests = parse(
+            r#"<testsuite><testcase name="a&#x+41;b&#0;c&#65;"><failure message="&#x0;&#x42;"/></testcase></testsuite>"#,
+        );
+        assert_eq!(tests[0].name, "a&#x+41;b&#0;cA");
+        assert_eq!(tests[0].message.as_deref(), Some("&#x0;B"));
     }
 
     #[test]
