@@ -377,16 +377,28 @@ impl<R: Read> Read for Hashing<R> {
 /// smallest usual testcase, so that the guess is rarely too small.
 const BYTES_PER_TESTCASE: u64 = 128;
 
-/// One file's testcases, as recorded.
-struct FileRows {
-    rows: Vec<NewResult>,
+/// What reading one file gave, besides its rows.
+struct FileRead {
+    /// Its testcases (rows appended).
+    testcases: usize,
     digest: FileDigest,
     /// Testcases without a name.
     unnamed: u64,
 }
 
-/// Reads one JUnit file: its rows and the SHA-256 of its bytes, or why it is skipped.
-fn read_file(path: &Path) -> Result<FileRows, Skipped> {
+/// Room for the testcases of a file of `bytes` bytes: as many as it usually holds (a JUnit
+/// testcase takes 150 to 300 bytes), so that the rows are not copied again and again as they
+/// grow; at most 65,536 rows, whatever the size of the file (most of a huge one is usually
+/// output).
+fn rows_guess(bytes: u64) -> usize {
+    usize::try_from(bytes / BYTES_PER_TESTCASE)
+        .unwrap_or(usize::MAX)
+        .min(1 << 16)
+}
+
+/// Reads one JUnit file: appends its rows to `rows` and returns the SHA-256 of its bytes, or
+/// why it is skipped (with `rows` as it was).
+fn read_file(path: &Path, rows: &mut Vec<NewResult>) -> Result<FileRead, Skipped> {
     let skipped = |position, reason: String| Skipped {
         path: path.to_path_buf(),
         position,
@@ -394,13 +406,7 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
     };
     let file =
         File::open(path).map_err(|error| skipped(None, format!("cannot open it: {error}")))?;
-    // Room for the testcases a file of this size usually holds (a JUnit testcase takes 150 to
-    // 300 bytes), so that the rows are not copied again and again as they grow; at most 65,536
-    // rows, whatever the size of the file (most of a huge one is usually output).
-    let guess = file
-        .metadata()
-        .map_or(0, |metadata| metadata.len() / BYTES_PER_TESTCASE);
-    let guess = usize::try_from(guess).unwrap_or(usize::MAX).min(1 << 16);
+    rows.reserve(file.metadata().map_or(0, |metadata| rows_guess(metadata.len())));
     let mut reader = BufReader::with_capacity(
         64 * 1024,
         Hashing {
@@ -408,14 +414,14 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
             hasher: Sha256::new(),
         },
     );
-    let mut rows = Vec::with_capacity(guess);
+    let start = rows.len();
     let mut unnamed = 0;
     let read = Junit.read_borrowed(&mut reader, &mut |case| {
         unnamed += u64::from(case.name.trim().is_empty());
         rows.push(row_of(case));
     });
-    if let Err(error) = read {
-        return Err(match error {
+    let read = read
+        .map_err(|error| match error {
             ResultsErrorKind::Malformed {
                 line,
                 column,
@@ -426,14 +432,20 @@ fn read_file(path: &Path) -> Result<FileRows, Skipped> {
             ),
             ResultsErrorKind::Read(error) => skipped(None, format!("cannot read it: {error}")),
             other => skipped(None, other.to_string()),
+        })
+        // Hash whatever the adapter did not need to read.
+        .and_then(|()| {
+            io::copy(&mut reader, &mut io::sink())
+                .map(drop)
+                .map_err(|error| skipped(None, format!("cannot read it: {error}")))
         });
+    if let Err(skipped) = read {
+        rows.truncate(start);
+        return Err(skipped);
     }
-    // Hash whatever the adapter did not need to read.
-    io::copy(&mut reader, &mut io::sink())
-        .map_err(|error| skipped(None, format!("cannot read it: {error}")))?;
     let digest = reader.into_inner().hasher.finalize();
-    Ok(FileRows {
-        rows,
+    Ok(FileRead {
+        testcases: rows.len() - start,
         digest: digest.into(),
         unnamed,
     })
@@ -775,25 +787,43 @@ struct Slot {
     same_hash: u32,
 }
 
-/// Rows of one run, merged across files. Ids are found by a 64-bit hash (collisions are
-/// resolved by comparing the ids), so that no id is copied.
+/// Rows of one run, merged across files. The rows of each file are appended to
+/// [`Merger::rows`] as they are read, then indexed in place ([`Merger::index_file`]); a row
+/// merged into another file's row stays behind, emptied, until [`Merger::finish`]. Ids are
+/// found by a 64-bit hash (collisions are resolved by comparing the ids), so that no id is
+/// copied.
 #[derive(Default)]
 struct Merger {
     rows: Vec<NewResult>,
     /// The next row of the same test in the same file ([`NONE`] at the end).
     next: Vec<u32>,
     alive: Vec<bool>,
+    /// Whether a row was merged into another (so that [`Merger::finish`] leaves some out).
+    merged: bool,
     slots: Vec<Slot>,
     by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
 }
 
 impl Merger {
-    /// The slot of `test`, if it was seen.
-    fn find(&self, hash: u64, test: &str) -> Option<usize> {
+    /// A merger with room for `rows` rows.
+    fn with_capacity(rows: usize) -> Merger {
+        Merger {
+            rows: Vec::with_capacity(rows),
+            next: Vec::with_capacity(rows),
+            alive: Vec::with_capacity(rows),
+            by_hash: HashMap::with_capacity_and_hasher(rows, BuildHasherDefault::default()),
+            slots: Vec::with_capacity(rows),
+            merged: false,
+        }
+    }
+
+    /// The slot of the test of row `index`, if an earlier row had it.
+    fn find(&self, hash: u64, index: usize) -> Option<usize> {
+        let test = &self.rows[index].test;
         let mut cursor = *self.by_hash.get(&hash)?;
         while cursor != NONE {
             let slot = &self.slots[cursor as usize];
-            if self.rows[slot.head as usize].test == test {
+            if self.rows[slot.head as usize].test == *test {
                 return Some(cursor as usize);
             }
             cursor = slot.same_hash;
@@ -801,63 +831,68 @@ impl Merger {
         None
     }
 
-    fn add_file(&mut self, file: u32, rows: Vec<NewResult>) {
-        self.rows.reserve(rows.len());
-        for row in rows {
-            let hash = hash_id(&row.test);
-            self.add(file, row, hash);
+    /// Indexes the rows from `start` on, those of `file`.
+    fn index_file(&mut self, file: u32, start: usize) {
+        for index in start..self.rows.len() {
+            let hash = hash_id(&self.rows[index].test);
+            self.index(file, index, hash);
         }
     }
 
-    /// Adds one row of `file` whose id hashes to `hash`.
-    fn add(&mut self, file: u32, row: NewResult, hash: u64) {
-        let index = self.rows.len() as u32;
-        match self.find(hash, &row.test) {
+    /// Indexes row `index` (the next one not indexed yet), of `file`, whose id hashes to `hash`.
+    fn index(&mut self, file: u32, index: usize, hash: u64) {
+        debug_assert_eq!(index, self.next.len());
+        self.next.push(NONE);
+        self.alive.push(true);
+        let index32 = index as u32;
+        match self.find(hash, index) {
             None => {
                 let slot = self.slots.len() as u32;
                 let same_hash = self.by_hash.insert(hash, slot).unwrap_or(NONE);
                 self.slots.push(Slot {
                     file,
-                    head: index,
-                    tail: index,
+                    head: index32,
+                    tail: index32,
                     same_hash,
                 });
             }
             Some(slot) if self.slots[slot].file == file => {
                 // Another execution in the same file.
                 let tail = self.slots[slot].tail as usize;
-                self.next[tail] = index;
-                self.slots[slot].tail = index;
+                self.next[tail] = index32;
+                self.slots[slot].tail = index32;
             }
             Some(slot) => {
-                // Another file: everything of this test becomes one row.
+                // Another file: everything of this test becomes one row, the first.
                 let head = self.slots[slot].head as usize;
                 let mut cursor = self.next[head];
                 self.next[head] = NONE;
                 while cursor != NONE {
                     let other = cursor as usize;
                     cursor = self.next[other];
-                    self.alive[other] = false;
-                    // A dead row: its content moves, an empty one (no allocation) stays.
-                    let other_row = std::mem::replace(
-                        &mut self.rows[other],
-                        NewResult::new(String::new(), Outcome::NotRun),
-                    );
-                    merge_into(&mut self.rows[head], other_row);
+                    self.take_into(head, other);
                 }
-                merge_into(&mut self.rows[head], row);
+                self.take_into(head, index);
                 self.slots[slot].file = NONE;
                 self.slots[slot].tail = self.slots[slot].head;
-                return;
             }
         }
-        self.rows.push(row);
-        self.next.push(NONE);
-        self.alive.push(true);
+    }
+
+    /// Merges row `other` into row `head` ("failure wins"); `other` stays behind, empty (no
+    /// allocation), left out by [`Merger::finish`].
+    fn take_into(&mut self, head: usize, other: usize) {
+        self.alive[other] = false;
+        self.merged = true;
+        let row = std::mem::replace(
+            &mut self.rows[other],
+            NewResult::new(String::new(), Outcome::NotRun),
+        );
+        merge_into(&mut self.rows[head], row);
     }
 
     fn finish(self) -> Vec<NewResult> {
-        if self.alive.iter().all(|alive| *alive) {
+        if !self.merged {
             return self.rows;
         }
         self.rows
@@ -932,18 +967,24 @@ fn merge_into(into: &mut NewResult, other: NewResult) {
 /// Reads `files` (already collected, see [`collect_files`]) into one run's results.
 pub fn read_files(files: &[PathBuf]) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut merger = Merger::default();
+    // Room for every file's rows at once (a stat costs far less than copying the rows).
+    let guess: usize = files
+        .iter()
+        .map(|path| std::fs::metadata(path).map_or(0, |metadata| rows_guess(metadata.len())))
+        .fold(0, usize::saturating_add);
+    let mut merger = Merger::with_capacity(guess.min(1 << 20));
     let mut digests = Vec::with_capacity(files.len());
     for path in files {
-        match read_file(path) {
+        let start = merger.rows.len();
+        match read_file(path, &mut merger.rows) {
             Ok(file) => {
-                parsed.testcases += file.rows.len() as u64;
+                parsed.testcases += file.testcases as u64;
                 parsed.unnamed += file.unnamed;
                 if file.unnamed > 0 {
                     parsed.unnamed_in.push(path.clone());
                 }
                 let index = parsed.files.len() as u32;
-                merger.add_file(index, file.rows);
+                merger.index_file(index, start);
                 digests.push(file.digest);
                 parsed.files.push(path.clone());
             }
@@ -1127,8 +1168,11 @@ fn complete(
     parsed: &Parsed,
     known: &[Option<i64>],
 ) -> Result<Recorded, IngestError> {
-    let mut merger = Merger::default();
-    merger.add_file(0, history.ingested_results(run_id)?);
+    let mut merger = Merger {
+        rows: history.ingested_results(run_id)?,
+        ..Merger::default()
+    };
+    merger.index_file(0, 0);
     let mut digests = Vec::new();
     for (path, digest) in parsed
         .files
@@ -1139,7 +1183,8 @@ fn complete(
         .map(|(file, _)| file)
     {
         // Read again: `parsed` keeps only the merge of all files.
-        let file = read_file(path).map_err(|skipped| IngestError::Changed {
+        let start = merger.rows.len();
+        let file = read_file(path, &mut merger.rows).map_err(|skipped| IngestError::Changed {
             path: path.clone(),
             detail: skipped.to_string(),
         })?;
@@ -1150,7 +1195,7 @@ fn complete(
             });
         }
         let index = digests.len() as u32 + 1;
-        merger.add_file(index, file.rows);
+        merger.index_file(index, start);
         digests.push(file.digest);
     }
     let results = merger.finish();
@@ -1416,15 +1461,55 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_file_between_good_ones_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(
+            dir.path(),
+            "a.xml",
+            r#"<testsuite name="s"><testcase classname="c" name="x"/></testsuite>"#,
+        );
+        // Two testcases read, then the error: neither may reach the run.
+        let b = write(
+            dir.path(),
+            "b.xml",
+            "<testsuite name=\"s\"><testcase classname=\"c\" name=\"x\"><failure/></testcase>\n\
+             <testcase classname=\"c\" name=\"y\"><failure/></testcase>\n<testcase name=\"z\">",
+        );
+        let c = write(
+            dir.path(),
+            "c.xml",
+            r#"<testsuite name="s"><testcase classname="c" name="x"/><testcase classname="c" name="w" time="2"/></testsuite>"#,
+        );
+        let parsed = read_files(&[a, b, c]);
+        assert_eq!(parsed.skipped.len(), 1);
+        assert!(parsed.skipped[0].path.ends_with("b.xml"));
+        assert_eq!(parsed.testcases, 3);
+        let rows: Vec<(&str, Outcome, Option<f64>)> = parsed
+            .results
+            .iter()
+            .map(|row| (row.test.as_str(), row.outcome, row.duration_secs))
+            .collect();
+        assert_eq!(
+            rows,
+            [("c::x", Outcome::Pass, None), ("c::w", Outcome::Pass, Some(2.0))]
+        );
+        assert_eq!(parsed.digests.len(), 2);
+    }
+
+    #[test]
     fn ids_with_the_same_hash_stay_apart() {
         let mut merger = Merger::default();
-        let row = |test: &str, outcome| NewResult::new(test, outcome);
-        merger.add(0, row("a", Outcome::Pass), 7);
-        merger.add(0, row("b", Outcome::Pass), 7);
-        merger.add(0, row("c", Outcome::Pass), 7);
-        merger.add(1, row("b", Outcome::Fail), 7);
-        merger.add(1, row("c", Outcome::Skip), 7);
-        merger.add(1, row("d", Outcome::Pass), 7);
+        // Every id hashes to 7 here.
+        let mut add = |file, test: &str, outcome| {
+            merger.rows.push(NewResult::new(test, outcome));
+            merger.index(file, merger.rows.len() - 1, 7);
+        };
+        add(0, "a", Outcome::Pass);
+        add(0, "b", Outcome::Pass);
+        add(0, "c", Outcome::Pass);
+        add(1, "b", Outcome::Fail);
+        add(1, "c", Outcome::Skip);
+        add(1, "d", Outcome::Pass);
         let rows: Vec<(String, Outcome)> = merger
             .finish()
             .into_iter()

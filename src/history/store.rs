@@ -451,7 +451,7 @@ impl History {
             // added ones join the cache, once the transaction commits.
             let mut local = join_tests(tx, path, tests, results)?;
             let mut tag_writer = TagWriter::new(tx, path, started)?;
-            let mut rows = RowWriter::new(run_id);
+            let mut rows = RowWriter::new(run_id, results.len());
             for (index, result) in results.iter().enumerate() {
                 let name = result.test.as_str();
                 let cached = match local.slot_of(index) {
@@ -1172,6 +1172,8 @@ fn join_tests<'r>(
         return Ok(local);
     }
     local.by_name.reserve(results.len());
+    local.tests.reserve(results.len());
+    local.names.reserve(results.len());
     local.slot_of = results
         .iter()
         .map(|result| match unknown(result) {
@@ -1221,10 +1223,11 @@ struct RowWriter<'r> {
 }
 
 impl<'r> RowWriter<'r> {
-    fn new(run_id: i64) -> RowWriter<'r> {
+    /// For `rows` results of the run `run_id`.
+    fn new(run_id: i64, rows: usize) -> RowWriter<'r> {
         RowWriter {
             run_id,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(rows),
         }
     }
 
