@@ -480,7 +480,9 @@ fn id_of(name: &str, classname: Option<&str>, suite: &[String]) -> (String, Vec<
                 .map(String::as_str)
                 .find(|suite| !suite.trim().is_empty())
         });
-    let mut tags = Vec::new();
+    // Room for a tag per bracket (usually exact), not the four a growing vector would take.
+    let brackets = |text: &str| memchr::memchr_iter(b'[', text.as_bytes()).count();
+    let mut tags = Vec::with_capacity(prefix.map_or(0, brackets) + brackets(name));
     let mut id = String::with_capacity(prefix.map_or(0, |prefix| prefix.len() + 2) + name.len());
     if let Some(prefix) = prefix {
         append_normalised(&mut id, prefix, &mut tags);

@@ -174,11 +174,15 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
             parsed.skipped.len()
         );
     }
-    Ok(if differs || !parsed.skipped.is_empty() {
+    let code = if differs || !parsed.skipped.is_empty() {
         EXIT_SKIPPED
     } else {
         EXIT_OK
-    })
+    };
+    // The process ends when this returns: the run's results (tens of thousands of
+    // allocations) are left to the system to reclaim at once rather than freed one by one.
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// Warns when run `run_id`, recorded before from (some of) the same files, has other details

@@ -88,13 +88,49 @@ pub(crate) fn string(out: &mut String, text: &str) {
 
 /// Packs `rows` into `out` (cleared first) as one JSON array.
 pub fn encode<'r>(rows: impl IntoIterator<Item = &'r PackedRow<'r>>, out: &mut String) {
-    let mut floats = zmij::Buffer::new();
     out.clear();
-    out.push('[');
-    for (index, packed) in rows.into_iter().enumerate() {
-        if index > 0 {
+    let mut encoder = Encoder::new(std::mem::take(out));
+    for packed in rows {
+        encoder.push(packed);
+    }
+    *out = encoder.finish();
+}
+
+/// Packs rows one at a time, as they come, into the text [`encode`] writes.
+pub struct Encoder {
+    out: String,
+    floats: zmij::Buffer,
+    rows: usize,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("rows", &self.rows)
+            .field("bytes", &self.out.len())
+            .finish()
+    }
+}
+
+impl Encoder {
+    /// An encoder writing after what `out` holds (usually nothing; reserve room in it for the
+    /// rows to come).
+    pub fn new(mut out: String) -> Encoder {
+        out.push('[');
+        Encoder {
+            out,
+            floats: zmij::Buffer::new(),
+            rows: 0,
+        }
+    }
+
+    /// Packs one more row.
+    pub fn push(&mut self, packed: &PackedRow<'_>) {
+        let out = &mut self.out;
+        if self.rows > 0 {
             out.push(',');
         }
+        self.rows += 1;
         out.push('[');
         integer(out, packed.test_id);
         out.push(',');
@@ -104,7 +140,7 @@ pub fn encode<'r>(rows: impl IntoIterator<Item = &'r PackedRow<'r>>, out: &mut S
         out.push_str("\",");
         match packed.duration_secs.filter(|duration| duration.is_finite()) {
             // The shortest text that reads back the same (`2.0`, `1e-7`): a JSON number.
-            Some(duration) => out.push_str(floats.format_finite(duration)),
+            Some(duration) => out.push_str(self.floats.format_finite(duration)),
             None => out.push_str("null"),
         }
         out.push(',');
@@ -114,7 +150,17 @@ pub fn encode<'r>(rows: impl IntoIterator<Item = &'r PackedRow<'r>>, out: &mut S
         }
         out.push_str(if packed.tagged { ",true]" } else { ",null]" });
     }
-    out.push(']');
+
+    /// How many rows were packed.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The text: one JSON array of the rows packed.
+    pub fn finish(mut self) -> String {
+        self.out.push(']');
+        self.out
+    }
 }
 
 /// A reader over the text.

@@ -28,7 +28,7 @@ use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,
 };
-use super::packed::PackedRow;
+use super::packed::{Encoder, PackedRow};
 use super::schema::{self, CURRENT_VERSION, Found};
 use super::tags::{KnownTags, TagWriter};
 use crate::results::Outcome;
@@ -1216,24 +1216,25 @@ fn text_of(bytes: &[u8]) -> String {
 }
 
 /// Writes the results of one transaction as one batch of the run: one `result_batches` row
-/// whose `rows` packs them all (see [`super::packed`]).
-struct RowWriter<'r> {
+/// whose `rows` packs them all (see [`super::packed`]), packed as they come.
+struct RowWriter {
     run_id: i64,
-    pending: Vec<PackedRow<'r>>,
+    encoder: Encoder,
 }
 
-impl<'r> RowWriter<'r> {
-    /// For `rows` results of the run `run_id`.
-    fn new(run_id: i64, rows: usize) -> RowWriter<'r> {
+impl RowWriter {
+    /// For about `rows` results of the run `run_id`.
+    fn new(run_id: i64, rows: usize) -> RowWriter {
+        // About 40 bytes a row without a message: room for all of them at once.
         RowWriter {
             run_id,
-            pending: Vec::with_capacity(rows),
+            encoder: Encoder::new(String::with_capacity(rows.saturating_mul(48))),
         }
     }
 
     /// Adds the row of `result` for the test `test_id`.
-    fn push(&mut self, test_id: i64, result: &'r NewResult) {
-        self.pending.push(PackedRow {
+    fn push(&mut self, test_id: i64, result: &NewResult) {
+        self.encoder.push(&PackedRow {
             test_id,
             attempt: result.attempt,
             outcome: result.outcome,
@@ -1247,12 +1248,10 @@ impl<'r> RowWriter<'r> {
 
     /// Writes the batch (nothing when it is empty).
     fn finish(self, tx: &Connection) -> rusqlite::Result<()> {
-        if self.pending.is_empty() {
+        if self.encoder.rows() == 0 {
             return Ok(());
         }
-        // About 40 bytes a row without a message: room for all of them at once.
-        let mut text = String::with_capacity(self.pending.len() * 48);
-        super::packed::encode(&self.pending, &mut text);
+        let text = self.encoder.finish();
         tx.prepare_cached("INSERT INTO result_batches (run_id, rows) VALUES (?1, ?2)")?
             .execute(rusqlite::params![self.run_id, text])?;
         Ok(())
