@@ -406,7 +406,10 @@ fn read_file(path: &Path, rows: &mut Vec<NewResult>) -> Result<FileRead, Skipped
     };
     let file =
         File::open(path).map_err(|error| skipped(None, format!("cannot open it: {error}")))?;
-    rows.reserve(file.metadata().map_or(0, |metadata| rows_guess(metadata.len())));
+    rows.reserve(
+        file.metadata()
+            .map_or(0, |metadata| rows_guess(metadata.len())),
+    );
     // No buffer of its own: the adapter reads into its window, straight from the file.
     let mut reader = BufReader::with_capacity(
         0,
@@ -1495,7 +1498,10 @@ mod tests {
             .collect();
         assert_eq!(
             rows,
-            [("c::x", Outcome::Pass, None), ("c::w", Outcome::Pass, Some(2.0))]
+            [
+                ("c::x", Outcome::Pass, None),
+                ("c::w", Outcome::Pass, Some(2.0))
+            ]
         );
         assert_eq!(parsed.digests.len(), 2);
     }

@@ -2345,8 +2345,21 @@ at test.cpp:13
         // A sign, no digit, a digit of another base, or a character XML forbids (NUL, other
         // control characters, a surrogate, U+FFFF, beyond U+10FFFF): kept as written.
         for kept in [
-            "#x+41", "#+65", "#-65", "#", "#x", "#x4G", "#6a", "#0", "#x0", "#1", "#x1F", "#xD800",
-            "#xFFFF", "#x110000", "#99999999999",
+            "#x+41",
+            "#+65",
+            "#-65",
+            "#",
+            "#x",
+            "#x4G",
+            "#6a",
+            "#0",
+            "#x0",
+            "#1",
+            "#x1F",
+            "#xD800",
+            "#xFFFF",
+            "#x110000",
+            "#99999999999",
         ] {
             assert_eq!(decoded(kept), None, "&{kept};");
         }
