@@ -14,7 +14,7 @@ use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
 use crate::ci::interrupt;
 use crate::ci::process::{self, Finished, Spawn};
-use crate::config::{Config, Template, Vars};
+use crate::config::{CiConfig, Config, Template, Vars};
 use crate::record::RunRecord;
 use crate::redact::Redactor;
 use crate::report;
@@ -42,22 +42,8 @@ pub fn run_canary(
     attempt: u32,
     on_slow: &mut dyn FnMut(Duration, &Path),
 ) -> CanaryRun {
-    // A canary with `ci: "<profile>"` runs that recipe CI: the same config with `[ci]` replaced.
-    let profiled;
-    let config = match canary
-        .canary()
-        .ci_profile()
-        .map(|name| config.ci_for(Some(name)))
-    {
-        Some(Ok(ci)) => {
-            profiled = Config {
-                ci: ci.clone(),
-                ..config.clone()
-            };
-            &profiled
-        }
-        Some(Err(_)) | None => config,
-    };
+    // The recipe CI it runs: `[profiles.<name>]` for `ci: "<name>"`, else `[ci]`.
+    let ci = config.ci_for(canary.canary().ci_profile());
     let name = canary.canary().name();
     let run_id = new_run_id(name);
     let artifacts = config.run.artifacts.join(&run_id);
@@ -78,6 +64,20 @@ pub fn run_canary(
             report,
         };
     }
+    let ci = match ci {
+        Ok(ci) => ci,
+        Err(problem) => {
+            // Not started: no artifact folder.
+            record.problems.push(problem);
+            let report = report::render(&record, &artifacts);
+            return CanaryRun {
+                passed: false,
+                artifacts,
+                record,
+                report,
+            };
+        }
+    };
     let artifacts_text = artifacts.display().to_string();
     let vars = Vars {
         recipe: canary.recipe(),
@@ -86,7 +86,7 @@ pub fn run_canary(
         run_id: &run_id,
         artifacts: &artifacts_text,
     };
-    let redactor = match secrets::redactor(config, canary, &vars) {
+    let redactor = match secrets::redactor(config, ci, canary, &vars) {
         Ok(redactor) => redactor,
         Err(problem) => {
             record.problems.push(problem);
@@ -101,7 +101,7 @@ pub fn run_canary(
         ));
         return finish(record, artifacts, None, &redactor);
     }
-    let prepared = match prepare(canary, config, &vars, &artifacts) {
+    let prepared = match prepare(canary, config, ci, &vars, &artifacts) {
         Ok(prepared) => prepared,
         Err(problem) => {
             record.problems.push(problem);
@@ -140,7 +140,7 @@ pub fn run_canary(
         ));
     }
 
-    let results = match read_results(config, &prepared.results_path) {
+    let results = match read_results(ci, &prepared.results_path) {
         Ok(results) => Some(results),
         Err(error) => {
             record.results_error = Some(error.explain());
@@ -151,7 +151,7 @@ pub fn run_canary(
             None
         }
     };
-    judge(canary, config, &finished, results.as_ref(), &mut record);
+    judge(canary, ci, &finished, results.as_ref(), &mut record);
     let run = CiRun {
         exit: finished.exit,
         results: results.as_ref(),
@@ -169,13 +169,10 @@ pub fn run_canary(
 }
 
 /// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.
-fn read_results(config: &Config, path: &Path) -> Result<RunResults, ResultsError> {
+fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> {
     let text = path.to_string_lossy();
     if !text.contains(['*', '?', '[']) {
-        return config
-            .ci
-            .format
-            .read_all(&[path.to_owned()], &config.ci.stages);
+        return ci.format.read_all(&[path.to_owned()], &ci.stages);
     }
     let mut paths: Vec<PathBuf> = glob::glob(&text)
         .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
@@ -184,11 +181,11 @@ fn read_results(config: &Config, path: &Path) -> Result<RunResults, ResultsError
     if paths.is_empty() {
         return Err(ResultsError {
             path: path.to_owned(),
-            format: config.ci.format,
+            format: ci.format,
             kind: ResultsErrorKind::Missing,
         });
     }
-    config.ci.format.read_all(&paths, &config.ci.stages)
+    ci.format.read_all(&paths, &ci.stages)
 }
 
 /// The captured standard output, inside the run's artifact folder.
@@ -208,16 +205,12 @@ struct Prepared {
 fn prepare(
     canary: &ValidCanary<'_>,
     config: &Config,
+    ci: &CiConfig,
     vars: &Vars<'_>,
     artifacts: &Path,
 ) -> Result<Prepared, String> {
-    let argv: Vec<String> = config
-        .ci
-        .command
-        .iter()
-        .map(|arg| arg.expand(vars))
-        .collect();
-    let workdir = config.root().join(config.ci.workdir.expand(vars));
+    let argv: Vec<String> = ci.command.iter().map(|arg| arg.expand(vars)).collect();
+    let workdir = config.root().join(ci.workdir.expand(vars));
     if !workdir.is_dir() {
         return Err(format!(
             "the recipe CI's working directory {} does not exist; check `[ci] workdir` in {}",
@@ -225,8 +218,7 @@ fn prepare(
             config.path.display()
         ));
     }
-    let mut env: Vec<(String, String)> = config
-        .ci
+    let mut env: Vec<(String, String)> = ci
         .env
         .iter()
         .map(|(key, value)| (key.clone(), value.expand(vars)))
@@ -258,7 +250,7 @@ fn prepare(
         File::create(artifacts.join(name))
             .map_err(|error| format!("cannot create {}: {error}", artifacts.join(name).display()))
     };
-    let results_path = workdir.join(config.ci.results.expand(vars));
+    let results_path = workdir.join(ci.results.expand(vars));
     Ok(Prepared {
         spawn: Spawn {
             program,
@@ -267,9 +259,9 @@ fn prepare(
             env,
             stdout: open(STDOUT_LOG)?,
             stderr: open(STDERR_LOG)?,
-            timeout: canary.timeout().unwrap_or(config.ci.timeout),
-            grace: config.ci.grace,
-            slow: config.ci.slow,
+            timeout: canary.timeout().unwrap_or(ci.timeout),
+            grace: ci.grace,
+            slow: ci.slow,
         },
         argv,
         results_path,
@@ -329,12 +321,12 @@ fn resolve_program(program: &str, workdir: &Path, config: &Config) -> Result<Pat
 /// exit code or describe another target.
 fn judge(
     canary: &ValidCanary<'_>,
-    config: &Config,
+    ci: &CiConfig,
     finished: &Finished,
     results: Option<&RunResults>,
     record: &mut RunRecord,
 ) {
-    let timeout = canary.timeout().unwrap_or(config.ci.timeout);
+    let timeout = canary.timeout().unwrap_or(ci.timeout);
     if let Some(signal) = interrupt::received() {
         record.problems.insert(
             0,
@@ -342,7 +334,7 @@ fn judge(
                 "INTERRUPTED: the harness received {} while the recipe CI ran; its process group got SIGTERM, \
                  then SIGKILL after the {} grace period if still running",
                 signal_name(signal),
-                humantime::format_duration(config.ci.grace)
+                humantime::format_duration(ci.grace)
             ),
         );
     } else if finished.timed_out {
@@ -351,7 +343,7 @@ fn judge(
             format!(
                 "TIMEOUT: the recipe CI ran longer than {}; its process group got SIGTERM, then SIGKILL after the {} grace period if still running",
                 humantime::format_duration(timeout),
-                humantime::format_duration(config.ci.grace)
+                humantime::format_duration(ci.grace)
             ),
         );
     } else if let Exit::Signal(signal) = finished.exit {

@@ -3,24 +3,25 @@
 //! harness's own environment) plus the `[ci] secret_patterns` regexes.
 
 use crate::canary::ValidCanary;
-use crate::config::{Config, Template, Vars};
+use crate::config::{CiConfig, Config, Template, Vars};
 use crate::redact::Redactor;
 
-/// The redactor for one run, or why it cannot be built.
+/// The redactor for one run of `canary` with the recipe CI `ci` (`config` is named in messages),
+/// or why it cannot be built.
 pub fn redactor(
     config: &Config,
+    ci: &CiConfig,
     canary: &ValidCanary<'_>,
     vars: &Vars<'_>,
 ) -> Result<Redactor, String> {
-    let found: Vec<(&str, String)> = config
-        .ci
+    let found: Vec<(&str, String)> = ci
         .secrets
         .iter()
         .filter_map(|name| {
             let value = if let Some(value) = canary.canary().env_vars().get(name) {
                 Template::parse(value)
                     .map_or_else(|_| value.clone(), |template| template.expand(vars))
-            } else if let Some(template) = config.ci.env.get(name) {
+            } else if let Some(template) = ci.env.get(name) {
                 template.expand(vars)
             } else {
                 std::env::var(name).ok()?
@@ -30,7 +31,7 @@ pub fn redactor(
         .collect();
     let redactor = Redactor::new(
         found.iter().map(|(_, value)| value.clone()),
-        &config.ci.secret_patterns,
+        &ci.secret_patterns,
     )
     .map_err(|error| {
         format!(

@@ -9,6 +9,8 @@ use coalmine::check::*;
 use coalmine::config::Config;
 use coalmine::{Canary, Expect, Harness};
 
+mod common;
+
 const VALID_CI: &str =
     "[ci]\ncommand = [\"ci\", \"{recipe}\"]\nresults = \"{artifacts}/results.json\"\n";
 
@@ -21,7 +23,6 @@ fn bad_configs() -> Vec<(&'static str, String)> {
             "[ci]\ncomand = [\"ci\"]\nresults = \"{artifacts}/r.json\"\n".into(),
         ),
         ("unknown table", with("[runs]\nmax_parallel = 2\n")),
-        ("missing [ci]", "[run]\nmax_parallel = 2\n".into()),
         (
             "missing command",
             "[ci]\nresults = \"{artifacts}/r.json\"\n".into(),
@@ -213,4 +214,39 @@ fn bad_input_messages() {
     let sites = regex::Regex::new(r"tests/bad_input\.rs:\d+:\d+").unwrap();
     let table = sites.replace_all(&table, "tests/bad_input.rs:LINE:COLUMN");
     insta::assert_snapshot!(table);
+}
+
+/// A harness.toml without `[ci]` (what a team that only quarantines writes) loads for every
+/// command; running a canary that needs it fails before anything runs, naming the file and
+/// what to add, while listing still works.
+#[test]
+fn canaries_without_a_recipe_ci_say_what_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("harness.toml");
+    std::fs::write(
+        &toml,
+        "[run]\nartifacts = \"runs\"\n[history]\nrecord = false\n",
+    )
+    .unwrap();
+    let listed = common::regression_with(&toml, &["--list", "--format", "terse"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("canary::good-simple: test"),
+        "{listed:?}"
+    );
+    let run = common::regression_with(&toml, &["--exact", "canary::good-simple"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "{run:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "canary `good-simple`: {} has no [ci] table",
+            toml.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("runs").exists(), "something ran");
 }

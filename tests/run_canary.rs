@@ -444,3 +444,20 @@ fn truncated_xml_results_fail_with_their_position() {
         run.report
     );
 }
+
+#[test]
+fn a_canary_without_a_recipe_ci_fails_before_anything_runs() {
+    let project = Project::new("exit 0", "");
+    let toml = project.dir.path().join("harness.toml");
+    // The same file with its [ci] table renamed to a profile that the canary does not use.
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("[ci]", "[profiles.other]")
+        .replace("[ci.env]", "[profiles.other.env]");
+    std::fs::write(&toml, text).unwrap();
+    let run = project.run(green());
+    assert!(!run.passed);
+    let first = run.report.lines().next().unwrap();
+    assert!(first.contains("has no [ci] table"), "{first}");
+    assert!(!run.artifacts.exists(), "nothing should have run");
+}

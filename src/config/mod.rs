@@ -32,8 +32,10 @@ pub const CONFIG_ENV: &str = "COALMINE_CONFIG";
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
-    /// `[ci]`: the recipe CI canaries use by default.
-    pub ci: CiConfig,
+    /// `[ci]`: the recipe CI canaries use by default; `None` when the file has none (only
+    /// canaries need one: `coalmine ingest`, `report` and `quarantine` do not). See
+    /// [`Config::ci_for`].
+    pub ci: Option<CiConfig>,
     /// `[profiles.<name>]`: other recipe CIs, chosen by a canary's `ci: "<name>"`.
     pub profiles: BTreeMap<String, CiConfig>,
     /// `[run]`.
@@ -136,10 +138,19 @@ pub mod defaults {
 }
 
 impl Config {
-    /// The recipe CI a canary uses: `[profiles.<name>]` for `ci: "<name>"`, else `[ci]`.
+    /// The recipe CI a canary uses: `[profiles.<name>]` for `ci: "<name>"`, else `[ci]`; why
+    /// there is none, and what to add, when the file lacks it.
     pub fn ci_for(&self, profile: Option<&str>) -> Result<&CiConfig, String> {
         match profile {
-            None => Ok(&self.ci),
+            None => self.ci.as_ref().ok_or_else(|| {
+                format!(
+                    "{} has no [ci] table, and canaries run the recipe CI it names: add one, e.g. \
+                     `[ci]` with `command = [\"my-ci\", \"{{recipe}}\", \"--ref\", \"{{rev}}\", \"--out\", \
+                     \"{{artifacts}}\"]` and `results = \"{{artifacts}}/results.json\"` (see the README's \
+                     harness.toml section), or give the canary `ci: \"<profile>\"` for a [profiles.<profile>] table",
+                    self.path.display()
+                )
+            }),
             Some(name) => self.profiles.get(name).ok_or_else(|| {
                 let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
                 format!(

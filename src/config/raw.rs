@@ -20,7 +20,7 @@ use crate::results::{Format, StageField, Staging};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
-    ci: RawCi,
+    ci: Option<RawCi>,
     #[serde(default)]
     run: RawRun,
     #[serde(default)]
@@ -298,7 +298,10 @@ impl Source<'_> {
 
 impl RawConfig {
     pub(super) fn validate(self, source: &Source<'_>) -> Result<Config, ConfigError> {
-        let ci = self.ci.validate("ci", source)?;
+        let ci = match &self.ci {
+            Some(ci) => Some(ci.validate("ci", source)?),
+            None => None,
+        };
         let mut profiles = BTreeMap::new();
         for (name, profile) in &self.profiles {
             if crate::canary::validate_name(name).is_err() {

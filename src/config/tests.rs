@@ -26,13 +26,14 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 #[test]
 fn a_full_config_loads() {
     let config = parse(GOOD).unwrap();
-    assert_eq!(config.ci.command.len(), 6);
-    assert_eq!(config.ci.command[1].to_string(), "{recipe}");
-    assert_eq!(config.ci.timeout, Duration::from_secs(20 * 60));
-    assert_eq!(config.ci.grace, Duration::ZERO);
-    assert_eq!(config.ci.slow, Duration::from_secs(90));
-    assert_eq!(config.ci.workdir.to_string(), "ci");
-    assert_eq!(config.ci.env.len(), 2);
+    let ci = config.ci_for(None).unwrap();
+    assert_eq!(ci.command.len(), 6);
+    assert_eq!(ci.command[1].to_string(), "{recipe}");
+    assert_eq!(ci.timeout, Duration::from_secs(20 * 60));
+    assert_eq!(ci.grace, Duration::ZERO);
+    assert_eq!(ci.slow, Duration::from_secs(90));
+    assert_eq!(ci.workdir.to_string(), "ci");
+    assert_eq!(ci.env.len(), 2);
     assert_eq!(config.run.artifacts, Path::new("/project/out/runs"));
     assert_eq!(config.run.max_parallel, 3);
     assert_eq!(config.root(), Path::new("/project"));
@@ -41,15 +42,45 @@ fn a_full_config_loads() {
 #[test]
 fn defaults_apply() {
     let config = parse("[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r.json\"\n").unwrap();
-    assert_eq!(config.ci.format, Format::CcCi);
-    assert_eq!(config.ci.timeout, defaults::TIMEOUT);
-    assert_eq!(config.ci.grace, defaults::GRACE);
-    assert_eq!(config.ci.slow, defaults::SLOW);
+    let ci = config.ci_for(None).unwrap();
+    assert_eq!(ci.format, Format::CcCi);
+    assert_eq!(ci.timeout, defaults::TIMEOUT);
+    assert_eq!(ci.grace, defaults::GRACE);
+    assert_eq!(ci.slow, defaults::SLOW);
     assert_eq!(
         config.run.artifacts,
         Path::new("/project/target/coalmine/runs")
     );
     assert!(config.run.max_parallel >= 1);
+}
+
+#[test]
+fn a_file_without_ci_serves_the_history_and_quarantine_commands() {
+    // What a team that only ingests JUnit reports and quarantines flaky tests writes.
+    let config =
+        parse("[history]\npath = \"h.db\"\n[owners]\n\"storage::*\" = \"sig-storage\"\n").unwrap();
+    assert!(config.ci.is_none());
+    assert_eq!(
+        config.history.path.as_deref(),
+        Some(Path::new("/project/h.db"))
+    );
+    // Canaries cannot run without it, and are told what to add.
+    let problem = config.ci_for(None).unwrap_err();
+    assert!(
+        problem.contains("/project/harness.toml has no [ci] table"),
+        "{problem}"
+    );
+    assert!(
+        problem.contains("results = \"{artifacts}/results.json\""),
+        "{problem}"
+    );
+    // A profile still works without [ci].
+    let config = parse(
+        "[profiles.py]\ncommand = [\"pytest\"]\nresults = \"{artifacts}/junit.xml\"\nformat = \"junit\"\n",
+    )
+    .unwrap();
+    assert!(config.ci_for(Some("py")).is_ok());
+    assert!(config.ci_for(None).is_err());
 }
 
 /// (name, file, line, column, a phrase the message must contain)
@@ -81,13 +112,6 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         1,
         1,
         "missing field `command`",
-    ),
-    (
-        "missing ci",
-        "[run]\nmax_parallel = 2\n",
-        1,
-        1,
-        "missing field `ci`",
     ),
     (
         "empty command",

@@ -287,7 +287,7 @@ impl Harness {
             }
         }
         let canaries = self.build_selected(&selected)?;
-        let unknown_profiles: Vec<String> = canaries
+        let mut no_ci: Vec<String> = canaries
             .values()
             .filter_map(|canary| {
                 let profile = canary.ci_profile()?;
@@ -300,8 +300,22 @@ impl Harness {
                 })
             })
             .collect();
-        if !unknown_profiles.is_empty() {
-            return Err(unknown_profiles.join("\n"));
+        // Without `[ci]`, the canaries that name no profile have no recipe CI: said once.
+        if let Err(problem) = config.ci_for(None) {
+            let without: Vec<&str> = canaries
+                .values()
+                .filter(|canary| canary.ci_profile().is_none())
+                .map(|canary| canary.name())
+                .collect();
+            if let Some(first) = without.first() {
+                no_ci.push(match without.len() {
+                    1 => format!("canary `{first}`: {problem}"),
+                    count => format!("{count} canaries (`{first}` and others): {problem}"),
+                });
+            }
+        }
+        if !no_ci.is_empty() {
+            return Err(no_ci.join("\n"));
         }
         let recorder = match selected.iter().any(|(kind, _)| *kind == CANARY) {
             true => crate::history::recorder::Recorder::from_config(&config)?.map(Arc::new),
