@@ -251,12 +251,37 @@ fn pin_to_one_cpu() -> bool {
     }
 }
 
-/// How long this thread has waited for a CPU while runnable, since it started: the run-queue
-/// delay the kernel keeps in `/proc/thread-self/schedstat`; `None` where it does not keep it.
+/// How long this thread has waited for a CPU while runnable, since it started.
 fn cpu_wait() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    run_delay("/proc/thread-self/schedstat")
+}
+
+/// The run-queue delay in a `schedstat` file of `/proc` (its second field, in nanoseconds);
+/// `None` where the kernel does not keep it.
+fn run_delay(schedstat: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(schedstat).ok()?;
     let nanos: u64 = stat.split_whitespace().nth(1)?.parse().ok()?;
     Some(Duration::from_nanos(nanos))
+}
+
+/// The run the benchmark records as run `index`: one an hour, on one lane.
+fn run_info(index: usize) -> RunInfo {
+    RunInfo {
+        lane: "periodic-e2e-sig-compute".to_owned(),
+        kind: RunKind::Periodic,
+        commit: format!("{index:040x}"),
+        started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
+            .expect("a time"),
+    }
+}
+
+/// `root/name`, a history to create: whatever an earlier round left there is removed.
+fn fresh_db(root: &Path, name: &str) -> PathBuf {
+    let db = root.join(name);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    db
 }
 
 /// A phase's wall time, and how much of it the process waited for the CPU (another process was
@@ -365,17 +390,14 @@ fn ingest_with_cli(
     index: usize,
     errors: &Path,
 ) -> Option<Duration> {
-    let started =
-        jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600).expect("a time");
+    let run = run_info(index);
     let mut child = Command::new(binary)
         .arg("ingest")
         .arg("--history")
         .arg(db)
-        .args(["--lane", "periodic-e2e-sig-compute", "--kind", "periodic"])
-        .arg("--commit")
-        .arg(format!("{index:040x}"))
-        .arg("--at")
-        .arg(started.to_string())
+        .args(["--lane", &run.lane, "--kind", run.kind.as_str()])
+        .args(["--commit", &run.commit])
+        .args(["--at", &run.started_at.to_string()])
         .arg(dir)
         .stdout(std::process::Stdio::null())
         .stderr(File::create(errors).expect("a file for standard error"))
@@ -388,10 +410,7 @@ fn ingest_with_cli(
         let mut info: libc::siginfo_t = std::mem::zeroed();
         libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT);
     }
-    let waited = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-        .ok()
-        .and_then(|stat| stat.split_whitespace().nth(1)?.parse().ok())
-        .map(Duration::from_nanos);
+    let waited = run_delay(&format!("/proc/{pid}/schedstat"));
     let status = child.wait().expect("waiting for coalmine");
     assert!(
         status.success(),
@@ -517,19 +536,16 @@ fn main() {
                 .iter()
                 .map(|(_, files)| ingest::read_files(files))
                 .collect();
-            let db = root.join(format!("record-{round}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
+            let db = fresh_db(&root, &format!("record-{round}.db"));
             let clock = Clock::start();
             let mut history = History::open(&db).expect("opening the history");
             for (index, run) in parsed.iter().enumerate() {
+                let info = run_info(index);
                 let new_run = NewRun {
-                    lane: "periodic-e2e-sig-compute".to_owned(),
-                    kind: RunKind::Periodic,
-                    commit: format!("{index:040x}"),
-                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                        .expect("a time"),
+                    lane: info.lane,
+                    kind: info.kind,
+                    commit: info.commit,
+                    started_at: info.started_at,
                     source: "bench".to_owned(),
                     ingest_key: run.key.clone(),
                 };
@@ -557,21 +573,12 @@ fn main() {
 
         // Ingest into a fresh database.
         if options.measures("ingest") {
-            let db = root.join(format!("history-{round}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
+            let db = fresh_db(&root, &format!("history-{round}.db"));
             let clock = Clock::start();
             let mut history = History::open(&db).expect("opening the history");
             let mut recorded = 0usize;
             for (index, (dir, _)) in runs.iter().enumerate() {
-                let run = RunInfo {
-                    lane: "periodic-e2e-sig-compute".to_owned(),
-                    kind: RunKind::Periodic,
-                    commit: format!("{index:040x}"),
-                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                        .expect("a time"),
-                };
+                let run = run_info(index);
                 let report = ingest::ingest(&mut history, std::slice::from_ref(dir), &run)
                     .expect("ingesting");
                 assert!(report.recorded.is_some_and(|recorded| recorded.is_new()));
@@ -584,23 +591,14 @@ fn main() {
 
         // As separate `coalmine ingest` calls do it: the history opened for each run.
         if options.measures("reopening") {
-            let db = root.join(format!("history-cli-{round}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
+            let db = fresh_db(&root, &format!("history-cli-{round}.db"));
             let clock = Clock::start();
             let mut steps = Steps::default();
             for (index, (dir, _)) in runs.iter().enumerate() {
                 let step = Instant::now();
                 let mut history = History::open(&db).expect("opening the history");
                 steps.open += step.elapsed();
-                let run = RunInfo {
-                    lane: "periodic-e2e-sig-compute".to_owned(),
-                    kind: RunKind::Periodic,
-                    commit: format!("{index:040x}"),
-                    started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
-                        .expect("a time"),
-                };
+                let run = run_info(index);
                 // What `ingest::ingest` does, step by step.
                 let inputs = std::slice::from_ref(dir);
                 let step = Instant::now();
@@ -619,10 +617,7 @@ fn main() {
         }
         // The binary itself: one `coalmine ingest` process per run.
         if let Some(binary) = &binary {
-            let db = root.join(format!("history-bin-{round}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
+            let db = fresh_db(&root, &format!("history-bin-{round}.db"));
             let errors = root.join("coalmine-stderr.txt");
             let wall = Instant::now();
             let mut waited = Some(Duration::ZERO);

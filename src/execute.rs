@@ -42,32 +42,24 @@ pub fn run_canary(
     attempt: u32,
     on_slow: &mut dyn FnMut(Duration, &Path),
 ) -> CanaryRun {
-    // The recipe CI it runs: `[profiles.<name>]` for `ci: "<name>"`, else `[ci]`.
-    let ci = config.ci_for(canary.canary().ci_profile());
     let name = canary.canary().name();
     let run_id = new_run_id(name);
     let artifacts = config.run.artifacts.join(&run_id);
     let mut record = RunRecord::new(canary, &run_id, &artifacts);
     record.attempt = attempt;
 
-    if let Some(signal) = interrupt::received() {
-        // Not started: no artifact folder, nothing to keep.
-        record.problems.push(format!(
+    // The recipe CI it runs (`[profiles.<name>]` for `ci: "<name>"`, else `[ci]`), unless it
+    // must not start: then no artifact folder, nothing to keep.
+    let ci = match interrupt::received() {
+        Some(signal) => Err(format!(
             "INTERRUPTED: the harness received {} before this canary started; it did not run",
             signal_name(signal)
-        ));
-        let report = report::render(&record, &artifacts);
-        return CanaryRun {
-            passed: false,
-            artifacts,
-            record,
-            report,
-        };
-    }
+        )),
+        None => config.ci_for(canary.canary().ci_profile()),
+    };
     let ci = match ci {
         Ok(ci) => ci,
         Err(problem) => {
-            // Not started: no artifact folder.
             record.problems.push(problem);
             let report = report::render(&record, &artifacts);
             return CanaryRun {

@@ -396,8 +396,9 @@ fn rows_guess(bytes: u64) -> usize {
         .min(1 << 16)
 }
 
-/// Reads one JUnit file: appends its rows to `rows` and returns the SHA-256 of its bytes, or
-/// why it is skipped (with `rows` as it was).
+/// Reads one JUnit file: appends its rows to `rows` (the caller reserves room, see
+/// [`rows_guess`]) and returns the SHA-256 of its bytes, or why it is skipped (with `rows` as it
+/// was).
 fn read_file(path: &Path, rows: &mut Vec<NewResult>) -> Result<FileRead, Skipped> {
     let skipped = |position, reason: String| Skipped {
         path: path.to_path_buf(),
@@ -406,10 +407,6 @@ fn read_file(path: &Path, rows: &mut Vec<NewResult>) -> Result<FileRead, Skipped
     };
     let file =
         File::open(path).map_err(|error| skipped(None, format!("cannot open it: {error}")))?;
-    rows.reserve(
-        file.metadata()
-            .map_or(0, |metadata| rows_guess(metadata.len())),
-    );
     // No buffer of its own: the adapter reads into its window, straight from the file.
     let mut reader = BufReader::with_capacity(
         0,
@@ -618,7 +615,7 @@ impl<'o> Words<'o> {
                 continue;
             }
             let width = if byte.is_ascii() {
-                if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c') {
+                if !is_ascii_whitespace(byte) {
                     at += 1;
                     continue;
                 }
@@ -761,11 +758,16 @@ fn trim(text: &str) -> &str {
 /// Whether `text` holds whitespace (Unicode's).
 fn has_whitespace(text: &str) -> bool {
     if text.is_ascii() {
-        text.bytes()
-            .any(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c'))
+        text.bytes().any(is_ascii_whitespace)
     } else {
         text.contains(char::is_whitespace)
     }
+}
+
+/// Whether an ASCII byte is whitespace as Unicode (and `char::is_whitespace`) says: unlike
+/// `u8::is_ascii_whitespace`, the vertical tab is.
+fn is_ascii_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
 /// How bad an outcome is, for "failure wins" when a test appears in several files.

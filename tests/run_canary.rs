@@ -48,6 +48,13 @@ impl Project {
         Project { dir, marker }
     }
 
+    /// Rewrites the project's harness.toml with `edit`.
+    fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let toml = self.dir.path().join("harness.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, edit(text)).unwrap();
+    }
+
     fn config(&self) -> Config {
         Config::load(&self.dir.path().join("harness.toml")).unwrap()
     }
@@ -332,11 +339,7 @@ fn a_ci_killed_by_a_signal_is_named() {
 #[test]
 fn a_missing_program_names_the_path_searched() {
     let project = Project::new("exit 0", "");
-    let toml = project.dir.path().join("harness.toml");
-    let text = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("./fake-ci", "no-such-recipe-ci-xyz");
-    std::fs::write(&toml, text).unwrap();
+    project.edit_config(|text| text.replace("./fake-ci", "no-such-recipe-ci-xyz"));
     let run = project.run(green());
     assert!(!run.passed);
     let first = run.report.lines().next().unwrap();
@@ -448,13 +451,11 @@ fn truncated_xml_results_fail_with_their_position() {
 #[test]
 fn a_canary_without_a_recipe_ci_fails_before_anything_runs() {
     let project = Project::new("exit 0", "");
-    let toml = project.dir.path().join("harness.toml");
     // The same file with its [ci] table renamed to a profile that the canary does not use.
-    let text = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("[ci]", "[profiles.other]")
-        .replace("[ci.env]", "[profiles.other.env]");
-    std::fs::write(&toml, text).unwrap();
+    project.edit_config(|text| {
+        text.replace("[ci]", "[profiles.other]")
+            .replace("[ci.env]", "[profiles.other.env]")
+    });
     let run = project.run(green());
     assert!(!run.passed);
     let first = run.report.lines().next().unwrap();

@@ -298,10 +298,11 @@ impl Source<'_> {
 
 impl RawConfig {
     pub(super) fn validate(self, source: &Source<'_>) -> Result<Config, ConfigError> {
-        let ci = match &self.ci {
-            Some(ci) => Some(ci.validate("ci", source)?),
-            None => None,
-        };
+        let ci = self
+            .ci
+            .as_ref()
+            .map(|ci| ci.validate("ci", source))
+            .transpose()?;
         let mut profiles = BTreeMap::new();
         for (name, profile) in &self.profiles {
             if crate::canary::validate_name(name).is_err() {

@@ -302,15 +302,14 @@ impl Harness {
             .collect();
         // Without `[ci]`, the canaries that name no profile have no recipe CI: said once.
         if let Err(problem) = config.ci_for(None) {
-            let without: Vec<&str> = canaries
+            let mut without = canaries
                 .values()
                 .filter(|canary| canary.ci_profile().is_none())
-                .map(|canary| canary.name())
-                .collect();
-            if let Some(first) = without.first() {
-                no_ci.push(match without.len() {
-                    1 => format!("canary `{first}`: {problem}"),
-                    count => format!("{count} canaries (`{first}` and others): {problem}"),
+                .map(|canary| canary.name());
+            if let Some(first) = without.next() {
+                no_ci.push(match without.count() {
+                    0 => format!("canary `{first}`: {problem}"),
+                    others => format!("{} canaries (`{first}` and others): {problem}", others + 1),
                 });
             }
         }

@@ -1052,7 +1052,8 @@ fn known_tags(
 }
 
 /// A test that one transaction resolved without the connection's cache.
-struct Local {
+struct Local<'r> {
+    name: &'r str,
     test: CachedTest,
     state: Lookup,
 }
@@ -1077,8 +1078,7 @@ const NO_SLOT: u32 = u32::MAX;
 struct LocalTests<'r> {
     /// For each result, the slot of its test, or [`NO_SLOT`]; empty when nothing was joined.
     slot_of: Vec<u32>,
-    tests: Vec<Local>,
-    names: Vec<&'r str>,
+    tests: Vec<Local<'r>>,
     /// The slot of each name.
     by_name: FastMap<&'r str, u32>,
 }
@@ -1088,7 +1088,6 @@ impl<'r> LocalTests<'r> {
         LocalTests {
             slot_of: Vec::new(),
             tests: Vec::new(),
-            names: Vec::new(),
             by_name: FastMap::default(),
         }
     }
@@ -1105,10 +1104,10 @@ impl<'r> LocalTests<'r> {
     fn slot_by_name(&mut self, name: &'r str) -> u32 {
         *self.by_name.entry(name).or_insert_with(|| {
             self.tests.push(Local {
+                name,
                 test: CachedTest { id: 0, tags: None },
                 state: Lookup::Absent,
             });
-            self.names.push(name);
             (self.tests.len() - 1) as u32
         })
     }
@@ -1133,9 +1132,8 @@ impl<'r> LocalTests<'r> {
     fn added(self) -> Vec<(String, CachedTest)> {
         self.tests
             .into_iter()
-            .zip(self.names)
-            .filter(|(local, _)| local.state == Lookup::Added)
-            .map(|(local, name)| (name.to_string(), local.test))
+            .filter(|local| local.state == Lookup::Added)
+            .map(|local| (local.name.to_owned(), local.test))
             .collect()
     }
 }
@@ -1173,7 +1171,6 @@ fn join_tests<'r>(
     }
     local.by_name.reserve(results.len());
     local.tests.reserve(results.len());
-    local.names.reserve(results.len());
     local.slot_of = results
         .iter()
         .map(|result| match unknown(result) {
@@ -1196,13 +1193,12 @@ fn join_tests<'r>(
             continue;
         };
         let id: i64 = row.get(0)?;
-        local.tests[*slot as usize] = Local {
-            test: CachedTest {
-                id,
-                tags: Some(known_tags(path, id, row.get_ref(2)?, row.get(3)?)?),
-            },
-            state: Lookup::Found,
+        let found = &mut local.tests[*slot as usize];
+        found.test = CachedTest {
+            id,
+            tags: Some(known_tags(path, id, row.get_ref(2)?, row.get(3)?)?),
         };
+        found.state = Lookup::Found;
     }
     Ok(local)
 }

@@ -1232,7 +1232,6 @@ fn attributes<'e, const N: usize>(
         )
     };
     let bytes = raw.as_bytes();
-    let is_space = |byte: u8| matches!(byte, b' ' | b'\r' | b'\n' | b'\t');
     let skip_spaces = |mut at: usize| {
         while at < bytes.len() && is_space(bytes[at]) {
             at += 1;
