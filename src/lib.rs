@@ -46,22 +46,14 @@ compile_error!("coalmine runs recipe CIs in Unix process groups and supports Uni
 
 pub mod canary;
 pub mod check;
-pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod execute;
 pub mod harness;
 pub mod history;
 pub mod ingest;
-pub mod init;
-mod macros;
 pub mod quarantine;
-pub mod record;
-pub mod redact;
-pub mod registry;
-mod report;
 pub mod results;
-mod secrets;
 mod suggest;
 pub mod teeth;
 
@@ -71,7 +63,7 @@ pub use harness::{Harness, run};
 /// Not public API: what the macros expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::Registration;
+    pub use crate::canary::registry::Registration;
     pub use inventory;
 
     /// The names in scope inside `canary! { checks: [...] }`.

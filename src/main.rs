@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Init { dir } => match coalmine::init::init(&dir) {
+        Command::Init { dir } => match coalmine::cli::init::init(&dir) {
             Ok(report) => {
                 for path in &report.written {
                     println!("wrote {}", path.display());

@@ -33,7 +33,7 @@ coalmine::canary! {
 }
 
 fn registered(name: &str) -> coalmine::Canary {
-    let registration = coalmine::registry::registered()
+    let registration = coalmine::canary::registry::registered()
         .find(|registration| registration.name == name)
         .unwrap_or_else(|| panic!("{name} is not registered"));
     (registration.build)()

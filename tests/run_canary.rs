@@ -9,8 +9,8 @@ use std::time::Duration;
 use coalmine::Canary;
 use coalmine::Expect::{Green, Red};
 use coalmine::check::*;
-use coalmine::ci::pgroup;
 use coalmine::config::Config;
+use coalmine::execute::pgroup;
 use coalmine::execute::{CanaryRun, run_canary};
 
 /// A scratch project: a harness.toml and a fake CI script.

@@ -32,6 +32,7 @@ pub mod analysis;
 pub mod apply;
 pub mod export;
 pub mod ingest;
+pub mod init;
 pub mod output;
 pub mod quarantine;
 pub mod report;

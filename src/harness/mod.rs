@@ -20,9 +20,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use crate::canary::registry::{self, Registration};
 use crate::canary::{Canary, SourceLocation};
 use crate::config::Config;
-use crate::registry::{self, Registration};
 use args::{Args, Parsed};
 pub use select::{CANARY, KINDS, Selection, TEETH};
 
@@ -320,7 +320,7 @@ impl Harness {
             true => crate::history::recorder::Recorder::from_config(&config)?.map(Arc::new),
             false => None,
         };
-        crate::ci::interrupt::install()?;
+        crate::execute::interrupt::install()?;
         let jobs: Vec<trials::Job> = selected
             .iter()
             .map(|(kind, index)| {
@@ -402,7 +402,7 @@ impl Harness {
             let outcomes = outcomes.lock().unwrap_or_else(|p| p.into_inner());
             junit::write(&path, &outcomes, started.elapsed())?;
         }
-        if let Some(signal) = crate::ci::interrupt::received() {
+        if let Some(signal) = crate::execute::interrupt::received() {
             // Interrupted: never a success, whatever finished; 128 + signal, as shells report it.
             return Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)));
         }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use super::{CANARY, TEETH};
 use crate::canary::Canary;
-use crate::ci::interrupt;
 use crate::config::{Config, FlakyPolicy};
+use crate::execute::interrupt;
 use crate::execute::{CanaryRun, run_canary};
 use crate::history::recorder::Recorder;
 use crate::teeth::check_teeth;

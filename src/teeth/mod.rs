@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{Check, CheckOutcome, CiRun, Exit, TestExpectation, verdict};
-use crate::record::RunRecord;
+use crate::execute::record::RunRecord;
 use crate::results::{Outcome, RunResults, Stage, TestCase, TierStatus};
 
 /// A run the checks are expected to accept, to mutate from.

@@ -12,14 +12,20 @@ use std::time::{Duration, SystemTime};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
-use crate::ci::interrupt;
-use crate::ci::process::{self, Finished, Spawn};
 use crate::config::{CiConfig, Config, Template, Vars};
-use crate::record::RunRecord;
-use crate::redact::Redactor;
-use crate::report;
+use crate::execute::record::RunRecord;
+use crate::execute::redact::Redactor;
 use crate::results::{ResultsError, ResultsErrorKind, RunResults};
-use crate::secrets;
+use process::{Finished, Spawn};
+
+pub mod interrupt;
+pub mod pgroup;
+pub mod process;
+pub mod record;
+pub mod redact;
+mod report;
+mod secrets;
+pub mod tail;
 
 /// The outcome of running one canary.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 
 use crate::canary::ValidCanary;
 use crate::config::{CiConfig, Config, Template, Vars};
-use crate::redact::Redactor;
+use crate::execute::redact::Redactor;
 
 /// The redactor for one run of `canary` with the recipe CI `ci` (`config` is named in messages),
 /// or why it cannot be built.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::canary::ValidCanary;
 use crate::check::{CheckOutcome, Exit};
-use crate::redact::Redactor;
+use crate::execute::redact::Redactor;
 use crate::results::RunResults;
 
 /// The version of the `canary.json` layout.

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use crate::check::Check;
 
+mod macros;
+pub mod registry;
+
 /// The verdict a canary expects from the recipe CI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Expect {
@@ -503,7 +506,7 @@ mod tests {
         let canary = canary.timeout("5 parsecs").check(output_matches("("));
         let error = canary.validate().unwrap_err();
         assert_eq!(error.location.line, line);
-        assert!(error.location.file.ends_with("canary.rs"));
+        assert!(error.location.file.ends_with("canary/mod.rs"));
         let text = error.to_string();
         for needle in [
             "must start",
