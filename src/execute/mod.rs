@@ -7,8 +7,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
@@ -16,8 +15,10 @@ use crate::config::{CiConfig, Config, Template, Vars};
 use crate::execute::record::RunRecord;
 use crate::execute::redact::Redactor;
 use crate::results::{ResultsError, ResultsErrorKind, RunResults};
+use artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG, new_run_id};
 use process::{Finished, Spawn};
 
+pub mod artifacts;
 pub mod interrupt;
 pub mod pgroup;
 pub mod process;
@@ -185,13 +186,6 @@ fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> 
     }
     ci.format.read_all(&paths, &ci.stages)
 }
-
-/// The captured standard output, inside the run's artifact folder.
-pub const STDOUT_LOG: &str = "stdout.log";
-/// The captured standard error, inside the run's artifact folder.
-pub const STDERR_LOG: &str = "stderr.log";
-/// The run record, inside the run's artifact folder.
-pub const RECORD_FILE: &str = "canary.json";
 
 struct Prepared {
     argv: Vec<String>,
@@ -420,7 +414,7 @@ fn finish(
     if record.passed {
         // Teeth trials take the last passing run as their baseline: point at it, so they find
         // it without listing every run folder.
-        if let Err(error) = crate::teeth::remember_pass(&artifacts, &record.canary) {
+        if let Err(error) = artifacts::remember_pass(&artifacts, &record.canary) {
             eprintln!("warning: cannot record the passing run for its teeth trial: {error}");
         }
     }
@@ -436,17 +430,6 @@ fn finish(
     }
 }
 
-/// A run id unique across threads and processes: the canary, the UTC time, the pid and a
-/// per-process sequence number.
-fn new_run_id(canary: &str) -> String {
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(['-', ':'], "");
-    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    format!("{canary}-{stamp}-{}-{sequence}", std::process::id())
-}
-
 impl RunRecord {
     fn set_finished(&mut self, finished: &Finished) {
         self.pid = Some(finished.pid);
@@ -456,20 +439,5 @@ impl RunRecord {
         self.ended_at = Some(humantime::format_rfc3339_millis(finished.ended_at).to_string());
         self.duration_secs = Some(finished.duration.as_secs_f64());
         self.leftover_processes = finished.leftovers;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn run_ids_are_unique_and_readable() {
-        let first = new_run_id("good-simple");
-        let second = new_run_id("good-simple");
-        assert_ne!(first, second);
-        assert!(first.starts_with("good-simple-20"), "{first}");
-        assert!(first.contains(&format!("-{}-", std::process::id())));
-        assert!(!first.contains(':'));
     }
 }

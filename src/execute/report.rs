@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::check::CheckOutcome;
+use crate::execute::artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG};
 use crate::execute::record::RunRecord;
 use crate::execute::tail::last_lines;
-use crate::execute::{RECORD_FILE, STDERR_LOG, STDOUT_LOG};
 
 /// The first line of the report of a RED canary whose CI exited 0.
 pub const FALSE_GREEN: &str = "FALSE GREEN: expected RED, the recipe CI exited 0";

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{Check, CheckOutcome, CiRun, Exit, TestExpectation, verdict};
+use crate::execute::artifacts;
 use crate::execute::record::RunRecord;
 use crate::results::{Outcome, RunResults, Stage, TestCase, TierStatus};
 
@@ -462,65 +463,16 @@ pub fn synthesise(canary: &ValidCanary<'_>) -> Baseline {
     }
 }
 
-/// The folder, under the artifact root, of pointers to each canary's last passing run.
-const LAST_PASS: &str = ".last-pass";
-
-/// Records that the run in `run_folder` (directly under the artifact root) passed: the teeth
-/// trial of its canary will use it as a baseline.
-///
-/// The pointer `<root>/.last-pass/<canary>` holds the run folder's name and a newline. It is
-/// overwritten in place (written, then cut to length) rather than written to a temporary file
-/// and renamed over the old one: a rename allocates an inode and frees the old one on every
-/// passing run, and on ext4 every inode freed in the last minutes slows down each file the
-/// next runs create. A pointer torn by a crash or by a concurrent writer can at worst name a
-/// folder that [`last_passing_run`] then refuses (it is not a passing run of this canary), so
-/// the teeth trial falls back to a baseline synthesised from the checks; or it names another
-/// passing run of the same canary, which is as sound a baseline as the last one.
-pub fn remember_pass(run_folder: &Path, canary: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let (Some(root), Some(run)) = (run_folder.parent(), run_folder.file_name()) else {
-        return Ok(());
-    };
-    let pointers = root.join(LAST_PASS);
-    let pointer = pointers.join(canary);
-    let open = || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&pointer)
-    };
-    let file = match open() {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&pointers)?;
-            open()?
-        }
-        Err(error) => return Err(error),
-    };
-    let mut line = Vec::with_capacity(run.len() + 1);
-    line.extend_from_slice(run.as_encoded_bytes());
-    line.push(b'\n');
-    file.write_all_at(&line, 0)?;
-    file.set_len(line.len() as u64)
-}
-
 /// The canary's most recent passing run under the artifact root, if any, as a baseline.
 ///
-/// The pointer's first line names the run folder (pointers written before it ended with a
-/// newline have no newline at all). Whatever the pointer holds, only a folder directly under
-/// the root whose `canary.json` records a passing run of this canary, with the folder's name
-/// as its run id, is taken: anything else (a torn pointer, a folder moved or reused) means no
-/// baseline, and the teeth trial synthesises one from the checks.
+/// Whatever the pointer ([`artifacts::last_pass`]) names, only a folder whose `canary.json`
+/// records a passing run of this canary, with the folder's name as its run id, is taken:
+/// anything else (a torn pointer, a folder moved, reused or pruned) means no baseline, and the
+/// teeth trial synthesises one from the checks.
 pub fn last_passing_run(artifacts_root: &Path, canary: &str) -> Option<Baseline> {
-    let text = std::fs::read_to_string(artifacts_root.join(LAST_PASS).join(canary)).ok()?;
-    let run = text.split('\n').next().unwrap_or_default().trim();
-    // The pointer names a folder directly under the root, nothing else.
-    if run.is_empty() || run.contains(['/', '\0']) || run.starts_with('.') {
-        return None;
-    }
-    let dir = artifacts_root.join(run);
-    let text = std::fs::read_to_string(dir.join(crate::execute::RECORD_FILE)).ok()?;
+    let dir = artifacts::last_pass(artifacts_root, canary)?;
+    let run = dir.file_name()?.to_str()?;
+    let text = std::fs::read_to_string(dir.join(artifacts::RECORD_FILE)).ok()?;
     let record: RunRecord = serde_json::from_str(&text).ok()?;
     if !record.passed || record.canary != canary || record.run_id != run {
         return None;
@@ -529,8 +481,8 @@ pub fn last_passing_run(artifacts_root: &Path, canary: &str) -> Option<Baseline>
         exit: record.exit?,
         results: record.results?,
         logs: Some((
-            dir.join(crate::execute::STDOUT_LOG),
-            dir.join(crate::execute::STDERR_LOG),
+            dir.join(artifacts::STDOUT_LOG),
+            dir.join(artifacts::STDERR_LOG),
         )),
         source: format!("the last passing run, {}", dir.display()),
     })

@@ -4,6 +4,7 @@
 use super::*;
 use crate::Canary;
 use crate::check::*;
+use crate::execute::artifacts::remember_pass;
 
 fn prove_synthesised(canary: &Canary) -> TeethReport {
     let valid = canary.validate().unwrap();
