@@ -30,12 +30,23 @@
 //! ```
 //!
 //! # Modules
-//! - [`mod@canary`]: the [`Canary`] builder and its validation.
-//! - [`check`]: the check vocabulary and evaluation.
-//! - [`config`]: reading `harness.toml`.
+//! The two halves of the product, each in its own folders.
+//!
+//! Canaries (no false greens):
+//! - [`mod@canary`]: declaring canaries: the [`Canary`] builder, its validation, the registry
+//!   that [`canary!`] submits to.
+//! - [`execute`]: running one canary: the recipe CI in its own process group with a timeout,
+//!   its artifact folder, secrets and redaction, `canary.json`, the failure report.
+//! - [`check`]: the check vocabulary and evaluation; [`teeth`]: the proof that every check can
+//!   fail.
 //! - [`results`]: reading what the recipe CI wrote into one normalised model.
-//! - [`ci`]: spawning the CI in its own process group, timeouts, logs.
 //! - [`harness`]: the libtest-compatible runner.
+//!
+//! Flaky tests (a history and a quarantine):
+//! - [`ingest`]: report files into the history; [`history`]: the outcome history (SQLite);
+//!   [`quarantine`]: the policy and the plan.
+//!
+//! Shared: [`config`] (`harness.toml`) and [`cli`] (the `coalmine` command's subcommands).
 //!
 //! # Known limitations
 //! Unix only (process groups and signals). Canaries run in threads of one process under

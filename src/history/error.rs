@@ -199,3 +199,31 @@ impl HistoryError {
         }
     }
 }
+
+/// A failure inside a transaction: SQLite's (maybe a lock, to retry) or already explained.
+pub(crate) enum Failure {
+    Sqlite(rusqlite::Error),
+    History(HistoryError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        Failure::Sqlite(error)
+    }
+}
+
+/// A record the history refuses, and why.
+pub(crate) fn invalid(path: &Path, reason: String) -> HistoryError {
+    HistoryError::InvalidInput {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// A value in the database that is not what coalmine writes: the history is damaged.
+pub(crate) fn bad_value(path: &Path, detail: String) -> Failure {
+    Failure::History(HistoryError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    })
+}

@@ -2,18 +2,17 @@
 //! with its run (table `ingested_files`), so that a file ingested again is recognised, alone,
 //! among other files of its run, or beside files that were skipped the first time and fixed
 //! since (which then complete the run instead of recording it twice; see
-//! [`History::complete_ingested_run`]).
+//! [`History::complete_ingested_run`](super::History::complete_ingested_run)).
 
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
-use super::error::HistoryError;
 use super::model::NewResult;
 use std::collections::HashMap;
 
+use super::error::{Failure, bad_value, invalid};
 use super::packed::decode;
-use super::store::{Failure, History, bad_value, invalid};
 
 /// The SHA-256 digest of a report file's bytes.
 pub type FileDigest = [u8; 32];
@@ -51,87 +50,78 @@ pub(super) fn add(
     Ok(())
 }
 
-impl History {
-    /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
-    /// Runs ingested before the history kept its files (schema version 3 and earlier) are
-    /// recognised by their whole ingest key only.
-    pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Option<i64>>, HistoryError> {
-        self.read_retry("looking up ingested files", |conn| {
-            let mut find =
-                conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
-            let mut runs = Vec::with_capacity(files.len());
-            for digest in files {
-                runs.push(find.query_row([&digest[..]], |row| row.get(0)).optional()?);
-            }
-            Ok(runs)
-        })
+/// The run each file was recorded in, in the order of `files` (`None`: never ingested).
+pub(super) fn runs_of(
+    conn: &Connection,
+    files: &[FileDigest],
+) -> Result<Vec<Option<i64>>, Failure> {
+    let mut find = conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
+    let mut runs = Vec::with_capacity(files.len());
+    for digest in files {
+        runs.push(find.query_row([&digest[..]], |row| row.get(0)).optional()?);
     }
+    Ok(runs)
+}
 
-    /// The results of run `run_id` as [`NewResult`]s, in recording order: what
-    /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
-    /// reported its test's tags carries the test's stored tags (which are this run's, or a later
-    /// run's that the run cannot override), so that recording it again changes no tags.
-    pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
-        let path = self.path().to_path_buf();
-        self.read_retry("reading a run's results", |conn| {
-            let mut batches = conn
-                .prepare_cached("SELECT rows FROM result_batches WHERE run_id = ?1 ORDER BY id")?;
-            let mut test = conn.prepare_cached("SELECT name, tags FROM tests WHERE id = ?1")?;
-            let mut known: HashMap<i64, (String, Vec<String>)> = HashMap::new();
-            let mut rows = batches.query([run_id])?;
-            let mut results = Vec::new();
-            while let Some(row) = rows.next()? {
-                let text = row.get_ref(0)?.as_str().map_err(|_| {
-                    bad_value(&path, format!("the results of run {run_id} are not text"))
-                })?;
-                let mut packed = Vec::new();
-                decode(text, |row| packed.push(row)).map_err(|error| {
-                    bad_value(
-                        &path,
-                        format!("the results of run {run_id} are not readable: {error}"),
-                    )
-                })?;
-                for row in packed {
-                    let (name, tags) = match known.entry(row.test_id) {
-                        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(entry) => {
-                            let (name, tags): (String, Option<String>) = test
-                                .query_row([row.test_id], |found| {
-                                    Ok((found.get(0)?, found.get(1)?))
-                                })
-                                .optional()?
-                                .ok_or_else(|| {
-                                    bad_value(
-                                        &path,
-                                        format!(
-                                            "a result names the unknown test id {}",
-                                            row.test_id
-                                        ),
-                                    )
-                                })?;
-                            let tags = match tags {
-                                None => Vec::new(),
-                                Some(json) => serde_json::from_str(&json).map_err(|error| {
-                                    bad_value(
-                                        &path,
-                                        format!("the tags of {name:?} are not a list: {error}"),
-                                    )
-                                })?,
-                            };
-                            entry.insert((name, tags))
-                        }
+/// The results of run `run_id` as [`NewResult`]s, in recording order (see
+/// [`History::ingested_results`](super::History::ingested_results)).
+pub(super) fn results_of(
+    conn: &Connection,
+    path: &Path,
+    run_id: i64,
+) -> Result<Vec<NewResult>, Failure> {
+    let mut batches =
+        conn.prepare_cached("SELECT rows FROM result_batches WHERE run_id = ?1 ORDER BY id")?;
+    let mut test = conn.prepare_cached("SELECT name, tags FROM tests WHERE id = ?1")?;
+    let mut known: HashMap<i64, (String, Vec<String>)> = HashMap::new();
+    let mut rows = batches.query([run_id])?;
+    let mut results = Vec::new();
+    while let Some(row) = rows.next()? {
+        let text = row
+            .get_ref(0)?
+            .as_str()
+            .map_err(|_| bad_value(path, format!("the results of run {run_id} are not text")))?;
+        let mut packed = Vec::new();
+        decode(text, |row| packed.push(row)).map_err(|error| {
+            bad_value(
+                path,
+                format!("the results of run {run_id} are not readable: {error}"),
+            )
+        })?;
+        for row in packed {
+            let (name, tags) = match known.entry(row.test_id) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let (name, tags): (String, Option<String>) = test
+                        .query_row([row.test_id], |found| Ok((found.get(0)?, found.get(1)?)))
+                        .optional()?
+                        .ok_or_else(|| {
+                            bad_value(
+                                path,
+                                format!("a result names the unknown test id {}", row.test_id),
+                            )
+                        })?;
+                    let tags = match tags {
+                        None => Vec::new(),
+                        Some(json) => serde_json::from_str(&json).map_err(|error| {
+                            bad_value(
+                                path,
+                                format!("the tags of {name:?} are not a list: {error}"),
+                            )
+                        })?,
                     };
-                    results.push(NewResult {
-                        test: name.clone(),
-                        tags: row.tagged.then(|| tags.clone()),
-                        outcome: row.outcome,
-                        duration_secs: row.duration_secs,
-                        attempt: row.attempt,
-                        message: row.message.map(|message| message.into_owned()),
-                    });
+                    entry.insert((name, tags))
                 }
-            }
-            Ok(results)
-        })
+            };
+            results.push(NewResult {
+                test: name.clone(),
+                tags: row.tagged.then(|| tags.clone()),
+                outcome: row.outcome,
+                duration_secs: row.duration_secs,
+                attempt: row.attempt,
+                message: row.message.map(|message| message.into_owned()),
+            });
+        }
     }
+    Ok(results)
 }

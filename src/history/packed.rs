@@ -24,8 +24,12 @@
 //! an `sqlite3` older than 3.45, as Debian 12 ships, cannot read it.)
 
 use std::borrow::Cow;
+use std::path::Path;
 
-use crate::history::store::parse_outcome;
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+use super::error::{Failure, bad_value};
 use crate::results::Outcome;
 
 /// One result as packed.
@@ -345,6 +349,71 @@ pub fn decode<'b>(text: &'b str, mut row: impl FnMut(PackedRow<'b>)) -> Result<(
     reader.skip_space();
     if reader.at != text.len() {
         return Err(format!("byte {}: text after the array of rows", reader.at));
+    }
+    Ok(())
+}
+
+/// Parses an outcome as stored (its kebab-case spelling).
+pub(crate) fn parse_outcome(text: &[u8]) -> Option<Outcome> {
+    Some(match text {
+        b"pass" => Outcome::Pass,
+        b"fail" => Outcome::Fail,
+        b"error" => Outcome::Error,
+        b"skip" => Outcome::Skip,
+        b"xfail" => Outcome::Xfail,
+        b"xpass" => Outcome::Xpass,
+        b"flaky-pass" => Outcome::FlakyPass,
+        b"not-run" => Outcome::NotRun,
+        _ => return None,
+    })
+}
+
+/// Calls `f` with every result of the runs whose start compares with `since` by `compare`
+/// (`>=` or `>`), ordered by run start, then run, then recording order.
+pub(crate) fn for_each_batch(
+    conn: &Connection,
+    path: &Path,
+    compare: &'static str,
+    since: i64,
+    mut f: impl FnMut(i64, PackedRow<'_>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT batches.run_id, batches.rows \
+         FROM runs JOIN result_batches AS batches ON batches.run_id = runs.id \
+         WHERE runs.started_at {compare} ?1 ORDER BY runs.started_at, runs.id, batches.id"
+    ))?;
+    let mut rows = statement.query([since])?;
+    while let Some(row) = rows.next()? {
+        let run_id: i64 = row.get(0)?;
+        let ValueRef::Text(text) = row.get_ref(1)? else {
+            return Err(bad_value(
+                path,
+                format!("the results of run {run_id} are not text"),
+            ));
+        };
+        let text = std::str::from_utf8(text).map_err(|error| {
+            bad_value(
+                path,
+                format!("the results of run {run_id} are not UTF-8: {error}"),
+            )
+        })?;
+        let mut failure = None;
+        decode(text, |packed| {
+            if failure.is_none()
+                && let Err(error) = f(run_id, packed)
+            {
+                failure = Some(error);
+            }
+        })
+        .map_err(|error| {
+            bad_value(
+                path,
+                format!("the results of run {run_id} are not readable: {error}"),
+            )
+        })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
     }
     Ok(())
 }

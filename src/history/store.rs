@@ -22,13 +22,13 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use super::error::HistoryError;
+use super::error::{Failure, HistoryError, bad_value, invalid};
 use super::files::FileDigest;
 use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,
 };
-use super::packed::{Encoder, PackedRow};
+use super::packed::{Encoder, PackedRow, for_each_batch};
 use super::schema::{self, CURRENT_VERSION, Found};
 use super::tags::{KnownTags, TagWriter};
 use crate::results::Outcome;
@@ -89,18 +89,6 @@ impl std::fmt::Debug for History {
             .field("path", &self.path)
             .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// A failure inside a transaction: SQLite's (maybe a lock, to retry) or already explained.
-pub(crate) enum Failure {
-    Sqlite(rusqlite::Error),
-    History(HistoryError),
-}
-
-impl From<rusqlite::Error> for Failure {
-    fn from(error: rusqlite::Error) -> Self {
-        Failure::Sqlite(error)
     }
 }
 
@@ -751,6 +739,25 @@ impl History {
         invalid(&self.path, reason)
     }
 
+    /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
+    /// Runs ingested before the history kept its files (schema version 3 and earlier) are
+    /// recognised by their whole ingest key only.
+    pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Option<i64>>, HistoryError> {
+        self.read_retry("looking up ingested files", |conn| {
+            super::files::runs_of(conn, files)
+        })
+    }
+
+    /// The results of run `run_id` as [`NewResult`]s, in recording order: what
+    /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
+    /// reported its test's tags carries the test's stored tags (which are this run's, or a later
+    /// run's that the run cannot override), so that recording it again changes no tags.
+    pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
+        self.read_retry("reading a run's results", |conn| {
+            super::files::results_of(conn, &self.path, run_id)
+        })
+    }
+
     /// Runs a read, retrying it whole while the database is locked (rare in WAL mode: a
     /// recovery or a checkpoint in progress).
     pub(super) fn read_retry<T>(
@@ -778,64 +785,6 @@ impl History {
             }
         }
     }
-}
-
-/// A record the history refuses, and why.
-pub(super) fn invalid(path: &Path, reason: String) -> HistoryError {
-    HistoryError::InvalidInput {
-        path: path.to_path_buf(),
-        reason,
-    }
-}
-
-/// Calls `f` with every result of the runs whose start compares with `since` by `compare`
-/// (`>=` or `>`), ordered by run start, then run, then recording order.
-pub(super) fn for_each_batch(
-    conn: &Connection,
-    path: &Path,
-    compare: &'static str,
-    since: i64,
-    mut f: impl FnMut(i64, PackedRow<'_>) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT batches.run_id, batches.rows \
-         FROM runs JOIN result_batches AS batches ON batches.run_id = runs.id \
-         WHERE runs.started_at {compare} ?1 ORDER BY runs.started_at, runs.id, batches.id"
-    ))?;
-    let mut rows = statement.query([since])?;
-    while let Some(row) = rows.next()? {
-        let run_id: i64 = row.get(0)?;
-        let ValueRef::Text(text) = row.get_ref(1)? else {
-            return Err(bad_value(
-                path,
-                format!("the results of run {run_id} are not text"),
-            ));
-        };
-        let text = std::str::from_utf8(text).map_err(|error| {
-            bad_value(
-                path,
-                format!("the results of run {run_id} are not UTF-8: {error}"),
-            )
-        })?;
-        let mut failure = None;
-        super::packed::decode(text, |packed| {
-            if failure.is_none()
-                && let Err(error) = f(run_id, packed)
-            {
-                failure = Some(error);
-            }
-        })
-        .map_err(|error| {
-            bad_value(
-                path,
-                format!("the results of run {run_id} are not readable: {error}"),
-            )
-        })?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
-    }
-    Ok(())
 }
 
 /// Which run [`History::write_run`] writes.
@@ -1345,28 +1294,6 @@ fn timestamp(path: &Path, millis: i64) -> Result<Timestamp, Failure> {
             path,
             format!("a time of {millis} ms is out of range: {error}"),
         )
-    })
-}
-
-/// Parses an outcome as stored (its kebab-case spelling).
-pub(crate) fn parse_outcome(text: &[u8]) -> Option<Outcome> {
-    Some(match text {
-        b"pass" => Outcome::Pass,
-        b"fail" => Outcome::Fail,
-        b"error" => Outcome::Error,
-        b"skip" => Outcome::Skip,
-        b"xfail" => Outcome::Xfail,
-        b"xpass" => Outcome::Xpass,
-        b"flaky-pass" => Outcome::FlakyPass,
-        b"not-run" => Outcome::NotRun,
-        _ => return None,
-    })
-}
-
-pub(super) fn bad_value(path: &Path, detail: String) -> Failure {
-    Failure::History(HistoryError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
     })
 }
 

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::store::Failure;
+use super::error::Failure;
 
 /// What a connection knows of a test's stored tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +139,7 @@ impl<'r> TagWriter<'r> {
     fn newer_reporters(&mut self, tx: &Connection) -> Result<&HashSet<i64>, Failure> {
         if self.newer_reporters.is_none() {
             let mut ids = HashSet::new();
-            super::store::for_each_batch(tx, &self.path, ">", self.started, |_, row| {
+            super::packed::for_each_batch(tx, &self.path, ">", self.started, |_, row| {
                 if row.tagged {
                     ids.insert(row.test_id);
                 }
