@@ -77,6 +77,7 @@
 
 mod aggregate;
 pub mod calendar;
+mod dates;
 pub mod generator;
 mod model;
 mod owners;

@@ -17,7 +17,7 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::model::date_serde::FlexDate;
+use super::dates::FlexDate;
 use crate::history::model::RunKind;
 
 /// Which set of defaults a policy starts from.
