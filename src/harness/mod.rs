@@ -9,6 +9,7 @@
 pub mod args;
 mod json;
 mod junit;
+pub mod recorder;
 mod select;
 mod trials;
 
@@ -317,7 +318,7 @@ impl Harness {
             return Err(no_ci.join("\n"));
         }
         let recorder = match selected.iter().any(|(kind, _)| *kind == CANARY) {
-            true => crate::history::recorder::Recorder::from_config(&config)?.map(Arc::new),
+            true => recorder::Recorder::from_config(&config)?.map(Arc::new),
             false => None,
         };
         crate::execute::interrupt::install()?;

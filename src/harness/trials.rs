@@ -13,7 +13,7 @@ use crate::canary::Canary;
 use crate::config::{Config, FlakyPolicy};
 use crate::execute::interrupt;
 use crate::execute::{CanaryRun, run_canary};
-use crate::history::recorder::Recorder;
+use super::recorder::Recorder;
 use crate::teeth::check_teeth;
 
 /// A trial's full name, `<kind>::<canary>`.

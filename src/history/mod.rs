@@ -12,7 +12,6 @@ pub mod error;
 pub mod files;
 pub mod model;
 pub mod packed;
-pub mod recorder;
 pub mod schema;
 pub mod store;
 pub mod tags;

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::{History, NewResult, NewRun, RunKind};
+use crate::history::{History, NewResult, NewRun, RunKind};
 use crate::config::Config;
 use crate::execute::CanaryRun;
 use crate::results::Outcome;
