@@ -12,27 +12,10 @@ use std::panic::Location;
 use std::time::Duration;
 
 use crate::check::Check;
+pub use crate::check::Expect;
 
 mod macros;
 pub mod registry;
-
-/// The verdict a canary expects from the recipe CI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Expect {
-    /// The CI must exit 0 and report no failed tier: a known-good target.
-    Green,
-    /// The CI must exit non-zero: a known-bad target. A zero exit is a *false green*.
-    Red,
-}
-
-impl fmt::Display for Expect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Expect::Green => "GREEN",
-            Expect::Red => "RED",
-        })
-    }
-}
 
 /// Where a canary was declared, for error messages that point at the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use super::{Check, CiRun, Exit, Stream, TestExpectation};
-use crate::canary::Expect;
+use super::{Check, CiRun, Exit, Expect, Stream, TestExpectation};
 use crate::results::{RunResults, TierStatus};
 use crate::suggest::closest_first;
 

@@ -23,6 +23,24 @@ use crate::results::RunResults;
 pub use crate::results::TierStatus;
 pub use crate::results::TierStatus::{Fail, Pass, Skip, Unver};
 
+/// The verdict a canary expects from the recipe CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expect {
+    /// The CI must exit 0 and report no failed tier: a known-good target.
+    Green,
+    /// The CI must exit non-zero: a known-bad target. A zero exit is a *false green*.
+    Red,
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expect::Green => "GREEN",
+            Expect::Red => "RED",
+        })
+    }
+}
+
 /// How the recipe CI process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,9 +12,9 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use crate::history::{History, NewResult, NewRun, RunKind};
 use crate::config::Config;
 use crate::execute::CanaryRun;
+use crate::history::{History, NewResult, NewRun, RunKind};
 use crate::results::Outcome;
 
 /// The variable naming the lane recorded.

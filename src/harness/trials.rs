@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::recorder::Recorder;
 use super::{CANARY, TEETH};
 use crate::canary::Canary;
 use crate::config::{Config, FlakyPolicy};
 use crate::execute::interrupt;
 use crate::execute::{CanaryRun, run_canary};
-use super::recorder::Recorder;
 use crate::teeth::check_teeth;
 
 /// A trial's full name, `<kind>::<canary>`.
