@@ -1,6 +1,6 @@
 //! The `coalmine` command line. Subcommands: `init` (set up canaries in a crate), `ingest`
 //! (JUnit XML into the history), `report` (flakiest tests, suite stability, lanes) and
-//! `quarantine plan|apply|export|fixed`. The history commands live in the library,
+//! `quarantine plan|apply|export|fixed`, and `runs prune` (artifact retention). The history commands live in the library,
 //! [`coalmine::cli`], shared with the tests and benchmarks.
 //!
 //! Exit codes: 0 success, 1 the command failed (the reason is on standard error), 2 the command
@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use coalmine::cli::ingest::IngestArgs;
 use coalmine::cli::quarantine::QuarantineCommand;
 use coalmine::cli::report::ReportArgs;
+use coalmine::cli::runs::RunsCommand;
 use coalmine::cli::{EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 #[derive(Parser)]
@@ -48,6 +49,9 @@ enum Command {
     /// Plan, apply and export the quarantine of flaky tests; record fixes.
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Quarantine(QuarantineCommand),
+    /// Manage the canaries' run folders under `[run] artifacts`.
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Runs(RunsCommand),
 }
 
 fn main() -> ExitCode {
@@ -83,5 +87,6 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ExitCode::from(coalmine::cli::ingest::run(&args)),
         Command::Report(args) => ExitCode::from(coalmine::cli::report::run(&args)),
         Command::Quarantine(command) => ExitCode::from(coalmine::cli::quarantine::run(&command)),
+        Command::Runs(command) => ExitCode::from(coalmine::cli::runs::run(&command)),
     }
 }

@@ -10,6 +10,8 @@
 //! - [`analysis`]: the plan computed from the history by streaming it into the policy's
 //!   [`Aggregator`](crate::quarantine::Aggregator).
 //! - [`output`]: text tables, Markdown and the plan's renderings.
+//! - [`runs`]: `runs prune`, artifact retention on demand.
+//! - [`init`]: `coalmine init`, which sets up canaries in a crate.
 //!
 //! # Exit codes
 //! - `0`: done.
@@ -36,6 +38,7 @@ pub mod init;
 pub mod output;
 pub mod quarantine;
 pub mod report;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 

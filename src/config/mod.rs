@@ -111,6 +111,8 @@ pub struct RunConfig {
     pub retries: u32,
     /// How a canary that passes only on a retry is counted.
     pub flaky: FlakyPolicy,
+    /// How many run folders of each canary retention keeps (besides its last passing run).
+    pub keep: usize,
 }
 
 /// How a FLAKY canary (failed, then passed on a retry) is counted.
@@ -135,6 +137,8 @@ pub mod defaults {
     pub const SLOW: Duration = Duration::from_secs(60);
     /// `[run] artifacts`.
     pub const ARTIFACTS: &str = "target/coalmine/runs";
+    /// `[run] keep`.
+    pub const KEEP: usize = 20;
 }
 
 impl Config {

@@ -111,6 +111,7 @@ struct RawRun {
     retries: Option<Spanned<i64>>,
     #[serde(default)]
     flaky: FlakyPolicy,
+    keep: Option<Spanned<i64>>,
 }
 
 /// Every `[[quarantine]]` entry needs an owning team; a missing one gets a message naming the
@@ -353,6 +354,21 @@ impl RawConfig {
             Some(value) => u32::try_from(*value.get_ref()).unwrap_or(0),
             None => 0,
         };
+        let keep = match &self.run.keep {
+            Some(value) if *value.get_ref() < 1 => {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!(
+                        "`run.keep` is {}: keep at least the newest run folder of each canary \
+                         (1 or more; the default is {})",
+                        value.get_ref(),
+                        defaults::KEEP
+                    ),
+                ));
+            }
+            Some(value) => usize::try_from(*value.get_ref()).unwrap_or(usize::MAX),
+            None => defaults::KEEP,
+        };
         let history = HistoryConfig {
             record: self.history.record,
             path: match &self.history.path {
@@ -406,6 +422,7 @@ impl RawConfig {
                 max_parallel,
                 retries,
                 flaky: self.run.flaky,
+                keep,
             },
         })
     }

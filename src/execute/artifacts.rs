@@ -1,5 +1,6 @@
 //! The layout of the artifact folder (`[run] artifacts`), in one place for everything that
-//! writes or reads it: running a canary, its failure report, the teeth trials and retention.
+//! writes or reads it: running a canary, its failure report, the teeth trials and retention
+//! ([`super::retention`]).
 //!
 //! ```text
 //! <artifacts>/
@@ -74,6 +75,16 @@ pub fn remember_pass(run_folder: &Path, canary: &str) -> std::io::Result<()> {
     line.push(b'\n');
     file.write_all_at(&line, 0)?;
     file.set_len(line.len() as u64)
+}
+
+/// Locks a run's folder for as long as the returned file is open: the harness holds it from
+/// the folder's creation to the end of the run, so that retention
+/// ([`super::retention::prune`]) never removes a run in progress, in this process or another.
+/// (An advisory `flock`, released by the kernel when the process ends, however it ends.)
+pub fn lock_run(folder: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::open(folder)?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// The folder of the canary's last passing run, as its pointer names it, if the pointer exists

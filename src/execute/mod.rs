@@ -25,6 +25,7 @@ pub mod process;
 pub mod record;
 pub mod redact;
 mod report;
+pub mod retention;
 mod secrets;
 pub mod tail;
 
@@ -100,6 +101,18 @@ pub fn run_canary(
         ));
         return finish(record, artifacts, None, &redactor);
     }
+    // Held until this function returns, after `canary.json` is written: a run in progress.
+    let _in_progress = match artifacts::lock_run(&artifacts) {
+        Ok(lock) => Some(lock),
+        Err(error) => {
+            eprintln!(
+                "warning: cannot lock the artifact folder {} ({error}); retention may remove it \
+                 while the run is in progress",
+                artifacts.display()
+            );
+            None
+        }
+    };
     let prepared = match prepare(canary, config, ci, &vars, &artifacts) {
         Ok(prepared) => prepared,
         Err(problem) => {

@@ -14,7 +14,7 @@ mod select;
 mod trials;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -403,6 +403,14 @@ impl Harness {
             let outcomes = outcomes.lock().unwrap_or_else(|p| p.into_inner());
             junit::write(&path, &outcomes, started.elapsed())?;
         }
+        let ran: BTreeSet<String> = selected
+            .iter()
+            .filter(|(kind, _)| *kind == CANARY)
+            .map(|(_, index)| self.entries[*index].name.to_string())
+            .collect();
+        if !ran.is_empty() {
+            prune_artifacts(&config, &ran);
+        }
         if let Some(signal) = crate::execute::interrupt::received() {
             // Interrupted: never a success, whatever finished; 128 + signal, as shells report it.
             return Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)));
@@ -564,6 +572,23 @@ fn mimic_args(args: &Args, threads: Option<usize>) -> libtest_mimic::Arguments {
             })
         },
         ..libtest_mimic::Arguments::default()
+    }
+}
+
+/// Retention after a run: the run folders of the canaries that ran, past `[run] keep`, are
+/// removed (said in one line). A failure to prune is a warning: the run itself is unaffected.
+fn prune_artifacts(config: &Config, ran: &BTreeSet<String>) {
+    let root = &config.run.artifacts;
+    match crate::execute::retention::prune(root, config.run.keep, Some(ran)) {
+        Ok(pruned) => {
+            if let Some(line) = pruned.summary(root, config.run.keep) {
+                eprintln!("{line}");
+            }
+        }
+        Err(error) => eprintln!(
+            "warning: cannot prune the run folders under {}: {error}",
+            root.display()
+        ),
     }
 }
 
