@@ -34,7 +34,7 @@
 //! - [`check`]: the check vocabulary and evaluation.
 //! - [`config`]: reading `harness.toml`.
 //! - [`results`]: reading what the recipe CI wrote into one normalised model.
-//! - [`ci`]: spawning the CI in its own process group, timeouts, logs.
+//! - [`execute`]: running a canary: spawning the CI in its own process group, timeouts, logs.
 //! - [`harness`]: the libtest-compatible runner.
 //!
 //! # Known limitations
