@@ -7,7 +7,7 @@
 //! line was wrong, 3 done but some inputs were skipped (`ingest`: a malformed file, each named
 //! on standard error with its line and column) or not recorded (see [`EXIT_CODES_HELP`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -32,12 +32,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Set up canaries in a crate: harness.toml, tests/regression/canaries.rs and the [[test]]
-    /// entry in Cargo.toml. Refuses to overwrite anything that exists.
+    /// Set up canaries in a crate: harness.toml, tests/regression/canaries.rs, the [[test]]
+    /// entry in Cargo.toml and `.coalmine/` (the history) in .gitignore. Refuses to overwrite
+    /// anything that exists. In a virtual workspace's root, give --package.
     Init {
-        /// The crate's folder.
+        /// The crate's folder (or the workspace's, with --package).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// The workspace member to set up, by package name (required in a virtual workspace).
+        #[arg(long, short = 'p', value_name = "NAME")]
+        package: Option<String>,
     },
     /// Record JUnit XML files and folders (searched recursively for *.xml) in the history as
     /// one run; malformed files are named with their line and column and skipped (exit 3).
@@ -68,25 +72,30 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Init { dir } => match coalmine::cli::init::init(&dir) {
-            Ok(report) => {
-                for path in &report.written {
-                    println!("wrote {}", path.display());
-                }
-                println!("next:");
-                for step in &report.next_steps {
-                    println!("  - {step}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::from(EXIT_FAILED)
-            }
-        },
+        Command::Init { dir, package } => init(&dir, package.as_deref()),
         Command::Ingest(args) => ExitCode::from(coalmine::cli::ingest::run(&args)),
         Command::Report(args) => ExitCode::from(coalmine::cli::report::run(&args)),
         Command::Quarantine(command) => ExitCode::from(coalmine::cli::quarantine::run(&command)),
         Command::Runs(command) => ExitCode::from(coalmine::cli::runs::run(&command)),
+    }
+}
+
+/// `coalmine init`: prints what was written and the next steps, or the reason nothing was.
+fn init(dir: &Path, package: Option<&str>) -> ExitCode {
+    match coalmine::cli::init::init(dir, package) {
+        Ok(report) => {
+            for path in &report.written {
+                println!("wrote {}", path.display());
+            }
+            println!("next:");
+            for step in &report.next_steps {
+                println!("  - {step}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
