@@ -4,6 +4,15 @@
 //! Anything unexpected (the CI cannot start, times out, is killed, writes no or malformed
 //! results, or its results contradict its exit code) makes the canary fail with a message that
 //! names the cause: never a pass.
+//!
+//! The path of one run, in this folder:
+//! - [`artifacts`]: the artifact folder's layout (run ids, log and record names, the
+//!   last-pass pointer), and [`retention`]: which old run folders are removed;
+//! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
+//!   a timeout and a grace period; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
+//! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
+//! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
+//!   read by [`tail`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
