@@ -154,10 +154,7 @@ fn misbehaving_cis_fail_under_cargo_test() {
         let Some((name, status)) = rest.split_once(" ... ") else {
             continue;
         };
-        let report = section(
-            &stdout,
-            &format!("---- canary::{} ----", name.trim()),
-        );
+        let report = section(&stdout, &format!("---- canary::{} ----", name.trim()));
         outcomes.insert(name.trim().to_owned(), (status.trim() == "ok", report));
     }
     let all_pass = CASES.iter().all(|case| case.passes);
@@ -236,7 +233,10 @@ fn misbehaving_cis_fail_under_nextest() {
         .unwrap_or_else(|error| panic!("{}: {error}\n{all}", junit_path.display()));
     let mut outcomes = Outcomes::new();
     let results = coalmine::results::Format::Junit
-        .read_all(&[junit_path.clone()], &coalmine::results::Staging::Default)
+        .read_all(
+            std::slice::from_ref(&junit_path),
+            &coalmine::results::Staging::Default,
+        )
         .unwrap_or_else(|error| panic!("{}: {error:?}", junit_path.display()));
     for stage in &results.stages {
         for test in &stage.tests {
