@@ -35,6 +35,24 @@ const CASES: &[Case] = &[
         passes: false,
         report: &["CONTRADICTION: the recipe CI exited 1 but no tier failed in its results"],
     },
+    Case {
+        canary: "daemon-setsid",
+        passes: false,
+        report: &[
+            "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
+            " \"sleep 300\", in its own session); it was killed",
+            "CONTRADICTION: the results say clean_teardown: true, but the recipe CI left a process running",
+        ],
+    },
+    Case {
+        canary: "daemon-double-fork",
+        passes: false,
+        report: &[
+            "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
+            " \"sleep 300\", in a new session); it was killed",
+            "CONTRADICTION: the results say clean_teardown: true",
+        ],
+    },
 ];
 
 /// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source
@@ -86,9 +104,41 @@ fn cargo(dir: &Path) -> Command {
 /// What a runner said of each canary: passed or not, and its output.
 type Outcomes = BTreeMap<String, (bool, String)>;
 
+/// Live processes started for a run of the fixture in `dir` (their `COALMINE_ARTIFACTS` is
+/// under it): every one of them must be gone once the runner is done.
+fn survivors(dir: &Path) -> Vec<String> {
+    let prefix = format!("COALMINE_ARTIFACTS={}", dir.display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ
+            .split(|byte| *byte == 0)
+            .any(|var| var.starts_with(prefix.as_bytes()))
+        {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "pid {pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
 /// Checks every case against what the runner said, listing every mismatch at once.
-fn check(runner: &str, outcomes: &Outcomes, output: &str) {
+fn check(runner: &str, dir: &Path, outcomes: &Outcomes, output: &str) {
     let mut wrong = Vec::new();
+    // The survivors' test has teeth only if the runs' artifacts are where it looks.
+    let runs = dir.join("target/coalmine/runs");
+    let run_folders = std::fs::read_dir(&runs).map_or(0, |entries| entries.count());
+    assert!(run_folders > 0, "no run folder under {}", runs.display());
+    let left = survivors(dir);
+    if !left.is_empty() {
+        wrong.push(format!("processes left running: {left:?}"));
+    }
     for case in CASES {
         let Some((passed, report)) = outcomes.get(case.canary) else {
             wrong.push(format!("canary::{} did not run", case.canary));
@@ -159,7 +209,7 @@ fn misbehaving_cis_fail_under_cargo_test() {
     }
     let all_pass = CASES.iter().all(|case| case.passes);
     assert_eq!(output.status.success(), all_pass, "{all}");
-    check("cargo test", &outcomes, &all);
+    check("cargo test", dir.path(), &outcomes, &all);
 }
 
 /// The text after `heading`, up to the next libtest section.
@@ -247,7 +297,7 @@ fn misbehaving_cis_fail_under_nextest() {
             outcomes.insert(name.to_owned(), (passed, junit_case_text(&xml, &test.name)));
         }
     }
-    check("nextest", &outcomes, &all);
+    check("nextest", dir.path(), &outcomes, &all);
 }
 
 /// Everything nextest's JUnit report holds for one testcase (its failure and captured output).

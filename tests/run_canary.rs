@@ -315,15 +315,119 @@ fn a_hanging_ci_and_all_its_children_are_terminated() {
 }
 
 #[test]
-fn processes_left_behind_after_a_normal_exit_are_terminated() {
+fn processes_left_behind_after_a_normal_exit_fail_the_canary_and_are_ended() {
     let project = Project::new(
         &format!("sleep 300 &\n{}\nexit 0", writes(PASSING_RESULTS)),
         "",
     );
     let run = project.run(green());
-    assert!(run.passed, "{}", run.report);
+    assert!(!run.passed, "{}", run.report);
+    let headline = run.report.lines().next().unwrap();
+    assert!(
+        headline.starts_with(
+            "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid "
+        ) && headline.ends_with(" \"sleep 300\", in its process group); it was killed"),
+        "{headline}"
+    );
+    assert!(
+        run.report.contains(
+            "CONTRADICTION: the results say clean_teardown: true, but the recipe CI left a process running after it exited"
+        ),
+        "{}",
+        run.report
+    );
     assert_eq!(run.record.leftover_processes, 1);
     assert_eq!(processes_with(&project.marker), Vec::<u32>::new());
+}
+
+/// A CI that starts a daemon outside its process group, in each way a CI can, waits until the
+/// daemon has left the group (it touches `$3/ready` once it has), and exits 0 with results that
+/// claim a clean teardown.
+fn escaping(how: &str) -> Project {
+    Project::new(
+        &format!(
+            "{how}\nwhile [ ! -e \"$3/ready\" ]; do sleep 0.01; done\n{}\nexit 0",
+            writes(PASSING_RESULTS)
+        ),
+        "",
+    )
+}
+
+fn assert_unclean(project: &Project, place: &str) {
+    let run = project.run(green());
+    assert!(!run.passed, "{}", run.report);
+    let headline = run.report.lines().next().unwrap();
+    assert!(
+        headline.starts_with(
+            "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid "
+        ) && headline.ends_with(&format!(", {place}); it was killed")),
+        "{}",
+        run.report
+    );
+    assert!(
+        run.report
+            .contains("CONTRADICTION: the results say clean_teardown: true")
+    );
+    assert_eq!(run.record.leftovers.len(), 1, "{:?}", run.record.leftovers);
+    // Project::run checked that nothing carrying the CI's marker is still alive.
+}
+
+#[test]
+fn a_daemon_in_its_own_session_fails_the_canary_and_is_ended() {
+    assert_unclean(
+        &escaping("setsid sh -c ': > \"$1\"; exec sleep 300' sh \"$3/ready\" &"),
+        "in its own session",
+    );
+}
+
+#[test]
+fn a_daemon_in_its_own_process_group_fails_the_canary_and_is_ended() {
+    assert_unclean(
+        &escaping(
+            "perl -e 'setpgrp(0, 0); open(F, \">\", $ARGV[0]); close(F); sleep 300' \"$3/ready\" &",
+        ),
+        "in a process group of its own",
+    );
+}
+
+#[test]
+fn a_double_forked_daemon_fails_the_canary_and_is_ended() {
+    // The middle process starts the daemon in a new session and exits at once: the daemon's
+    // parent is gone before the CI exits.
+    let project = escaping("setsid sh -c 'sleep 300 & : > \"$1\"; exit 0' sh \"$3/ready\"");
+    let run = project.run(green());
+    assert!(!run.passed, "{}", run.report);
+    assert!(
+        run.report
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("\"sleep 300\", in a new session); it was killed"),
+        "{}",
+        run.report
+    );
+}
+
+#[test]
+fn a_leftover_is_charged_to_its_own_run_when_canaries_share_a_process() {
+    // The escaping CI's daemon comes back to the harness while that CI still runs; the other
+    // canary finishes meanwhile and must not take it for its own.
+    let escaping =
+        escaping("setsid sh -c 'sleep 300 & : > \"$1\"; exit 0' sh \"$3/ready\"\nsleep 2");
+    let clean = Project::new(&format!("sleep 0.5\n{}", writes(PASSING_RESULTS)), "");
+    let (dirty, tidy) = std::thread::scope(|scope| {
+        let dirty = scope.spawn(|| escaping.run(green()));
+        let tidy = scope.spawn(|| clean.run(green()));
+        (dirty.join().unwrap(), tidy.join().unwrap())
+    });
+    assert!(tidy.passed, "{}", tidy.report);
+    assert!(tidy.record.leftovers.is_empty());
+    assert!(!dirty.passed);
+    assert!(
+        dirty.report.starts_with("UNCLEAN TEARDOWN"),
+        "{}",
+        dirty.report
+    );
 }
 
 #[test]

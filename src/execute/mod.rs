@@ -9,7 +9,7 @@
 //! - [`artifacts`]: the artifact folder's layout (run ids, log and record names, the
 //!   last-pass pointer), and [`retention`]: which old run folders are removed;
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
-//!   a timeout and a grace period; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
+//!   a timeout and a grace period, and [`leftovers`]: what it left running when it exited; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
 //! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
 //!   read by [`tail`].
@@ -29,6 +29,7 @@ use process::{Finished, Spawn};
 
 pub mod artifacts;
 pub mod interrupt;
+pub mod leftovers;
 pub mod pgroup;
 pub mod process;
 pub mod record;
@@ -380,6 +381,21 @@ fn judge(
                 .to_owned(),
         );
     }
+    if !finished.leftovers.is_empty() {
+        record
+            .problems
+            .push(leftovers::headline(&finished.leftovers));
+        if results.and_then(|results| results.flag("clean_teardown")) == Some(true) {
+            record.problems.push(format!(
+                "CONTRADICTION: the results say clean_teardown: true, but the recipe CI left {} \
+                 running after it exited",
+                match finished.leftovers.len() {
+                    1 => "a process".to_owned(),
+                    n => format!("{n} processes"),
+                }
+            ));
+        }
+    }
     if let Some(results) = results {
         let failed: Vec<&str> = results.failed_tiers().collect();
         if let Exit::Code(code) = exit {
@@ -460,6 +476,7 @@ impl RunRecord {
         self.started_at = Some(humantime::format_rfc3339_millis(finished.started_at).to_string());
         self.ended_at = Some(humantime::format_rfc3339_millis(finished.ended_at).to_string());
         self.duration_secs = Some(finished.duration.as_secs_f64());
-        self.leftover_processes = finished.leftovers;
+        self.leftover_processes = finished.leftovers.len();
+        self.leftovers = finished.leftovers.clone();
     }
 }

@@ -1,6 +1,7 @@
 //! Spawning the recipe CI: never through a shell, in its own process group, output straight to
 //! files, with a timeout (SIGTERM to the group, a grace period, then SIGKILL), periodic "slow"
-//! notices, and a sweep of any process the CI left behind when it exited.
+//! notices, and a sweep of any process the CI left behind when it exited, in its group or
+//! escaped from it ([`super::leftovers`]).
 
 use std::fs::File;
 use std::io;
@@ -10,6 +11,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::leftovers::{self, Leftover};
 use super::{interrupt, pgroup};
 use crate::check::Exit;
 
@@ -51,8 +53,9 @@ pub struct Finished {
     pub ended_at: SystemTime,
     /// How long it ran.
     pub duration: Duration,
-    /// Processes of its group still alive after it exited, which were then terminated.
-    pub leftovers: usize,
+    /// Processes it left running after it exited (in its group or escaped from it), which were
+    /// then ended.
+    pub leftovers: Vec<Leftover>,
 }
 
 /// Runs the process to completion. `on_slow` gets the elapsed time each time `slow` passes.
@@ -66,6 +69,14 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
         .stdout(spawn.stdout)
         .stderr(spawn.stderr)
         .process_group(0);
+    // The run's marker, which its escaped processes still carry.
+    let run_id = spawn
+        .env
+        .iter()
+        .find(|(key, _)| key == "COALMINE_RUN_ID")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    leftovers::become_subreaper();
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut child = command.spawn()?;
@@ -113,8 +124,8 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     };
     let duration = start.elapsed();
     let ended_at = SystemTime::now();
-    // The leader is gone; anything still in its group was left behind (daemons, stuck children).
-    let leftovers = pgroup::terminate_group(pid, spawn.grace);
+    // The leader is gone; anything still in its group, or escaped from it, was left behind.
+    let leftovers = leftovers::sweep(pid, &run_id, spawn.grace);
     drop(registration);
     Ok(Finished {
         pid,

@@ -54,8 +54,11 @@ pub struct RunRecord {
     pub exit: Option<Exit>,
     /// Whether it was stopped for running past its timeout.
     pub timed_out: bool,
-    /// Processes of its group alive after it exited (terminated by the harness).
+    /// How many processes it left running after it exited (ended by the harness).
     pub leftover_processes: usize,
+    /// Those processes, as found before they were ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<super::leftovers::Leftover>,
     /// Start, RFC 3339.
     pub started_at: Option<String>,
     /// End, RFC 3339.
@@ -102,6 +105,7 @@ impl RunRecord {
             exit: None,
             timed_out: false,
             leftover_processes: 0,
+            leftovers: Vec::new(),
             started_at: None,
             ended_at: None,
             duration_secs: None,

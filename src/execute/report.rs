@@ -69,14 +69,6 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
         artifacts.display()
     )
     .ok();
-    if record.leftover_processes > 0 {
-        writeln!(
-            out,
-            "  note: the recipe CI left {} process(es) running after it exited; they were terminated",
-            record.leftover_processes
-        )
-        .ok();
-    }
     if record.exit.is_some() {
         for log in [STDOUT_LOG, STDERR_LOG] {
             write_tail(&mut out, &artifacts.join(log), log);
