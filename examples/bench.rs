@@ -444,7 +444,34 @@ fn in_process(workspace: &Workspace) -> Result<Vec<Variant>, String> {
             }
         }),
     };
-    Ok(vec![run_canary, harness])
+    let template = workspace.template.clone();
+    let dest = workspace.direct.clone();
+    let sweep = Variant {
+        label: "cp in its own process group, then the leftover sweep (in-process)".to_owned(),
+        measure: Box::new(move || {
+            use std::os::unix::process::CommandExt;
+            coalmine::execute::leftovers::become_subreaper();
+            let _ = std::fs::remove_file(&dest);
+            let start = Instant::now();
+            let mut child = Command::new("cp")
+                .arg(&template)
+                .arg(&dest)
+                .stdin(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .map_err(|error| format!("cannot run cp: {error}"))?;
+            let pid = child.id();
+            let status = child.wait().map_err(|error| error.to_string())?;
+            let left =
+                coalmine::execute::leftovers::sweep(pid, "bench-sweep", Duration::from_secs(1));
+            let elapsed = start.elapsed();
+            if !status.success() || !left.is_empty() {
+                return Err(format!("cp exited with {status}, leftovers {left:?}"));
+            }
+            Ok(elapsed)
+        }),
+    };
+    Ok(vec![run_canary, harness, sweep])
 }
 
 /// The pytest suite of the same shape: one parametrised test per canary that makes an
@@ -645,6 +672,13 @@ fn goals(results: &[Measured]) -> String {
                 verdict(difference < 5.0)
             );
         }
+    }
+    if let Some((_, _, difference)) = find(IN_PROCESS, "cp in its own process group") {
+        let _ = writeln!(
+            out,
+            "  the leftover sweep on a CI that left nothing: {difference:+.3} ms over cp (goal < 1 ms: {})",
+            verdict(difference < 1.0)
+        );
     }
     for (pytest_label, suite_label) in [(PYTEST_1, SUITE_1), (PYTEST_LARGE, SUITE_LARGE)] {
         if let Some((pytest, _, _)) = find(PYTEST, pytest_label)
