@@ -5,6 +5,9 @@
 //! for its `[[quarantine]]` entries (a broken config lists nothing as quarantined); a run, such
 //! as the `--exact NAME` nextest issues once per test, reads harness.toml once and builds only
 //! the selected canaries.
+//!
+//! After a run, each canary's outcome goes into the history ([`recorder`]), and the run folders
+//! of the canaries that ran are pruned to `[run] keep` ([`crate::execute::retention`]).
 
 pub mod args;
 mod json;

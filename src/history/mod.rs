@@ -4,7 +4,9 @@
 //! [`History`] is the store (see [`store`] for how concurrent writers are kept safe and
 //! [`schema`] for the tables and their versions); [`model`] holds the rows it reads and writes;
 //! [`files`] knows which report files each ingested run was read from; [`tags`] keeps each
-//! test's tags those of the most recent run that reported them.
+//! test's tags those of the most recent run that reported them; [`packed`] writes and reads each
+//! recording's results as one batch. What writes into it: the harness's recorder
+//! ([`crate::harness::recorder`]) and [`crate::ingest`].
 //! The database path comes from `[history] path` in `harness.toml`, overridden by the
 //! `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
 
