@@ -1176,3 +1176,54 @@ fn nameless_testcases_are_recorded_under_their_suite_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn a_history_url_is_refused_without_printing_its_password_or_creating_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("some.xml"),
+        "<testsuite><testcase name=\"t\"/></testsuite>",
+    );
+    let url = "postgres://coalmine:s3cret-pw@db.example:5432/history";
+    let from_config = "[history]\npath = \"postgresql://ci:hunter2@db.example/h\"\n";
+    write(&dir.path().join("harness.toml"), from_config);
+    for args in [
+        vec!["report", "--history", url],
+        vec![
+            "ingest",
+            "--history",
+            url,
+            "--lane",
+            "l",
+            "--kind",
+            "periodic",
+            "--commit",
+            "c1",
+            "some.xml",
+        ],
+        vec!["quarantine", "plan", "--history", url],
+        vec!["report"],
+    ] {
+        let output = coalmine(dir.path(), &args);
+        let said = stderr(&output);
+        assert_eq!(code(&output), 1, "{args:?}: {said}");
+        assert!(
+            said.contains("is a URL, but coalmine keeps its history in a SQLite file"),
+            "{args:?}: {said}"
+        );
+        assert!(
+            !said.contains("s3cret-pw") && !said.contains("hunter2"),
+            "{args:?}: {said}"
+        );
+        assert!(said.contains(":***@"), "{args:?}: {said}");
+    }
+    let entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.iter().all(|name| !name.contains(':')),
+        "folders named after the URL were created: {entries:?}"
+    );
+}

@@ -165,6 +165,9 @@ fn current_dir() -> Result<PathBuf, Failure> {
 
 /// Opens a history that must already exist (reading commands never create one).
 pub fn open_existing(path: &Path) -> Result<History, Failure> {
+    if let Some(url) = crate::history::store::url_in(path) {
+        return Err(crate::history::HistoryError::Url { url: url.into() }.to_string());
+    }
     if !path.exists() {
         return Err(format!(
             "no history database at {}: record runs first (`coalmine ingest ...`, or run the \

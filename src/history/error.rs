@@ -8,6 +8,19 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
+    /// The history was given as a URL (`postgres://…`), which this version cannot open; the
+    /// password, if the URL has one, is shown as `***`.
+    #[error(
+        "the history `{}` is a URL, but coalmine keeps its history in a SQLite file (a \
+         database server is not supported yet); give a file path in `[history] path`, \
+         COALMINE_HISTORY or --history, such as .coalmine/history.db; nothing was created",
+        url.display()
+    )]
+    Url {
+        /// The URL as given, its password masked (what [`HistoryError::path`] gives).
+        url: PathBuf,
+    },
+
     /// The folder that should hold the database could not be created.
     #[error(
         "cannot create the folder {} for the history database {}: {source}; create it, or point \
@@ -175,6 +188,7 @@ impl HistoryError {
             | HistoryError::NoWal { path, .. }
             | HistoryError::InvalidInput { path, .. }
             | HistoryError::Sqlite { path, .. } => path,
+            HistoryError::Url { url } => url,
         }
     }
 

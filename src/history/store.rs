@@ -110,6 +110,9 @@ impl History {
         path: &Path,
         lock_timeout: Duration,
     ) -> Result<History, HistoryError> {
+        if let Some(url) = url_in(path) {
+            return Err(HistoryError::Url { url: url.into() });
+        }
         check_file(path)?;
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
             && !dir.is_dir()
@@ -830,6 +833,33 @@ fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
 
 /// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
 /// database, so that SQLite never touches anything else.
+/// The URL in a history path (`postgres://user:***@host/db`, password masked), when the path
+/// is one: a scheme (a letter, then letters, digits, `+`, `-` or `.`) right before `://`,
+/// after the start or a `/` (a configured URL is joined to harness.toml's folder).
+pub fn url_in(path: &Path) -> Option<String> {
+    let text = path.to_string_lossy();
+    let at = text.find("://")?;
+    let start = text[..at].rfind('/').map_or(0, |slash| slash + 1);
+    let scheme = &text[start..at];
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return None;
+    }
+    let url = &text[start..];
+    let rest = &url[scheme.len() + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    Some(match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    })
+}
+
 fn check_file(path: &Path) -> Result<(), HistoryError> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,

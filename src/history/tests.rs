@@ -1150,3 +1150,38 @@ fn a_damaged_batch_is_reported_not_skipped() {
     assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
     assert!(history.ingested_results(1).is_err());
 }
+
+#[test]
+fn urls_are_recognised_and_their_passwords_masked() {
+    use crate::history::store::url_in;
+    use std::path::Path;
+    assert_eq!(
+        url_in(Path::new("postgres://u:pw@host:5432/db")).as_deref(),
+        Some("postgres://u:***@host:5432/db")
+    );
+    assert_eq!(
+        url_in(Path::new("/crate/postgresql://u@host/db?sslmode=require")).as_deref(),
+        Some("postgresql://u@host/db?sslmode=require")
+    );
+    assert_eq!(
+        url_in(Path::new("postgres://host/db")).as_deref(),
+        Some("postgres://host/db")
+    );
+    for path in [
+        ".coalmine/history.db",
+        "/tmp/1x://b",
+        "/tmp/a:/b",
+        "history.db",
+    ] {
+        assert_eq!(url_in(Path::new(path)), None, "{path}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let error = History::open(&dir.path().join("postgres://u:pw@h/db")).unwrap_err();
+    assert!(matches!(error, HistoryError::Url { .. }), "{error}");
+    assert!(!error.to_string().contains(":pw@"), "{error}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}
