@@ -212,10 +212,33 @@ pub fn edit(text: &str, changes: &Changes, today: Date, policy: &Policy) -> Resu
                 .to_owned(),
         );
     };
-    entries.retain(|entry| {
+    // A removed entry takes its own comment (the lines right above its header) with it; the
+    // comments before that, such as a section header, are kept, above the next entry.
+    let mut kept = String::new();
+    let mut index = 0;
+    while index < entries.len() {
+        let Some(entry) = entries.get_mut(index) else {
+            break;
+        };
         let test = entry.get("test").and_then(Item::as_str);
-        !test.is_some_and(|test| changes.remove.iter().any(|removed| removed == test))
-    });
+        let prefix = entry
+            .decor()
+            .prefix()
+            .and_then(|prefix| prefix.as_str())
+            .unwrap_or("")
+            .to_owned();
+        if test.is_some_and(|test| changes.remove.iter().any(|removed| removed == test)) {
+            kept.push_str(not_the_entrys_own(&prefix));
+            entries.remove(index);
+        } else {
+            if !kept.is_empty() {
+                entry
+                    .decor_mut()
+                    .set_prefix(format!("{}{prefix}", std::mem::take(&mut kept)));
+            }
+            index += 1;
+        }
+    }
     for (candidate, marker) in &changes.add {
         let owner = candidate.owner.clone().unwrap_or_default();
         let mut entry = Table::new();
@@ -232,12 +255,50 @@ pub fn edit(text: &str, changes: &Changes, today: Date, policy: &Policy) -> Resu
              {} days without a failure from then.\n",
             policy.release_days
         ));
+        if !kept.is_empty() {
+            let own = entry
+                .decor()
+                .prefix()
+                .and_then(|prefix| prefix.as_str())
+                .unwrap_or("")
+                .to_owned();
+            entry
+                .decor_mut()
+                .set_prefix(format!("{}{own}", std::mem::take(&mut kept)));
+        }
         entries.push(entry);
     }
     if entries.is_empty() {
         root.remove("quarantine");
     }
+    if !kept.is_empty() {
+        // No entry left after the removed ones: the comments go to the end of the file.
+        let trailing = document.trailing().as_str().unwrap_or("").to_owned();
+        document.set_trailing(format!("{trailing}{kept}"));
+    }
     Ok(document.to_string())
+}
+
+/// The part of an entry's prefix that is not its own comment: everything up to the last blank
+/// line before its header (a section header, another block of comments). The lines right above
+/// the header, with no blank line between, are the entry's own and go with it.
+fn not_the_entrys_own(prefix: &str) -> &str {
+    let mut end = 0;
+    let mut offset = 0;
+    for line in prefix.split_inclusive('\n') {
+        offset += line.len();
+        if line.trim().is_empty() {
+            end = offset;
+        }
+    }
+    // Only comment lines and blank lines are in a prefix; keep none when nothing but the
+    // entry's own block is there (a leading newline alone is no comment).
+    let kept = &prefix[..end];
+    if kept.lines().any(|line| line.trim_start().starts_with('#')) {
+        kept
+    } else {
+        ""
+    }
 }
 
 /// Writes the edited harness.toml (`None`: unchanged), then the pull-request description.
@@ -464,6 +525,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(removed.trim_end(), text.trim_end());
+    }
+
+    #[test]
+    fn removing_an_entry_keeps_the_comments_that_are_not_its_own() {
+        let text = "[ci]\ncommand = [\"x\"]\n\n# ---- Quarantined tests (edited by coalmine) ----\n\n\
+                    # storage is flaky since the migration\n[[quarantine]]\ntest = \"a\"\nowner = \"o\"\n\
+                    since = 2026-01-01\n\n# keep this note\n\n[[quarantine]]\ntest = \"b\"\nowner = \"o\"\n\
+                    since = 2026-01-01\n";
+        let remove = |tests: &[&str], text: &str| {
+            edit(
+                text,
+                &Changes {
+                    remove: tests.iter().map(|test| (*test).to_owned()).collect(),
+                    ..Changes::default()
+                },
+                "2026-12-01".parse().unwrap(),
+                &Policy::default(),
+            )
+            .unwrap()
+        };
+        let first = remove(&["a"], text);
+        assert!(
+            first.contains("# ---- Quarantined tests (edited by coalmine) ----"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("storage is flaky"),
+            "the entry's own comment goes: {first}"
+        );
+        assert!(first.contains("# keep this note"), "{first}");
+        assert!(first.contains("test = \"b\""), "{first}");
+        let both = remove(&["a", "b"], text);
+        assert!(
+            both.contains("# ---- Quarantined tests (edited by coalmine) ----"),
+            "{both}"
+        );
+        assert!(both.contains("# keep this note"), "{both}");
+        assert!(
+            !both.contains("[[quarantine]]") && !both.contains("storage is flaky"),
+            "{both}"
+        );
+        // What apply wrote above an entry is its own: removing it leaves the file as it was.
+        assert_eq!(
+            not_the_entrys_own("\n# Quarantined by ...\n# the day ...\n"),
+            ""
+        );
+        assert_eq!(
+            not_the_entrys_own("\n# header\n\n# own\n"),
+            "\n# header\n\n"
+        );
     }
 
     #[test]
