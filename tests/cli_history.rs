@@ -697,6 +697,10 @@ fn report_json_has_its_documented_shape() {
         text.contains("measured 70 % of 20 trusted runs passed (misses the goal)"),
         "{text}"
     );
+    assert!(
+        text.contains("leave out quarantined tests: a quarantined test fails nobody's change"),
+        "{text}"
+    );
     let markdown = stdout(&coalmine(root, &["report", "--format", "md", "--now", NOW]));
     assert!(
         markdown.contains(

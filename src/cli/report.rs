@@ -294,9 +294,14 @@ fn text(report: &Report, plan: &Plan, policy: &Policy) -> String {
     } else {
         let _ = writeln!(out, "{title}:");
         out.push_str(&lanes.text(2));
+        let _ = writeln!(out, "  {LANES_LEAVE_OUT_QUARANTINE}");
     }
     out
 }
+
+/// How lane counts treat quarantined tests, said under every lane table.
+const LANES_LEAVE_OUT_QUARANTINE: &str = "(failed runs and failing tests leave out quarantined \
+tests: a quarantined test fails nobody's change)";
 
 fn markdown(report: &Report, policy: &Policy) -> String {
     let mut out = String::new();
@@ -367,6 +372,7 @@ fn markdown(report: &Report, policy: &Policy) -> String {
         out.push_str("No lane ran.\n");
     } else {
         out.push_str(&lanes.markdown());
+        let _ = writeln!(out, "\n{LANES_LEAVE_OUT_QUARANTINE}");
     }
     out
 }
