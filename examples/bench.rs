@@ -185,6 +185,8 @@ struct Workspace {
     root: PathBuf,
     template: PathBuf,
     config: PathBuf,
+    /// The same config with retention off in effect (`[run] keep` larger than any run count).
+    config_keep_all: PathBuf,
     runs: PathBuf,
     /// Where the direct `cp` writes.
     direct: PathBuf,
@@ -209,11 +211,26 @@ impl Workspace {
             template = template.display().to_string(),
             runs = runs.display().to_string(),
         );
-        std::fs::write(&config, toml).map_err(io)?;
+        std::fs::write(&config, &toml).map_err(io)?;
+        let config_keep_all = root.join("harness-keep-all.toml");
+        // Its own artifact root, so that its runs add nothing for the others to remove.
+        let keep_all_runs = root.join("runs-keep-all");
+        std::fs::write(
+            &config_keep_all,
+            format!(
+                "{}keep = 1000000000\n",
+                toml.replace(
+                    &format!("artifacts = {:?}", runs.display().to_string()),
+                    &format!("artifacts = {:?}", keep_all_runs.display().to_string()),
+                )
+            ),
+        )
+        .map_err(io)?;
         Ok(Workspace {
             root,
             template,
             config,
+            config_keep_all,
             runs,
             direct: direct.join("results.json"),
         })
@@ -673,6 +690,15 @@ fn goals(results: &[Measured]) -> String {
             );
         }
     }
+    if let (Some((pruned, _, _)), Some((kept, _, _))) =
+        (find(OVERHEAD, SUITE_1), find(OVERHEAD, SUITE_KEEP_ALL))
+    {
+        let _ = writeln!(
+            out,
+            "  retention (a run folder removed per run once past [run] keep): {:+.3} ms (medians, N=1)",
+            pruned.median - kept.median
+        );
+    }
     if let Some((_, _, difference)) = find(IN_PROCESS, "cp in its own process group") {
         let _ = writeln!(
             out,
@@ -725,6 +751,8 @@ const PYTEST: &str =
 const PYTEST_1: &str = "pytest -q test_canaries.py::test_canary[c00000], N=1";
 const PYTEST_LARGE: &str = "pytest -q test_canaries.py::test_canary[c00000], N=10000";
 const SUITE_1: &str = "bench_suite --exact canary::c00000, N=1";
+const SUITE_KEEP_ALL: &str =
+    "bench_suite --exact canary::c00000, N=1, [run] keep above any count (no run folder removed)";
 const SUITE_LARGE: &str = "bench_suite --exact canary::c00000, N=10000";
 
 /// A name-resolution group: title, the bare harness's arguments, coalmine's arguments, and
@@ -768,6 +796,15 @@ fn run(options: &Options) -> Result<bool, String> {
                 process(
                     SUITE_LARGE,
                     example(&suite, &workspace, LARGE, &["--exact", FIRST]),
+                    Expectation::Passed(1),
+                ),
+                process(
+                    SUITE_KEEP_ALL,
+                    {
+                        let mut command = example(&suite, &workspace, 1, &["--exact", FIRST]);
+                        command.env("COALMINE_CONFIG", &workspace.config_keep_all);
+                        command
+                    },
                     Expectation::Passed(1),
                 ),
             ],
