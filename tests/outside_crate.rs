@@ -35,6 +35,15 @@ const CASES: &[Case] = &[
         passes: false,
         report: &["CONTRADICTION: the recipe CI exited 1 but no tier failed in its results"],
     },
+    Case {
+        canary: "status-upper-case",
+        passes: false,
+        report: &[
+            "malformed cc-ci results in ",
+            "results.json:2:31: unknown status \"PASS\" for tier \"install\"; did you mean \"pass\"? \
+             (tier statuses are exactly \"pass\", \"fail\", \"skip\", \"unver\", in lower case)",
+        ],
+    },
 ];
 
 /// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source
