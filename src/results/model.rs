@@ -183,7 +183,9 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// The test with this exact name, if present.
+    /// The first test with this exact name, if present. A name may be reported more than once
+    /// (a retry, or distinct tests that share it): checks judge every report of it, see
+    /// [`by_test`](crate::check::by_test).
     pub fn test(&self, name: &str) -> Option<&TestCase> {
         self.tests.iter().find(|test| test.name == name)
     }
