@@ -2,7 +2,8 @@
 //! path and declares canaries as a CI maintainer would, each over a recipe CI that misbehaves
 //! in one way (a script in its `ci/` folder). Run under `cargo test` (canaries in threads of one
 //! process) and under `cargo nextest run` (a process per canary), every misbehaving CI must
-//! fail its canary with the headline that names what it did, and the honest one must pass.
+//! fail its canary with the headline that names what it did, and the controls (the honest CI;
+//! a check that names one of two tests sharing a name) must pass.
 //!
 //! To add a class of misbehaviour: a script `ci/<recipe>.sh`, a canary in the fixture's
 //! `tests/regression/canaries.rs`, and a [`Case`] in [`CASES`].
@@ -17,7 +18,7 @@ mod common;
 struct Case {
     /// The canary's name.
     canary: &'static str,
-    /// Whether it must pass (only the honest control does).
+    /// Whether it must pass (only the controls do).
     passes: bool,
     /// Text its report must contain (the headline first).
     report: &'static [&'static str],
@@ -52,6 +53,40 @@ const CASES: &[Case] = &[
             " \"sleep 300\", in a new session); it was killed",
             "CONTRADICTION: the results say clean_teardown: true",
         ],
+    },
+    Case {
+        canary: "status-upper-case",
+        passes: false,
+        report: &[
+            "malformed cc-ci results in ",
+            "results.json:2:31: unknown status \"PASS\" for tier \"install\"; did you mean \"pass\"? \
+             (tier statuses are exactly \"pass\", \"fail\", \"skip\", \"unver\", in lower case)",
+        ],
+    },
+    Case {
+        canary: "retried-test",
+        passes: false,
+        report: &[
+            "1 of 7 checks failed",
+            "✗ stage(\"install\").test(\"test_serving\").passed()",
+            "found:    test \"test_serving\" in stage \"install\" was reported 2 times as the same test \
+             (a retry, or one report read twice): pass, fail (connection refused on the second try)",
+        ],
+    },
+    Case {
+        canary: "same-name-ambiguous",
+        passes: false,
+        report: &[
+            "1 of 4 checks failed",
+            "found:    AMBIGUOUS: 2 tests named \"test_it\" in stage \"pytest\": tests/test_b.py (fail), \
+             tests/test_a.py (pass); failed() needs each of them to have failed; name one with .file(..), \
+             e.g. stage(\"pytest\").test(\"test_it\").file(\"tests/test_b.py\").failed()",
+        ],
+    },
+    Case {
+        canary: "same-name-precise",
+        passes: true,
+        report: &[],
     },
 ];
 

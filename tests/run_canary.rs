@@ -566,3 +566,39 @@ fn a_canary_without_a_recipe_ci_fails_before_anything_runs() {
     assert!(first.contains("has no [ci] table"), "{first}");
     assert!(!run.artifacts.exists(), "nothing should have run");
 }
+
+#[test]
+fn a_glob_that_matches_one_file_twice_reads_it_once() {
+    // `a` and `b` are one folder (a symlink), and `copy.json` is a hard link of `results.json`:
+    // the glob matches the same report four times.
+    let script = format!(
+        "mkdir \"$3/a\"\n{}\nmv \"$3/results.json\" \"$3/a/results.json\"\n\
+         ln \"$3/a/results.json\" \"$3/a/copy.json\"\nln -s a \"$3/b\"",
+        writes(PASSING_RESULTS)
+    );
+    let project = Project::new(&script, "");
+    project.edit_config(|text| {
+        text.replace(
+            "results = \"{artifacts}/results.json\"",
+            "results = \"{artifacts}/*/*.json\"",
+        )
+    });
+    let run = project.run(green());
+    assert!(run.passed, "{}", run.report);
+    let results = run.record.results.as_ref().unwrap();
+    assert_eq!(
+        results.stage("install").unwrap().tests.len(),
+        1,
+        "{results:?}"
+    );
+    let serving = run
+        .record
+        .checks
+        .iter()
+        .find(|check| check.check == "stage(\"install\").test(\"test_serving\").passed()")
+        .unwrap();
+    assert_eq!(
+        serving.found,
+        "test \"test_serving\" in stage \"install\" is pass"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Check, CiRun, Stream, TestExpectation};
+use super::{Check, CiRun, IdentityField, Stream, TestExpectation, TestQualifier};
 use crate::results::TierStatus;
 
 /// The CI must exit with exactly this code.
@@ -81,15 +81,20 @@ impl StageRef {
         StageTestRef {
             stage: self.stage,
             test: name.into(),
+            qualifier: TestQualifier::default(),
         }
     }
 }
 
-/// A named test in a named stage, to be asserted on.
+/// A named test in a named stage, to be asserted on. When several tests share the name (two
+/// files defining `test_it`), [`file`](StageTestRef::file), [`classname`](StageTestRef::classname),
+/// [`suite`](StageTestRef::suite) and [`variant`](StageTestRef::variant) name one of them;
+/// several calls must all match.
 #[derive(Debug, Clone)]
 pub struct StageTestRef {
     stage: String,
     test: String,
+    qualifier: TestQualifier,
 }
 
 impl StageTestRef {
@@ -97,8 +102,35 @@ impl StageTestRef {
         Check::StageTest {
             stage: self.stage,
             test: self.test,
+            qualifier: self.qualifier,
             expect,
         }
+    }
+
+    fn with(mut self, field: IdentityField, value: impl Into<String>) -> StageTestRef {
+        self.qualifier = self.qualifier.and(field, value);
+        self
+    }
+
+    /// Only the test (of those with the name) from this source file, e.g. `"tests/test_a.py"`.
+    pub fn file(self, file: impl Into<String>) -> StageTestRef {
+        self.with(IdentityField::File, file)
+    }
+
+    /// Only the test of this class or module (JUnit `classname`), e.g. `"tests.test_a"`.
+    pub fn classname(self, classname: impl Into<String>) -> StageTestRef {
+        self.with(IdentityField::Classname, classname)
+    }
+
+    /// Only the test nested in exactly this suite path, outermost first, joined with `" > "`
+    /// (`"pytest"`, `"api > v2"`), as reports print it.
+    pub fn suite(self, path: impl Into<String>) -> StageTestRef {
+        self.with(IdentityField::Suite, path)
+    }
+
+    /// Only the test with these parameters (the variant, as reports print it).
+    pub fn variant(self, variant: impl Into<String>) -> StageTestRef {
+        self.with(IdentityField::Variant, variant)
     }
 
     /// The test must be present, whatever its outcome.
@@ -106,12 +138,14 @@ impl StageTestRef {
         self.expect(TestExpectation::Present)
     }
 
-    /// The test must be present and have passed.
+    /// The test must be present and have passed every time it is reported (a retry that failed
+    /// once did not pass). Of several tests sharing the name, each must have.
     pub fn passed(self) -> Check {
         self.expect(TestExpectation::Passed)
     }
 
-    /// The test must be present and have failed.
+    /// The test must be present and have failed at least one of the times it is reported. Of
+    /// several tests sharing the name, each must have.
     pub fn failed(self) -> Check {
         self.expect(TestExpectation::Failed)
     }
@@ -175,6 +209,16 @@ mod tests {
             stage("install").test("test_serving").passed(),
             stage("custom").test("t").failed(),
             stage("custom").test("t").present(),
+            stage("pytest")
+                .test("test_it")
+                .file("tests/test_b.py")
+                .classname("tests.test_b")
+                .failed(),
+            stage("s")
+                .test("t")
+                .suite("api > v2")
+                .variant("n=1")
+                .passed(),
             output_matches("GREEN$"),
             stderr_matches("x"),
         ]
@@ -192,6 +236,8 @@ mod tests {
                 "stage(\"install\").test(\"test_serving\").passed()",
                 "stage(\"custom\").test(\"t\").failed()",
                 "stage(\"custom\").test(\"t\").present()",
+                "stage(\"pytest\").test(\"test_it\").file(\"tests/test_b.py\").classname(\"tests.test_b\").failed()",
+                "stage(\"s\").test(\"t\").suite(\"api > v2\").variant(\"n=1\").passed()",
                 "output_matches(\"GREEN$\")",
                 "stderr_matches(\"x\")",
             ]
@@ -204,5 +250,15 @@ mod tests {
         assert!(problem.contains("does not compile"), "{problem}");
         assert!(output_matches("a+").validate().is_ok());
         assert!(tier("").is(TierStatus::Pass).validate().is_err());
+        let problem = stage("s")
+            .test("t")
+            .file("")
+            .passed()
+            .validate()
+            .unwrap_err();
+        assert!(
+            problem.contains("names a test by an empty value"),
+            "{problem}"
+        );
     }
 }

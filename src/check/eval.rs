@@ -6,8 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use super::select::{IdentityField, TestQualifier, by_test};
 use super::{Check, CiRun, Exit, Expect, Stream, TestExpectation};
-use crate::results::{RunResults, TierStatus};
+use crate::results::{RunResults, TestCase, TierStatus};
 use crate::suggest::closest_first;
 
 /// The result of evaluating one check.
@@ -46,15 +47,29 @@ impl Check {
             Check::StageTest {
                 stage,
                 test,
+                qualifier,
                 expect,
-            } => (
-                match expect {
-                    TestExpectation::Present => format!("test {test:?} present in stage {stage:?}"),
-                    TestExpectation::Passed => format!("test {test:?} passed in stage {stage:?}"),
-                    TestExpectation::Failed => format!("test {test:?} failed in stage {stage:?}"),
-                },
-                with_results(run, |results| stage_test(results, stage, test, *expect)),
-            ),
+            } => {
+                let subject = format!("test {test:?}{}", qualifier.describe());
+                (
+                    match expect {
+                        TestExpectation::Present => format!("{subject} present in stage {stage:?}"),
+                        TestExpectation::Passed => format!("{subject} passed in stage {stage:?}"),
+                        TestExpectation::Failed => format!("{subject} failed in stage {stage:?}"),
+                    },
+                    with_results(run, |results| {
+                        stage_test(
+                            results,
+                            &StageTest {
+                                stage,
+                                test,
+                                qualifier,
+                                expect: *expect,
+                            },
+                        )
+                    }),
+                )
+            }
             Check::Output {
                 stream,
                 pattern,
@@ -172,7 +187,24 @@ fn flag_is(results: &RunResults, flag: &str, value: bool) -> Verdict {
     }
 }
 
-fn stage_test(results: &RunResults, stage: &str, test: &str, expect: TestExpectation) -> Verdict {
+/// A stage-test check's parts, borrowed.
+struct StageTest<'a> {
+    stage: &'a str,
+    test: &'a str,
+    qualifier: &'a TestQualifier,
+    expect: TestExpectation,
+}
+
+/// How many reports or tests a finding lists before "and N more".
+const LISTED: usize = 10;
+
+fn stage_test(results: &RunResults, check: &StageTest<'_>) -> Verdict {
+    let StageTest {
+        stage,
+        test,
+        qualifier,
+        expect,
+    } = *check;
     let Some(found_stage) = results.stage(stage) else {
         return Err(format!(
             "no stage {stage:?} in the results; stages reported (closest first): {}",
@@ -182,7 +214,12 @@ fn stage_test(results: &RunResults, stage: &str, test: &str, expect: TestExpecta
             )
         ));
     };
-    let Some(case) = found_stage.test(test) else {
+    let named: Vec<&TestCase> = found_stage
+        .tests
+        .iter()
+        .filter(|case| case.name == test)
+        .collect();
+    if named.is_empty() {
         let elsewhere: Vec<&str> = results
             .stages
             .iter()
@@ -203,17 +240,175 @@ fn stage_test(results: &RunResults, stage: &str, test: &str, expect: TestExpecta
             ));
         }
         return Err(found);
-    };
-    let mut found = format!("test {test:?} in stage {stage:?} is {}", case.outcome);
-    if let Some(message) = &case.message {
-        found.push_str(&format!(" ({})", first_line(message)));
     }
-    let holds = match expect {
+    let subject = format!("test {test:?}{}", qualifier.describe());
+    let matching: Vec<&TestCase> = named
+        .iter()
+        .copied()
+        .filter(|case| qualifier.matches(case))
+        .collect();
+    if matching.is_empty() {
+        return Err(format!(
+            "no {subject} in stage {stage:?}; the tests named {test:?} there: {}",
+            list_tests(&by_test(named))
+        ));
+    }
+    let holds_for = |reports: &[&TestCase]| match expect {
         TestExpectation::Present => true,
-        TestExpectation::Passed => case.outcome.is_pass(),
-        TestExpectation::Failed => case.outcome.is_failure(),
+        TestExpectation::Passed => reports.iter().all(|case| case.outcome.is_pass()),
+        TestExpectation::Failed => reports.iter().any(|case| case.outcome.is_failure()),
+    };
+    let tests = by_test(matching);
+    let holds = tests.iter().all(|reports| holds_for(reports));
+    let found = match tests.as_slice() {
+        [reports] if reports.len() == 1 => {
+            format!("{subject} in stage {stage:?} is {}", outcome_of(reports[0]))
+        }
+        [reports] => format!(
+            "{subject} in stage {stage:?} was reported {} times as the same test (a retry, or one \
+             report read twice): {}",
+            reports.len(),
+            outcomes(reports)
+        ),
+        _ => {
+            let mut found = format!(
+                "AMBIGUOUS: {} tests named {test:?}{} in stage {stage:?}: {}",
+                tests.len(),
+                qualifier.describe(),
+                list_tests(&tests)
+            );
+            if !holds {
+                found.push_str(match expect {
+                    TestExpectation::Passed => {
+                        "; passed() needs each of them to have passed every time"
+                    }
+                    _ => "; failed() needs each of them to have failed",
+                });
+            }
+            // Suggest naming one the check would hold for, when there is one.
+            let mut order: Vec<usize> = (0..tests.len()).collect();
+            order.sort_by_key(|index| !holds_for(&tests[*index]));
+            match order.iter().find_map(|index| naming(&tests, *index)) {
+                Some(naming) => {
+                    let how: Vec<String> = naming
+                        .pairs()
+                        .iter()
+                        .map(|(field, _)| format!(".{}(..)", field.name()))
+                        .collect();
+                    let mut example = qualifier.clone();
+                    for (field, value) in naming.pairs() {
+                        example = example.and(*field, value.clone());
+                    }
+                    found.push_str(&format!(
+                        "; name one with {}, e.g. stage({stage:?}).test({test:?}){example}.{}()",
+                        how.join(" and "),
+                        expect.method()
+                    ));
+                }
+                None => found.push_str(
+                    "; no file, classname, suite or variant tells one of them from the others",
+                ),
+            }
+            found
+        }
     };
     judge(holds, found)
+}
+
+/// A report's outcome, with the first line of its message.
+fn outcome_of(case: &TestCase) -> String {
+    match &case.message {
+        Some(message) => format!("{} ({})", case.outcome, first_line(message)),
+        None => case.outcome.to_string(),
+    }
+}
+
+/// The outcomes of a test's reports, in order: `pass, fail (boom)`.
+fn outcomes(reports: &[&TestCase]) -> String {
+    capped(reports.iter().map(|case| outcome_of(case)).collect())
+}
+
+/// Distinct tests sharing a name, each by what tells it from the others and its outcomes:
+/// `tests/test_a.py (pass), tests/test_b.py (fail)`.
+fn list_tests(tests: &[Vec<&TestCase>]) -> String {
+    let telling = IdentityField::ALL.into_iter().find(|field| {
+        let values: Vec<Option<String>> =
+            tests.iter().map(|reports| field.of(reports[0])).collect();
+        values.iter().all(Option::is_some)
+            && values
+                .iter()
+                .enumerate()
+                .all(|(index, value)| !values[..index].contains(value))
+    });
+    capped(
+        tests
+            .iter()
+            .map(|reports| {
+                let label = match telling {
+                    Some(field) => field.of(reports[0]).unwrap_or_default(),
+                    None => identity(reports[0]),
+                };
+                let outcomes: Vec<&str> =
+                    reports.iter().map(|case| case.outcome.as_str()).collect();
+                format!("{label} ({})", outcomes.join(", "))
+            })
+            .collect(),
+    )
+}
+
+/// Every part of a test's identity it has: `file "a.py", classname "a"`.
+fn identity(case: &TestCase) -> String {
+    let parts: Vec<String> = IdentityField::ALL
+        .into_iter()
+        .filter_map(|field| {
+            field
+                .of(case)
+                .map(|value| format!("{} {value:?}", field.name()))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no file, classname, suite or variant".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The fewest identity fields that name `tests[index]` and none of the other tests: one field
+/// whose value no other test shares, else all of its fields; `None` when even those match
+/// another test too.
+fn naming(tests: &[Vec<&TestCase>], index: usize) -> Option<TestQualifier> {
+    let case = tests[index][0];
+    let others = || {
+        tests
+            .iter()
+            .enumerate()
+            .filter(move |(other, _)| *other != index)
+            .map(|(_, reports)| reports[0])
+    };
+    IdentityField::ALL
+        .into_iter()
+        .find_map(|field| {
+            let value = field.of(case)?;
+            others()
+                .all(|other| field.of(other).as_ref() != Some(&value))
+                .then(|| TestQualifier::default().and(field, value))
+        })
+        .or_else(|| {
+            let all = TestQualifier::of(case);
+            (!all.is_empty() && others().all(|other| !all.matches(other))).then_some(all)
+        })
+}
+
+/// The items joined with `, `, the first [`LISTED`] of them, then `and N more`.
+fn capped(items: Vec<String>) -> String {
+    let more = items.len().saturating_sub(LISTED);
+    let mut shown = items;
+    shown.truncate(LISTED);
+    let mut text = shown.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
 }
 
 fn stream_name(stream: Stream) -> &'static str {
@@ -346,6 +541,295 @@ mod tests {
         assert_eq!(
             passed.found,
             "test \"test_content_type_html_and_txt\" in stage \"custom\" is fail (Content-Type was octet-stream)"
+        );
+    }
+
+    /// One stage holding the given tests.
+    fn stage_of(name: &str, tests: Vec<TestCase>) -> RunResults {
+        RunResults {
+            tiers: vec![(name.into(), TierStatus::Pass)],
+            stages: vec![Stage {
+                name: name.into(),
+                tests,
+            }],
+            ..RunResults::default()
+        }
+    }
+
+    fn case(name: &str, outcome: Outcome) -> TestCase {
+        TestCase::new(name, outcome, outcome.as_str())
+    }
+
+    fn in_file(name: &str, file: &str, outcome: Outcome) -> TestCase {
+        TestCase {
+            file: Some(file.into()),
+            classname: Some(file.trim_end_matches(".py").replace('/', ".")),
+            suite: vec!["pytest".into()],
+            ..case(name, outcome)
+        }
+    }
+
+    /// (passed, found) of `.present()`, `.passed()` and `.failed()` on the test.
+    fn judge_all(test: StageTestRef, results: &RunResults) -> [(bool, String); 3] {
+        [test.clone().present(), test.clone().passed(), test.failed()].map(|check| {
+            let outcome = evaluate(check, Some(results), Exit::Code(0));
+            (outcome.passed, outcome.found)
+        })
+    }
+
+    #[test]
+    fn a_test_reported_twice_passed_only_if_it_passed_every_time() {
+        let twice = stage_of(
+            "install",
+            vec![
+                case("test_serving", Outcome::Pass),
+                case("test_serving", Outcome::Pass),
+            ],
+        );
+        let found = "test \"test_serving\" in stage \"install\" was reported 2 times as the same test \
+                     (a retry, or one report read twice): pass, pass";
+        let [present, passed, failed] = judge_all(stage("install").test("test_serving"), &twice);
+        assert_eq!(present, (true, found.to_owned()));
+        assert_eq!(passed, (true, found.to_owned()));
+        assert_eq!(failed, (false, found.to_owned()));
+
+        // A retry that failed once: not passed, and failed.
+        let retried = stage_of(
+            "install",
+            vec![
+                case("test_serving", Outcome::Pass),
+                TestCase {
+                    message: Some("connection refused\nat line 3".into()),
+                    ..case("test_serving", Outcome::Fail)
+                },
+                case("test_serving", Outcome::Pass),
+            ],
+        );
+        let found = "test \"test_serving\" in stage \"install\" was reported 3 times as the same test \
+                     (a retry, or one report read twice): pass, fail (connection refused), pass";
+        let [present, passed, failed] = judge_all(stage("install").test("test_serving"), &retried);
+        assert_eq!(present, (true, found.to_owned()));
+        assert_eq!(passed, (false, found.to_owned()));
+        assert_eq!(failed, (true, found.to_owned()));
+    }
+
+    #[test]
+    fn a_flaky_pass_is_a_pass_but_a_failed_report_beside_it_is_not() {
+        // The tool's own verdict, one report: it passed in the end.
+        let flaky = stage_of("install", vec![case("t", Outcome::FlakyPass)]);
+        let [_, passed, failed] = judge_all(stage("install").test("t"), &flaky);
+        assert_eq!(
+            passed,
+            (
+                true,
+                "test \"t\" in stage \"install\" is flaky-pass".to_owned()
+            )
+        );
+        assert!(!failed.0);
+        // Two reports, one failed: coalmine cannot tell a retry from a second run, so it failed.
+        let reported = stage_of(
+            "install",
+            vec![case("t", Outcome::Fail), case("t", Outcome::FlakyPass)],
+        );
+        let [_, passed, failed] = judge_all(stage("install").test("t"), &reported);
+        assert!(!passed.0, "{}", passed.1);
+        assert!(failed.0, "{}", failed.1);
+        assert!(passed.1.ends_with(": fail, flaky-pass"), "{}", passed.1);
+    }
+
+    #[test]
+    fn distinct_tests_sharing_a_name_are_ambiguous_and_judged_together() {
+        let results = stage_of(
+            "pytest",
+            vec![
+                in_file("test_it", "tests/test_a.py", Outcome::Pass),
+                in_file("test_it", "tests/test_b.py", Outcome::Fail),
+                in_file("test_other", "tests/test_b.py", Outcome::Pass),
+            ],
+        );
+        let [present, passed, failed] = judge_all(stage("pytest").test("test_it"), &results);
+        let listing = "AMBIGUOUS: 2 tests named \"test_it\" in stage \"pytest\": \
+                       tests/test_a.py (pass), tests/test_b.py (fail)";
+        assert_eq!(
+            present,
+            (
+                true,
+                format!(
+                    "{listing}; name one with .file(..), e.g. \
+                     stage(\"pytest\").test(\"test_it\").file(\"tests/test_a.py\").present()"
+                )
+            )
+        );
+        assert_eq!(
+            passed,
+            (
+                false,
+                format!(
+                    "{listing}; passed() needs each of them to have passed every time; name one with .file(..), \
+                     e.g. stage(\"pytest\").test(\"test_it\").file(\"tests/test_a.py\").passed()"
+                )
+            )
+        );
+        // failed() must hold whichever one was meant: test_a passed, so it does not.
+        assert_eq!(
+            failed,
+            (
+                false,
+                format!(
+                    "{listing}; failed() needs each of them to have failed; name one with .file(..), \
+                     e.g. stage(\"pytest\").test(\"test_it\").file(\"tests/test_b.py\").failed()"
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn a_qualified_check_names_one_of_the_tests_sharing_a_name() {
+        let results = stage_of(
+            "pytest",
+            vec![
+                in_file("test_it", "tests/test_a.py", Outcome::Pass),
+                in_file("test_it", "tests/test_b.py", Outcome::Fail),
+                in_file("test_it", "tests/test_b.py", Outcome::Pass),
+            ],
+        );
+        let b = stage("pytest").test("test_it").file("tests/test_b.py");
+        let [present, passed, failed] = judge_all(b, &results);
+        let found = "test \"test_it\" with file \"tests/test_b.py\" in stage \"pytest\" was reported \
+                     2 times as the same test (a retry, or one report read twice): fail, pass";
+        assert_eq!(present, (true, found.to_owned()));
+        assert_eq!(passed, (false, found.to_owned()));
+        assert_eq!(failed, (true, found.to_owned()));
+        let a = stage("pytest").test("test_it").classname("tests.test_a");
+        let [_, passed, failed] = judge_all(a, &results);
+        let found = "test \"test_it\" with classname \"tests.test_a\" in stage \"pytest\" is pass";
+        assert_eq!(passed, (true, found.to_owned()));
+        assert_eq!(failed, (false, found.to_owned()));
+        let outcome = evaluate(
+            stage("pytest")
+                .test("test_it")
+                .file("tests/test_a.py")
+                .passed(),
+            Some(&results),
+            Exit::Code(0),
+        );
+        assert_eq!(
+            outcome.expected,
+            "test \"test_it\" with file \"tests/test_a.py\" passed in stage \"pytest\""
+        );
+
+        // A qualifier no test has: the tests that do have the name, by what tells them apart.
+        let [present, ..] = judge_all(
+            stage("pytest").test("test_it").file("tests/test_c.py"),
+            &results,
+        );
+        assert_eq!(
+            present,
+            (
+                false,
+                "no test \"test_it\" with file \"tests/test_c.py\" in stage \"pytest\"; the tests named \
+                 \"test_it\" there: tests/test_a.py (pass), tests/test_b.py (fail, pass)"
+                    .to_owned()
+            )
+        );
+        // A qualifier that several tests have is still ambiguous, and the example builds on it.
+        let outcome = evaluate(
+            stage("pytest").test("test_it").suite("pytest").failed(),
+            Some(&results),
+            Exit::Code(1),
+        );
+        assert!(!outcome.passed);
+        assert_eq!(
+            outcome.found,
+            "AMBIGUOUS: 2 tests named \"test_it\" with suite \"pytest\" in stage \"pytest\": \
+             tests/test_a.py (pass), tests/test_b.py (fail, pass); failed() needs each of them to have failed; \
+             name one with .file(..), e.g. \
+             stage(\"pytest\").test(\"test_it\").suite(\"pytest\").file(\"tests/test_b.py\").failed()"
+        );
+    }
+
+    #[test]
+    fn tests_no_single_field_tells_apart_are_named_by_their_whole_identity() {
+        let test = |file: &str, classname: &str, outcome: Outcome| TestCase {
+            file: Some(file.into()),
+            classname: Some(classname.into()),
+            ..case("t", outcome)
+        };
+        let results = stage_of(
+            "s",
+            vec![
+                test("a.py", "x", Outcome::Pass),
+                test("a.py", "y", Outcome::Fail),
+                test("b.py", "x", Outcome::Fail),
+                case("t", Outcome::Fail),
+            ],
+        );
+        let outcome = evaluate(stage("s").test("t").passed(), Some(&results), Exit::Code(0));
+        assert_eq!(
+            outcome.found,
+            "AMBIGUOUS: 4 tests named \"t\" in stage \"s\": file \"a.py\", classname \"x\" (pass), \
+             file \"a.py\", classname \"y\" (fail), file \"b.py\", classname \"x\" (fail), \
+             no file, classname, suite or variant (fail); passed() needs each of them to have passed \
+             every time; name one with .file(..) and .classname(..), e.g. \
+             stage(\"s\").test(\"t\").file(\"a.py\").classname(\"x\").passed()"
+        );
+        // A test with no identity at all cannot be named apart from the others.
+        let results = stage_of(
+            "s",
+            vec![test("a.py", "x", Outcome::Fail), case("t", Outcome::Pass)],
+        );
+        let outcome = evaluate(stage("s").test("t").passed(), Some(&results), Exit::Code(0));
+        assert!(
+            outcome.found.ends_with(
+                "; passed() needs each of them to have passed every time; name one with .file(..), \
+                 e.g. stage(\"s\").test(\"t\").file(\"a.py\").passed()"
+            ),
+            "{}",
+            outcome.found
+        );
+    }
+
+    #[test]
+    fn long_listings_are_capped() {
+        let variants: Vec<TestCase> = (0..13)
+            .map(|n| TestCase {
+                variant: Some(format!("n={n}")),
+                ..case("t", Outcome::Pass)
+            })
+            .collect();
+        let outcome = evaluate(
+            stage("s").test("t").passed(),
+            Some(&stage_of("s", variants)),
+            Exit::Code(0),
+        );
+        assert!(outcome.passed, "every one of them passed");
+        assert!(
+            outcome.found.starts_with(
+                "AMBIGUOUS: 13 tests named \"t\" in stage \"s\": n=0 (pass), n=1 (pass), "
+            ),
+            "{}",
+            outcome.found
+        );
+        assert!(
+            outcome.found.contains(
+                "n=9 (pass) and 3 more; name one with .variant(..), e.g. \
+                                    stage(\"s\").test(\"t\").variant(\"n=0\").passed()"
+            ),
+            "{}",
+            outcome.found
+        );
+        let retries = vec![case("t", Outcome::Pass); 12];
+        let outcome = evaluate(
+            stage("s").test("t").passed(),
+            Some(&stage_of("s", retries)),
+            Exit::Code(0),
+        );
+        assert!(
+            outcome.found.ends_with(
+                ": pass, pass, pass, pass, pass, pass, pass, pass, pass, pass and 2 more"
+            ),
+            "{}",
+            outcome.found
         );
     }
 

@@ -8,6 +8,7 @@
 
 mod dsl;
 mod eval;
+mod select;
 
 use std::fmt;
 use std::path::Path;
@@ -18,6 +19,7 @@ pub use dsl::{
     output_matches, stage, stderr_matches, stdout_matches, tier,
 };
 pub use eval::{CheckOutcome, verdict};
+pub use select::{IdentityField, TestQualifier, by_test, same_test};
 
 use crate::results::RunResults;
 pub use crate::results::TierStatus;
@@ -119,10 +121,21 @@ pub enum Stream {
 pub enum TestExpectation {
     /// Present, whatever its outcome.
     Present,
-    /// Present and passed.
+    /// Present and passed (pass or flaky-pass), every time it is reported.
     Passed,
-    /// Present and failed (fail or error).
+    /// Present and failed (fail or error), at least one of the times it is reported.
     Failed,
+}
+
+impl TestExpectation {
+    /// The name of the check method that asks for it (`present`, `passed`, `failed`).
+    pub fn method(self) -> &'static str {
+        match self {
+            TestExpectation::Present => "present",
+            TestExpectation::Passed => "passed",
+            TestExpectation::Failed => "failed",
+        }
+    }
 }
 
 /// A custom check: returns `Err(explanation)` when the run does not satisfy it.
@@ -150,12 +163,16 @@ pub enum Check {
         /// The value it must have.
         value: bool,
     },
-    /// A named test in a named stage is present / passed / failed.
+    /// A named test in a named stage is present / passed / failed. A name reported more than
+    /// once is judged over every report it names: passed when every one passed, failed when
+    /// one failed, and, when the reports are of distinct tests, only when that holds for each.
     StageTest {
         /// The stage.
         stage: String,
         /// The test.
         test: String,
+        /// Which of the tests with that name it means (empty: all of them).
+        qualifier: TestQualifier,
         /// What the test must be.
         expect: TestExpectation,
     },
@@ -194,6 +211,13 @@ impl Check {
             Check::StageTest { stage, test, .. } if stage.is_empty() || test.is_empty() => {
                 Err(format!("check `{self}` needs both a stage and a test name"))
             }
+            Check::StageTest { qualifier, .. }
+                if qualifier.pairs().iter().any(|(_, value)| value.is_empty()) =>
+            {
+                Err(format!(
+                    "check `{self}` names a test by an empty value: give the value, or leave the call out"
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -226,15 +250,13 @@ impl fmt::Display for Check {
             Check::StageTest {
                 stage,
                 test,
+                qualifier,
                 expect,
-            } => {
-                let method = match expect {
-                    TestExpectation::Present => "present",
-                    TestExpectation::Passed => "passed",
-                    TestExpectation::Failed => "failed",
-                };
-                write!(f, "stage({stage:?}).test({test:?}).{method}()")
-            }
+            } => write!(
+                f,
+                "stage({stage:?}).test({test:?}){qualifier}.{}()",
+                expect.method()
+            ),
             Check::Output {
                 stream, pattern, ..
             } => {

@@ -191,6 +191,8 @@ pub fn run_canary(
 }
 
 /// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.
+/// A file the glob matches more than once (through a symlink, or as hard links) is read once:
+/// read twice, each of its tests would count twice.
 fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> {
     let text = path.to_string_lossy();
     if !text.contains(['*', '?', '[']) {
@@ -200,6 +202,7 @@ fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> 
         .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
         .unwrap_or_default();
     paths.sort();
+    distinct_files(&mut paths);
     if paths.is_empty() {
         return Err(ResultsError {
             path: path.to_owned(),
@@ -208,6 +211,28 @@ fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> 
         });
     }
     ci.format.read_all(&paths, &ci.stages)
+}
+
+/// Keeps the first of the paths that name one file: the same canonical path (through a
+/// symlink) or the same device and inode (a hard link). A path that cannot be resolved is kept,
+/// so that reading it reports why.
+fn distinct_files(paths: &mut Vec<PathBuf>) {
+    use std::os::unix::fs::MetadataExt;
+    let mut canonical_seen: Vec<PathBuf> = Vec::with_capacity(paths.len());
+    let mut inodes_seen: Vec<(u64, u64)> = Vec::with_capacity(paths.len());
+    paths.retain(|path| {
+        let canonical = std::fs::canonicalize(path).ok();
+        let inode = std::fs::metadata(path)
+            .ok()
+            .map(|metadata| (metadata.dev(), metadata.ino()));
+        let again = canonical
+            .as_ref()
+            .is_some_and(|canonical| canonical_seen.contains(canonical))
+            || inode.is_some_and(|inode| inodes_seen.contains(&inode));
+        canonical_seen.extend(canonical);
+        inodes_seen.extend(inode);
+        !again
+    });
 }
 
 struct Prepared {

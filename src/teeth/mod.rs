@@ -3,7 +3,8 @@
 //! Start from a run that satisfies the checks (the canary's last passing run when one is in the
 //! artifact folder, else a run synthesised from the checks themselves), apply mutations (remove
 //! each named test, flip its outcome, flip each flag, set each tier to fail and to skip, flip
-//! the exit code, empty the logs) and require that every check fails under at least one of
+//! the exit code, empty the logs; a test named by a check with its file, classname, suite or
+//! variant is removed and flipped as that check names it) and require that every check fails under at least one of
 //! them. A check no mutation can fail is *vacuous*: it would pass on a broken target too. A
 //! canary whose checks look at nothing but the exit code is refused unless it says so
 //! explicitly (`exit_code_only: true`): an exit code alone hides false greens.
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::canary::{Expect, ValidCanary};
-use crate::check::{Check, CheckOutcome, CiRun, Exit, TestExpectation, verdict};
+use crate::check::{Check, CheckOutcome, CiRun, Exit, TestExpectation, TestQualifier, verdict};
 use crate::execute::artifacts;
 use crate::execute::record::RunRecord;
 use crate::results::{Outcome, RunResults, Stage, TestCase, TierStatus};
@@ -33,19 +34,24 @@ pub struct Baseline {
 /// One change applied to the baseline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mutation {
-    /// The named test disappears from its stage.
+    /// Every report of the named test disappears from its stage.
     RemoveTest {
         /// The stage.
         stage: String,
         /// The test.
         test: String,
+        /// Which of the tests with that name (empty: all of them).
+        qualifier: TestQualifier,
     },
-    /// The named test's outcome is inverted (a pass becomes a fail, anything else a pass).
+    /// The outcome of every report of the named test is inverted (a pass becomes a fail,
+    /// anything else a pass).
     FlipTest {
         /// The stage.
         stage: String,
         /// The test.
         test: String,
+        /// Which of the tests with that name (empty: all of them).
+        qualifier: TestQualifier,
     },
     /// The flag's value is inverted (an absent flag becomes `false`).
     FlipFlag(String),
@@ -60,12 +66,24 @@ pub enum Mutation {
 impl std::fmt::Display for Mutation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mutation::RemoveTest { stage, test } => {
-                write!(f, "remove test {test:?} from stage {stage:?}")
-            }
-            Mutation::FlipTest { stage, test } => {
-                write!(f, "flip the outcome of {test:?} in stage {stage:?}")
-            }
+            Mutation::RemoveTest {
+                stage,
+                test,
+                qualifier,
+            } => write!(
+                f,
+                "remove test {test:?}{} from stage {stage:?}",
+                qualifier.describe()
+            ),
+            Mutation::FlipTest {
+                stage,
+                test,
+                qualifier,
+            } => write!(
+                f,
+                "flip the outcome of {test:?}{} in stage {stage:?}",
+                qualifier.describe()
+            ),
             Mutation::FlipFlag(flag) => write!(f, "flip flag {flag:?}"),
             Mutation::SetTier(tier, status) => write!(f, "set tier {tier:?} to {status}"),
             Mutation::FlipExit => f.write_str("flip the exit code"),
@@ -295,7 +313,7 @@ pub fn prove(canary: &ValidCanary<'_>, baseline: &Baseline) -> TeethReport {
 /// The mutations worth trying: every test, flag and tier the checks name or the baseline holds,
 /// the exit code, and the logs.
 fn mutations(checks: &[Check], baseline: &Baseline) -> Vec<Mutation> {
-    let mut tests: Vec<(String, String)> = Vec::new();
+    let mut tests: Vec<(String, String, TestQualifier)> = Vec::new();
     let mut flags: Vec<String> = baseline.results.flags.keys().cloned().collect();
     let mut tiers: Vec<String> = baseline
         .results
@@ -305,30 +323,41 @@ fn mutations(checks: &[Check], baseline: &Baseline) -> Vec<Mutation> {
         .collect();
     for check in checks {
         match check {
-            Check::StageTest { stage, test, .. } => tests.push((stage.clone(), test.clone())),
+            Check::StageTest {
+                stage,
+                test,
+                qualifier,
+                ..
+            } => tests.push((stage.clone(), test.clone(), qualifier.clone())),
             Check::Flag { flag, .. } => flags.push(flag.clone()),
             Check::Tier { tier, .. } => tiers.push(tier.clone()),
             _ => {}
         }
     }
     for stage in &baseline.results.stages {
-        tests.extend(
-            stage
-                .tests
-                .iter()
-                .map(|test| (stage.name.clone(), test.name.clone())),
-        );
+        tests.extend(stage.tests.iter().map(|test| {
+            (
+                stage.name.clone(),
+                test.name.clone(),
+                TestQualifier::default(),
+            )
+        }));
     }
     dedup(&mut tests);
     dedup(&mut flags);
     dedup(&mut tiers);
     let mut mutations = Vec::new();
-    for (stage, test) in tests {
+    for (stage, test, qualifier) in tests {
         mutations.push(Mutation::RemoveTest {
             stage: stage.clone(),
             test: test.clone(),
+            qualifier: qualifier.clone(),
         });
-        mutations.push(Mutation::FlipTest { stage, test });
+        mutations.push(Mutation::FlipTest {
+            stage,
+            test,
+            qualifier,
+        });
     }
     mutations.extend(flags.into_iter().map(Mutation::FlipFlag));
     for tier in tiers {
@@ -359,18 +388,29 @@ fn apply(
     let mut results = baseline.results.clone();
     let mut logs = baseline.logs.clone();
     match mutation {
-        Mutation::RemoveTest { stage, test } => {
+        Mutation::RemoveTest {
+            stage,
+            test,
+            qualifier,
+        } => {
             if let Some(found) = results.stages.iter_mut().find(|found| found.name == *stage) {
-                found.tests.retain(|case| case.name != *test);
+                found
+                    .tests
+                    .retain(|case| case.name != *test || !qualifier.matches(case));
             }
         }
-        Mutation::FlipTest { stage, test } => {
-            let case = results
+        Mutation::FlipTest {
+            stage,
+            test,
+            qualifier,
+        } => {
+            let named = results
                 .stages
                 .iter_mut()
-                .find(|found| found.name == *stage)
-                .and_then(|found| found.tests.iter_mut().find(|case| case.name == *test));
-            if let Some(case) = case {
+                .filter(|found| found.name == *stage)
+                .flat_map(|found| found.tests.iter_mut())
+                .filter(|case| case.name == *test && qualifier.matches(case));
+            for case in named {
                 case.outcome = if case.outcome.is_pass() {
                     Outcome::Fail
                 } else {
@@ -431,6 +471,7 @@ pub fn synthesise(canary: &ValidCanary<'_>) -> Baseline {
             Check::StageTest {
                 stage,
                 test,
+                qualifier,
                 expect,
             } => {
                 let index = match results.stages.iter().position(|found| found.name == *stage) {
@@ -444,12 +485,19 @@ pub fn synthesise(canary: &ValidCanary<'_>) -> Baseline {
                     }
                 };
                 let tests = &mut results.stages[index].tests;
-                if tests.iter().all(|case| case.name != *test) {
+                if !tests
+                    .iter()
+                    .any(|case| case.name == *test && qualifier.matches(case))
+                {
                     let outcome = match expect {
                         TestExpectation::Failed => Outcome::Fail,
                         TestExpectation::Present | TestExpectation::Passed => Outcome::Pass,
                     };
-                    tests.push(TestCase::new(test.clone(), outcome, outcome.as_str()));
+                    let mut case = TestCase::new(test.clone(), outcome, outcome.as_str());
+                    for (field, value) in qualifier.pairs() {
+                        field.set(&mut case, value);
+                    }
+                    tests.push(case);
                 }
             }
             _ => {}

@@ -302,3 +302,89 @@ fn a_torn_or_stale_pointer_never_yields_a_foreign_or_failing_baseline() {
         report.baseline
     );
 }
+
+#[test]
+fn a_check_on_one_of_the_tests_sharing_a_name_has_teeth() {
+    let canary = Canary::new("same-name")
+        .recipe("r")
+        .rev("1")
+        .expect(Expect::Red)
+        .check(exit_code(1))
+        .check(
+            stage("pytest")
+                .test("test_it")
+                .file("tests/test_b.py")
+                .failed(),
+        )
+        .check(
+            stage("pytest")
+                .test("test_it")
+                .classname("tests.test_a")
+                .passed(),
+        );
+    let valid = canary.validate().unwrap();
+    let synthesised = synthesise(&valid);
+    let tests = &synthesised.results.stage("pytest").unwrap().tests;
+    assert_eq!(tests.len(), 2, "one test per qualifier: {tests:?}");
+    assert_eq!(tests[0].file.as_deref(), Some("tests/test_b.py"));
+    assert_eq!(tests[1].classname.as_deref(), Some("tests.test_a"));
+    let report = prove(&valid, &synthesised);
+    assert!(report.passed(), "{}", report.render());
+    let killers = |check: &str| {
+        report
+            .checks
+            .iter()
+            .find(|teeth| teeth.check == check)
+            .unwrap_or_else(|| panic!("{check} not in the report"))
+            .killed_by
+            .clone()
+    };
+    assert_eq!(
+        killers("stage(\"pytest\").test(\"test_it\").file(\"tests/test_b.py\").failed()"),
+        [
+            "remove test \"test_it\" with file \"tests/test_b.py\" from stage \"pytest\"",
+            "flip the outcome of \"test_it\" with file \"tests/test_b.py\" in stage \"pytest\"",
+            "remove test \"test_it\" from stage \"pytest\"",
+            "flip the outcome of \"test_it\" in stage \"pytest\"",
+        ]
+    );
+    // Flipping the other test of that name does not touch this one.
+    assert_eq!(
+        killers("stage(\"pytest\").test(\"test_it\").classname(\"tests.test_a\").passed()"),
+        [
+            "remove test \"test_it\" with classname \"tests.test_a\" from stage \"pytest\"",
+            "flip the outcome of \"test_it\" with classname \"tests.test_a\" in stage \"pytest\"",
+            "remove test \"test_it\" from stage \"pytest\"",
+            "flip the outcome of \"test_it\" in stage \"pytest\"",
+        ]
+    );
+}
+
+#[test]
+fn a_test_reported_twice_is_flipped_and_removed_every_time() {
+    let canary = Canary::new("retried")
+        .recipe("r")
+        .rev("1")
+        .expect(Expect::Red)
+        .check(exit_code(1))
+        .check(stage("custom").test("t").failed());
+    let valid = canary.validate().unwrap();
+    let mut baseline = synthesise(&valid);
+    let custom = &mut baseline.results.stages[0].tests;
+    custom.push(custom[0].clone());
+    let report = prove(&valid, &baseline);
+    assert!(report.passed(), "{}", report.render());
+    let failed = report
+        .checks
+        .iter()
+        .find(|teeth| teeth.check == "stage(\"custom\").test(\"t\").failed()")
+        .unwrap();
+    assert_eq!(
+        failed.killed_by,
+        [
+            "remove test \"t\" from stage \"custom\"",
+            "flip the outcome of \"t\" in stage \"custom\""
+        ],
+        "flipping one of the two reports would leave the other failed"
+    );
+}
