@@ -41,7 +41,7 @@ const CASES: &[Case] = &[
         passes: false,
         report: &[
             "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
-            " \"sleep 300\", in its own session); it was killed",
+            ", in its own session); it was killed",
             "CONTRADICTION: the results say clean_teardown: true, but the recipe CI left a process running",
         ],
     },
@@ -50,7 +50,7 @@ const CASES: &[Case] = &[
         passes: false,
         report: &[
             "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
-            " \"sleep 300\", in a new session); it was killed",
+            ", in a new session); it was killed",
             "CONTRADICTION: the results say clean_teardown: true",
         ],
     },

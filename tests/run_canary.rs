@@ -390,19 +390,25 @@ fn a_daemon_in_its_own_process_group_fails_the_canary_and_is_ended() {
     );
 }
 
+/// A daemon's double fork: a middle process in a new session starts the daemon and exits at
+/// once; the daemon waits until its parent is gone (it is then the harness's child), touches
+/// `$3/ready` and becomes `sleep 300`.
+const DOUBLE_FORK: &str = "perl -MPOSIX -e 'defined(my $pid = fork) or die; exit 0 if $pid; POSIX::setsid(); my $middle = $$; defined($pid = fork) or die; exit 0 if $pid; select(undef, undef, undef, 0.01) while getppid() == $middle; open(my $f, \">\", $ARGV[0]) or die; close $f; exec \"sleep\", \"300\"' \"$3/ready\"";
+
 #[test]
 fn a_double_forked_daemon_fails_the_canary_and_is_ended() {
     // The middle process starts the daemon in a new session and exits at once: the daemon's
     // parent is gone before the CI exits.
-    let project = escaping("setsid sh -c 'sleep 300 & : > \"$1\"; exit 0' sh \"$3/ready\"");
+    let project = escaping(DOUBLE_FORK);
     let run = project.run(green());
     assert!(!run.passed, "{}", run.report);
+    assert_eq!(run.record.leftovers.len(), 1, "{:?}", run.record.leftovers);
     assert!(
         run.report
             .lines()
             .next()
             .unwrap()
-            .ends_with("\"sleep 300\", in a new session); it was killed"),
+            .ends_with(", in a new session); it was killed"),
         "{}",
         run.report
     );
