@@ -46,6 +46,8 @@ const POLL: Duration = Duration::from_millis(10);
 const AFTER_KILL: Duration = Duration::from_secs(2);
 /// Sweeps of escapees (a leftover that forks while it is ended leaves a new orphan).
 const ROUNDS: usize = 8;
+/// How long an empty environment is read again (see [`has_marker`]).
+const EXEC_WINDOW: Duration = Duration::from_millis(50);
 /// The longest command line shown for a leftover.
 const COMMAND_SHOWN: usize = 80;
 
@@ -292,12 +294,25 @@ fn stat(pid: u32) -> Option<Proc> {
     })
 }
 
+/// Whether the process's environment holds `marker`. A process caught in the middle of an
+/// `execve` shows an empty environment for a moment (the new program's is not in place yet):
+/// an empty one is read again, for up to [`EXEC_WINDOW`], before it is taken as empty.
 fn has_marker(pid: u32, marker: &str) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
-        environ
-            .split(|byte| *byte == 0)
-            .any(|entry| entry == marker.as_bytes())
-    })
+    let start = Instant::now();
+    loop {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            return false; // gone, or not ours to read
+        };
+        if !environ.is_empty() {
+            return environ
+                .split(|byte| *byte == 0)
+                .any(|entry| entry == marker.as_bytes());
+        }
+        if start.elapsed() >= EXEC_WINDOW || stat(pid).is_none_or(|proc| proc.zombie) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn place_of(proc: &Proc, ci_pgid: u32, ci_session: u32) -> Place {
