@@ -94,8 +94,9 @@ pub struct CiConfig {
     pub secrets: Vec<String>,
     /// Regexes whose matches are secrets too (validated when the file is loaded).
     pub secret_patterns: Vec<String>,
-    /// When the program is not installed, canaries using this CI are skipped (reported as
-    /// ignored, with the reason) instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
+    /// When the program is not installed, canaries using this CI are skipped (listed as
+    /// ignored, so that nextest skips them too, and reported as ignored, with the reason)
+    /// instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
     pub optional: bool,
 }
 

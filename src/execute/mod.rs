@@ -8,6 +8,8 @@
 //! The path of one run, in this folder:
 //! - [`artifacts`]: the artifact folder's layout (run ids, log and record names, the
 //!   last-pass pointer), and [`retention`]: which old run folders are removed;
+//! - [`availability`]: whether an optional recipe CI is installed (else its canaries are
+//!   skipped);
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
 //!   a timeout and a grace period; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
@@ -27,7 +29,10 @@ use crate::results::{ResultsError, ResultsErrorKind, RunResults};
 use artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG, new_run_id};
 use process::{Finished, Spawn};
 
+pub use availability::unavailable;
+
 pub mod artifacts;
+pub mod availability;
 pub mod interrupt;
 pub mod pgroup;
 pub mod process;
@@ -279,33 +284,6 @@ fn prepare(
         },
         argv,
         results_path,
-    })
-}
-
-/// For a canary whose recipe CI is `optional` in harness.toml: why it cannot run here (its
-/// program is not installed), so that the harness reports it as skipped rather than failed.
-/// `None` when the CI is not optional or its program is found.
-pub fn unavailable(canary: &ValidCanary<'_>, config: &Config) -> Option<String> {
-    let ci = config.ci_for(canary.canary().ci_profile()).ok()?;
-    if !ci.optional {
-        return None;
-    }
-    let vars = Vars {
-        recipe: canary.recipe(),
-        rev: canary.rev(),
-        canary: canary.canary().name(),
-        run_id: "",
-        artifacts: "",
-    };
-    let program = ci.command.first()?.expand(&vars);
-    let workdir = config.root().join(ci.workdir.expand(&vars));
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    which::which_in(&program, Some(&path), &workdir).err().map(|_| {
-        format!(
-            "SKIPPED: the recipe CI program {program:?} is not installed (not found in PATH), and this CI is \
-             optional in {}; install it to run this canary (set COALMINE_REQUIRE_ALL=1 to fail instead of skip)",
-            config.path.display()
-        )
     })
 }
 
