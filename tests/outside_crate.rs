@@ -65,6 +65,36 @@ const CASES: &[Case] = &[
         expect: Expected::Pass,
         report: &[],
     },
+    Case {
+        canary: "invisible-name",
+        expect: Expected::Fail,
+        report: &[
+            "no test \"test_serving\" in stage \"install\"; tests there (closest first): \"test_\\u{200b}serving\"",
+            "\"test_\\u{200b}serving\" differs from \"test_serving\" only in invisible characters",
+        ],
+    },
+    Case {
+        canary: "empty-results",
+        expect: Expected::Fail,
+        report: &[
+            "EMPTY RESULTS: the results hold no tier and no test",
+            "✗ verdict GREEN",
+            "found:    exit code 0, but the results hold no tier and no test",
+        ],
+    },
+    Case {
+        canary: "results-folder",
+        expect: Expected::Fail,
+        report: &["/results.json is a folder, not a file (format cc-ci); `[ci] results` in "],
+    },
+    Case {
+        canary: "late-results",
+        expect: Expected::Fail,
+        report: &[
+            "LATE RESULTS: the results file ",
+            "/results.json did not exist when the recipe CI exited",
+        ],
+    },
 ];
 
 /// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source

@@ -167,6 +167,15 @@ impl Config {
         }
     }
 
+    /// The table of harness.toml that holds a canary's recipe CI, as hints name it: `[ci]`, or
+    /// `[profiles.<name>]` for `ci: "<name>"`.
+    pub fn ci_table(profile: Option<&str>) -> String {
+        match profile {
+            None => "[ci]".to_owned(),
+            Some(name) => format!("[profiles.{name}]"),
+        }
+    }
+
     /// The folder holding the config file; relative paths in it are relative to this folder.
     pub fn root(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))

@@ -55,8 +55,13 @@ pub struct Finished {
     pub leftovers: usize,
 }
 
-/// Runs the process to completion. `on_slow` gets the elapsed time each time `slow` passes.
-pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finished> {
+/// Runs the process to completion. `on_slow` gets the elapsed time each time `slow` passes;
+/// `at_exit` is called once the CI has exited, before what it left running is ended.
+pub fn run(
+    spawn: Spawn,
+    on_slow: &mut dyn FnMut(Duration),
+    at_exit: &mut dyn FnMut(),
+) -> io::Result<Finished> {
     let mut command = Command::new(&spawn.program);
     command
         .args(&spawn.args)
@@ -113,6 +118,7 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     };
     let duration = start.elapsed();
     let ended_at = SystemTime::now();
+    at_exit();
     // The leader is gone; anything still in its group was left behind (daemons, stuck children).
     let leftovers = pgroup::terminate_group(pid, spawn.grace);
     drop(registration);
