@@ -281,3 +281,25 @@ fn a_pass_on_a_nextest_retry_fails_when_flaky_counts_as_failed() {
     );
     assert_eq!(recorded_attempts(dir.path()), [2]);
 }
+
+/// An attempt number that makes no sense stops the harness before anything runs.
+#[test]
+fn a_nonsense_nextest_attempt_stops_the_harness() {
+    let dir = flaky_project();
+    let output = common::regression_with(
+        &dir.path().join("harness.toml"),
+        &["--exact", "canary::good-simple"],
+    )
+    .env("COALMINE_HISTORY", dir.path().join("history.db"))
+    .env("NEXTEST", "1")
+    .env("NEXTEST_ATTEMPT", "two")
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: NEXTEST_ATTEMPT=\"two\" set by nextest is not a number"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("runs").exists(), "something ran");
+}

@@ -331,11 +331,16 @@ impl Harness {
         if !no_ci.is_empty() {
             return Err(no_ci.join("\n"));
         }
-        let recorder = match selected.iter().any(|(kind, _)| *kind == CANARY) {
+        let runs_canaries = selected.iter().any(|(kind, _)| *kind == CANARY);
+        let recorder = match runs_canaries {
             true => recorder::Recorder::from_config(&config)?.map(Arc::new),
             false => None,
         };
-        let nextest = nextest::Nextest::from_env().map_err(|error| error.to_string())?;
+        // Which attempt this is, when nextest runs it (only canary runs are numbered).
+        let nextest = match runs_canaries {
+            true => nextest::Nextest::from_env().map_err(|error| error.to_string())?,
+            false => None,
+        };
         crate::execute::interrupt::install()?;
         let jobs: Vec<trials::Job> = selected
             .iter()
