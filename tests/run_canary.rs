@@ -631,11 +631,14 @@ fn the_report_names_only_files_that_exist() {
     );
 }
 
+/// Waits until the background child has set its trap (else SIGTERM could end it first).
+const WAIT_FOR_CHILD: &str = "while [ ! -e \"$3/child-ready\" ]; do sleep 0.01; done";
+
 #[test]
 fn results_written_after_the_ci_exited_are_named_as_the_cause() {
-    // The CI exits at once; a child it leaves behind writes the results when it is told to stop.
+    // The CI exits once its child is set up; the child writes the results when told to stop.
     let script = format!(
-        "write_results() {{\n{}\n}}\n(\ntrap 'write_results \"$@\"; exit 0' TERM\nwhile :; do sleep 0.05; done\n) &\nexit 0",
+        "write_results() {{\n{}\n}}\n(\ntrap 'write_results \"$@\"; exit 0' TERM\ntouch \"$3/child-ready\"\nwhile :; do sleep 0.05; done\n) &\n{WAIT_FOR_CHILD}\nexit 0",
         writes(PASSING_RESULTS)
     );
     let run = Project::new(&script, "").run(green());
@@ -646,6 +649,25 @@ fn results_written_after_the_ci_exited_are_named_as_the_cause() {
             "LATE RESULTS: the results file {} did not exist when the recipe CI exited",
             run.artifacts.join("results.json").display()
         )),
+        "{}",
+        run.report
+    );
+
+    // Half written by then: the late writer is still the cause named first.
+    let script = format!(
+        "write_results() {{\n{}\n}}\n(\ntrap 'write_results \"$@\"; exit 0' TERM\ntouch \"$3/child-ready\"\nwhile :; do sleep 0.05; done\n) &\n{WAIT_FOR_CHILD}\nexit 0",
+        writes("{\"results\": {\"install\": \"pa")
+    );
+    let run = Project::new(&script, "").run(green());
+    assert!(!run.passed);
+    let mut lines = run.report.lines();
+    assert!(
+        lines.next().unwrap().starts_with("LATE RESULTS: "),
+        "{}",
+        run.report
+    );
+    assert!(
+        run.report.contains("  also: malformed cc-ci results in "),
         "{}",
         run.report
     );

@@ -175,6 +175,8 @@ pub fn run_canary(
         ));
     }
 
+    // The cause of whatever is wrong with results written late (malformed: half written).
+    record.problems.extend(late);
     let key = ResultsKey {
         table: &table,
         config: &config.path,
@@ -202,9 +204,6 @@ pub fn run_canary(
             None
         }
     };
-    if let Some(late) = late.filter(|_| results.is_some()) {
-        record.problems.push(late);
-    }
     judge(canary, ci, &finished, results.as_ref(), &mut record);
     let run = CiRun {
         exit: finished.exit,
