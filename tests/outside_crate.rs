@@ -2,8 +2,12 @@
 //! path and declares canaries as a CI maintainer would, each over a recipe CI that misbehaves
 //! in one way (a script in its `ci/` folder). Run under `cargo test` (canaries in threads of one
 //! process) and under `cargo nextest run` (a process per canary), every misbehaving CI must
-//! fail its canary with the headline that names what it did, and the controls (the honest CI;
-//! a check that names one of two tests sharing a name) must pass.
+//! fail its canary with the headline that names what it did, the controls (the honest CI;
+//! a check that names one of two tests sharing a name) must pass, and a canary whose
+//! optional CI is not installed must be skipped (libtest's `ignored`, nextest's skipped),
+//! never counted as passed. Both runs retry once (`--retries 1`): the flaky CI passes on
+//! its retry, and its two tries are recorded as attempts 1 and 2. No process of a run may
+//! be left running afterwards.
 //!
 //! To add a class of misbehaviour: a script `ci/<recipe>.sh`, a canary in the fixture's
 //! `tests/regression/canaries.rs`, and a [`Case`] in [`CASES`].
@@ -12,15 +16,30 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use coalmine::history::History;
+use coalmine::results::Outcome;
+
 mod common;
+
+/// What a runner must make of a canary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expected {
+    /// It passes (the honest control; the flaky CI, on its retry).
+    Pass,
+    /// It fails, its report naming the misbehaviour.
+    Fail,
+    /// It does not run: libtest reports it `ignored` (with the reason), nextest skips it.
+    Skipped,
+}
 
 /// One canary of the fixture and what must become of it.
 struct Case {
     /// The canary's name.
     canary: &'static str,
-    /// Whether it must pass (only the controls do).
-    passes: bool,
-    /// Text its report must contain (the headline first).
+    /// Whether it must pass, fail or be skipped.
+    expect: Expected,
+    /// Text its report must contain (the headline first), wherever the runner keeps one
+    /// (nextest keeps nothing of a test it skipped).
     report: &'static [&'static str],
 }
 
@@ -28,17 +47,17 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         canary: "honest",
-        passes: true,
+        expect: Expected::Pass,
         report: &[],
     },
     Case {
         canary: "exit-contradicts",
-        passes: false,
+        expect: Expected::Fail,
         report: &["CONTRADICTION: the recipe CI exited 1 but no tier failed in its results"],
     },
     Case {
         canary: "daemon-setsid",
-        passes: false,
+        expect: Expected::Fail,
         report: &[
             "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
             ", in its own session); it was killed",
@@ -47,7 +66,7 @@ const CASES: &[Case] = &[
     },
     Case {
         canary: "daemon-double-fork",
-        passes: false,
+        expect: Expected::Fail,
         report: &[
             "UNCLEAN TEARDOWN: the recipe CI left 1 process running after it exited (pid ",
             ", in a new session); it was killed",
@@ -56,7 +75,7 @@ const CASES: &[Case] = &[
     },
     Case {
         canary: "status-upper-case",
-        passes: false,
+        expect: Expected::Fail,
         report: &[
             "malformed cc-ci results in ",
             "results.json:2:31: unknown status \"PASS\" for tier \"install\"; did you mean \"pass\"? \
@@ -65,7 +84,7 @@ const CASES: &[Case] = &[
     },
     Case {
         canary: "retried-test",
-        passes: false,
+        expect: Expected::Fail,
         report: &[
             "1 of 7 checks failed",
             "✗ stage(\"install\").test(\"test_serving\").passed()",
@@ -75,7 +94,7 @@ const CASES: &[Case] = &[
     },
     Case {
         canary: "same-name-ambiguous",
-        passes: false,
+        expect: Expected::Fail,
         report: &[
             "1 of 4 checks failed",
             "found:    AMBIGUOUS: 2 tests named \"test_it\" in stage \"pytest\": tests/test_b.py (fail), \
@@ -85,8 +104,50 @@ const CASES: &[Case] = &[
     },
     Case {
         canary: "same-name-precise",
-        passes: true,
+        expect: Expected::Pass,
         report: &[],
+    },
+    Case {
+        canary: "optional-missing",
+        expect: Expected::Skipped,
+        report: &[
+            "SKIPPED: the recipe CI program \"coalmine-outside-crate-no-such-ci\" is not installed",
+        ],
+    },
+    Case {
+        canary: "flaky",
+        expect: Expected::Pass,
+        report: &[],
+    },
+    Case {
+        canary: "invisible-name",
+        expect: Expected::Fail,
+        report: &[
+            "no test \"test_serving\" in stage \"install\"; tests there (closest first): \"test_\\u{200b}serving\"",
+            "\"test_\\u{200b}serving\" differs from \"test_serving\" only in invisible characters",
+        ],
+    },
+    Case {
+        canary: "empty-results",
+        expect: Expected::Fail,
+        report: &[
+            "EMPTY RESULTS: the results hold no tier and no test",
+            "✗ verdict GREEN",
+            "found:    exit code 0, but the results hold no tier and no test",
+        ],
+    },
+    Case {
+        canary: "results-folder",
+        expect: Expected::Fail,
+        report: &["/results.json is a folder, not a file (format cc-ci); `[ci] results` in "],
+    },
+    Case {
+        canary: "late-results",
+        expect: Expected::Fail,
+        report: &[
+            "LATE RESULTS: the results file ",
+            "/results.json did not exist when the recipe CI exited",
+        ],
     },
 ];
 
@@ -136,8 +197,8 @@ fn cargo(dir: &Path) -> Command {
     command
 }
 
-/// What a runner said of each canary: passed or not, and its output.
-type Outcomes = BTreeMap<String, (bool, String)>;
+/// What a runner said of each canary: its status, and its report when the runner kept one.
+type Outcomes = BTreeMap<String, (Expected, Option<String>)>;
 
 /// Live processes started for a run of the fixture in `dir` (their `COALMINE_ARTIFACTS` is
 /// under it): every one of them must be gone once the runner is done.
@@ -175,21 +236,22 @@ fn check(runner: &str, dir: &Path, outcomes: &Outcomes, output: &str) {
         wrong.push(format!("processes left running: {left:?}"));
     }
     for case in CASES {
-        let Some((passed, report)) = outcomes.get(case.canary) else {
+        let Some((status, report)) = outcomes.get(case.canary) else {
             wrong.push(format!("canary::{} did not run", case.canary));
             continue;
         };
-        if *passed != case.passes {
+        let report = report.as_deref();
+        if *status != case.expect {
             wrong.push(format!(
-                "canary::{} {} (it must {})\n{report}",
+                "canary::{} {status:?} (it must {:?})\n{}",
                 case.canary,
-                if *passed { "PASSED" } else { "failed" },
-                if case.passes { "pass" } else { "fail" },
+                case.expect,
+                report.unwrap_or("(no report)")
             ));
             continue;
         }
         for needle in case.report {
-            if !report.contains(needle) {
+            if let Some(report) = report.filter(|report| !report.contains(needle)) {
                 wrong.push(format!(
                     "canary::{}: its report lacks {needle:?}\n{report}",
                     case.canary
@@ -211,10 +273,72 @@ fn check(runner: &str, dir: &Path, outcomes: &Outcomes, output: &str) {
     );
 }
 
+/// Whether the runner's exit code must say success: when no case must fail.
+fn all_pass() -> bool {
+    CASES.iter().all(|case| case.expect != Expected::Fail)
+}
+
+/// Where the flaky CI counts its calls (outside any artifact folder, fresh for each run).
+fn flaky_marker(dir: &Path) -> PathBuf {
+    dir.join("flaky-calls")
+}
+
+/// `(attempt, passed)` of every run of `canary` in the fixture's artifact folder, in order.
+fn recorded_attempts(dir: &Path, canary: &str) -> Vec<(u64, bool)> {
+    let mut found = Vec::new();
+    let runs = dir.join("target/coalmine/runs");
+    for entry in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("canary.json")) else {
+            continue;
+        };
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if record["canary"] == canary {
+            found.push((
+                record["attempt"].as_u64().unwrap(),
+                record["passed"].as_bool().unwrap(),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `(attempt, outcome)` of every execution of `canary::<canary>` in the fixture's history.
+fn history_attempts(dir: &Path, canary: &str) -> Vec<(u32, Outcome)> {
+    let history = History::open(&dir.join(".coalmine/history.db")).unwrap();
+    let test = format!("canary::{canary}");
+    let mut rows = Vec::new();
+    history
+        .for_each_result(None, |row| {
+            if row.test == test {
+                rows.push((row.attempt, row.outcome));
+            }
+        })
+        .unwrap();
+    rows.sort_by_key(|(attempt, _)| *attempt);
+    rows
+}
+
+/// The flaky CI failed once, then passed on the retry: two runs, attempts 1 and 2, in the
+/// artifact folder and in the history alike.
+fn check_flaky_attempts(runner: &str, dir: &Path, output: &str) {
+    assert_eq!(
+        recorded_attempts(dir, "flaky"),
+        [(1, false), (2, true)],
+        "under {runner}: the attempts in canary.json\n{output}"
+    );
+    assert_eq!(
+        history_attempts(dir, "flaky"),
+        [(1, Outcome::Fail), (2, Outcome::Pass)],
+        "under {runner}: the attempts in the history\n{output}"
+    );
+}
+
 #[test]
 fn misbehaving_cis_fail_under_cargo_test() {
     let dir = fixture();
     let output = cargo(dir.path())
+        .env("FLAKY_MARKER", flaky_marker(dir.path()))
         .args([
             "test",
             "--offline",
@@ -225,6 +349,8 @@ fn misbehaving_cis_fail_under_cargo_test() {
             "canary",
             "--test-threads",
             "4",
+            "--retries",
+            "1",
         ])
         .output()
         .unwrap();
@@ -239,12 +365,19 @@ fn misbehaving_cis_fail_under_cargo_test() {
         let Some((name, status)) = rest.split_once(" ... ") else {
             continue;
         };
-        let report = section(&stdout, &format!("---- canary::{} ----", name.trim()));
-        outcomes.insert(name.trim().to_owned(), (status.trim() == "ok", report));
+        let (name, status) = (name.trim(), status.trim());
+        let report = section(&stdout, &format!("---- canary::{name} ----"));
+        let outcome = match status.strip_prefix("ignored") {
+            // The reason is on the line: `ignored (SKIPPED: ...)`.
+            Some(reason) => (Expected::Skipped, reason.trim().to_owned()),
+            None if status == "ok" => (Expected::Pass, report),
+            None => (Expected::Fail, report),
+        };
+        outcomes.insert(name.to_owned(), (outcome.0, Some(outcome.1)));
     }
-    let all_pass = CASES.iter().all(|case| case.passes);
-    assert_eq!(output.status.success(), all_pass, "{all}");
+    assert_eq!(output.status.success(), all_pass(), "{all}");
     check("cargo test", dir.path(), &outcomes, &all);
+    check_flaky_attempts("cargo test", dir.path(), &all);
 }
 
 /// The text after `heading`, up to the next libtest section.
@@ -278,21 +411,85 @@ fn nextest_available(dir: &Path) -> bool {
     available
 }
 
+/// Makes nextest write its JUnit report (with the output of failures); returns where.
+fn nextest_junit(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join(".config")).unwrap();
+    std::fs::write(
+        dir.join(".config/nextest.toml"),
+        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n",
+    )
+    .unwrap();
+    // nextest keeps its reports in the workspace's own target/nextest/<profile>/.
+    dir.join("target/nextest/default/junit.xml")
+}
+
+/// The canaries in nextest's JUnit report, read as coalmine reads any JUnit: each one that
+/// ran, its outcome (`flaky-pass` when it passed on a retry) and all the report holds of it.
+fn junit_outcomes(junit_path: &Path, all: &str) -> BTreeMap<String, (Outcome, String)> {
+    let xml = std::fs::read_to_string(junit_path)
+        .unwrap_or_else(|error| panic!("{}: {error}\n{all}", junit_path.display()));
+    let results = coalmine::results::Format::Junit
+        .read_all(
+            &[junit_path.to_owned()],
+            &coalmine::results::Staging::Default,
+        )
+        .unwrap_or_else(|error| panic!("{}: {error:?}", junit_path.display()));
+    let mut outcomes = BTreeMap::new();
+    for stage in &results.stages {
+        for test in &stage.tests {
+            if let Some(name) = test.name.strip_prefix("canary::") {
+                outcomes.insert(
+                    name.to_owned(),
+                    (test.outcome, junit_case_text(&xml, &test.name)),
+                );
+            }
+        }
+    }
+    outcomes
+}
+
+/// The canaries `cargo nextest list` marks as ignored (nextest skips them unless asked).
+fn nextest_ignored(dir: &Path) -> Vec<String> {
+    let output = cargo(dir)
+        .args([
+            "nextest",
+            "list",
+            "--offline",
+            "--test",
+            "regression",
+            "--message-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut ignored = Vec::new();
+    for suite in list["rust-suites"].as_object().unwrap().values() {
+        for (name, case) in suite["testcases"].as_object().unwrap() {
+            if let Some(name) = name.strip_prefix("canary::")
+                && case["ignored"] == true
+            {
+                ignored.push(name.to_owned());
+            }
+        }
+    }
+    ignored
+}
+
 #[test]
 fn misbehaving_cis_fail_under_nextest() {
     let dir = fixture();
     if !nextest_available(dir.path()) {
         return;
     }
-    // nextest keeps its reports in the workspace's own target/nextest/<profile>/.
-    let junit_path: PathBuf = dir.path().join("target/nextest/default/junit.xml");
-    std::fs::create_dir_all(dir.path().join(".config")).unwrap();
-    std::fs::write(
-        dir.path().join(".config/nextest.toml"),
-        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n",
-    )
-    .unwrap();
+    let junit_path = nextest_junit(dir.path());
     let output = cargo(dir.path())
+        .env("FLAKY_MARKER", flaky_marker(dir.path()))
         .args([
             "nextest",
             "run",
@@ -302,6 +499,8 @@ fn misbehaving_cis_fail_under_nextest() {
             "--no-fail-fast",
             "--test-threads",
             "4",
+            "--retries",
+            "1",
             "-E",
             "test(/^canary::/)",
         ])
@@ -310,29 +509,73 @@ fn misbehaving_cis_fail_under_nextest() {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let all = format!("{stdout}\n--- stderr ---\n{stderr}");
-    let all_pass = CASES.iter().all(|case| case.passes);
-    assert_eq!(output.status.success(), all_pass, "{all}");
-    // nextest's own JUnit report, read as coalmine reads any JUnit: each canary's outcome and
-    // the output nextest kept for it.
-    let xml = std::fs::read_to_string(&junit_path)
-        .unwrap_or_else(|error| panic!("{}: {error}\n{all}", junit_path.display()));
-    let mut outcomes = Outcomes::new();
-    let results = coalmine::results::Format::Junit
-        .read_all(
-            std::slice::from_ref(&junit_path),
-            &coalmine::results::Staging::Default,
-        )
-        .unwrap_or_else(|error| panic!("{}: {error:?}", junit_path.display()));
-    for stage in &results.stages {
-        for test in &stage.tests {
-            let Some(name) = test.name.strip_prefix("canary::") else {
-                continue;
+    assert_eq!(output.status.success(), all_pass(), "{all}");
+    // What nextest ran is in its JUnit report; what it skipped is not, and is what
+    // `cargo nextest list` marks ignored.
+    let ran = junit_outcomes(&junit_path, &all);
+    let mut outcomes: Outcomes = ran
+        .iter()
+        .map(|(name, (outcome, text))| {
+            let status = match outcome.is_pass() {
+                true => Expected::Pass,
+                false => Expected::Fail,
             };
-            let passed = test.outcome == coalmine::results::Outcome::Pass;
-            outcomes.insert(name.to_owned(), (passed, junit_case_text(&xml, &test.name)));
-        }
+            (name.clone(), (status, Some(text.clone())))
+        })
+        .collect();
+    for name in nextest_ignored(dir.path()) {
+        outcomes.entry(name).or_insert((Expected::Skipped, None));
     }
     check("nextest", dir.path(), &outcomes, &all);
+    assert_eq!(
+        ran.get("flaky").map(|(outcome, _)| *outcome),
+        Some(Outcome::FlakyPass),
+        "nextest itself must have retried the flaky canary (its --retries replace coalmine's)\n{all}"
+    );
+    check_flaky_attempts("nextest", dir.path(), &all);
+}
+
+/// nextest has no skip at run time: a canary it lists as ignored, run anyway
+/// (`--run-ignored`), must fail with the reason instead of passing.
+#[test]
+fn an_unavailable_canary_run_anyway_under_nextest_fails() {
+    let dir = fixture();
+    if !nextest_available(dir.path()) {
+        return;
+    }
+    let junit_path = nextest_junit(dir.path());
+    let output = cargo(dir.path())
+        .args([
+            "nextest",
+            "run",
+            "--offline",
+            "--test",
+            "regression",
+            "--run-ignored",
+            "only",
+            "-E",
+            "test(=canary::optional-missing)",
+        ])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{all}");
+    let ran = junit_outcomes(&junit_path, &all);
+    let Some((outcome, text)) = ran.get("optional-missing") else {
+        panic!("canary::optional-missing did not run\n{all}");
+    };
+    assert_eq!(*outcome, Outcome::Fail, "{text}\n{all}");
+    assert!(
+        text.contains(
+            "SKIPPED: the recipe CI program \"coalmine-outside-crate-no-such-ci\" is not installed"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("under nextest"), "{text}");
 }
 
 /// Everything nextest's JUnit report holds for one testcase (its failure and captured output).

@@ -186,3 +186,120 @@ fn an_unusable_history_fails_the_canary_and_says_what_to_do() {
         "never replaced"
     );
 }
+
+/// The attempt numbers of the run folders under `runs/`, in order.
+fn recorded_attempts(dir: &Path) -> Vec<u64> {
+    let mut attempts: Vec<u64> = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("canary.json")).ok())
+        .map(|text| {
+            let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+            record["attempt"].as_u64().unwrap()
+        })
+        .collect();
+    attempts.sort();
+    attempts
+}
+
+/// nextest retries a failed test in a new process, telling it which attempt it is: the harness
+/// records that number (not 1 each time), and does not retry within the process as well.
+#[test]
+fn nextest_attempts_are_recorded_as_nextest_numbers_them() {
+    let dir = flaky_project();
+    let db = dir.path().join("history.db");
+    let attempt = |number: &str| {
+        common::regression_with(
+            &dir.path().join("harness.toml"),
+            &["--exact", "canary::good-simple", "--nocapture"],
+        )
+        .env("COALMINE_HISTORY", &db)
+        .env("NEXTEST", "1")
+        .env("NEXTEST_EXECUTION_MODE", "process-per-test")
+        .env("NEXTEST_RUN_ID", "run-7")
+        .env("NEXTEST_ATTEMPT", number)
+        .env("NEXTEST_TOTAL_ATTEMPTS", "2")
+        .output()
+        .unwrap()
+    };
+    // The first attempt fails, and [run] retries = 1 does not retry it: nextest will.
+    let first = attempt("1");
+    assert_eq!(
+        first.status.code(),
+        Some(101),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    assert_eq!(recorded_attempts(dir.path()), [1]);
+    let second = attempt("2");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert_eq!(recorded_attempts(dir.path()), [1, 2]);
+    let history = History::open(&db).unwrap();
+    let mut rows = Vec::new();
+    history
+        .for_each_result(None, |row| {
+            if row.test == "canary::good-simple" {
+                rows.push((row.attempt, row.outcome));
+            }
+        })
+        .unwrap();
+    rows.sort_by_key(|(attempt, _)| *attempt);
+    assert_eq!(rows, [(1, Outcome::Fail), (2, Outcome::Pass)]);
+    assert_eq!(history.runs(None).unwrap().len(), 1, "one nextest run");
+}
+
+/// `[run] flaky = "fail"` holds under nextest too: a pass on nextest's retry is a failure.
+#[test]
+fn a_pass_on_a_nextest_retry_fails_when_flaky_counts_as_failed() {
+    let dir = flaky_project();
+    let toml = dir.path().join("harness.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("retries = 1\n", "retries = 1\nflaky = \"fail\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("count"), "1\n").unwrap();
+    let output = common::regression_with(&toml, &["--exact", "canary::good-simple", "--nocapture"])
+        .env("COALMINE_HISTORY", dir.path().join("history.db"))
+        .env("NEXTEST", "1")
+        .env("NEXTEST_ATTEMPT", "2")
+        .env("NEXTEST_TOTAL_ATTEMPTS", "2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    assert!(
+        stdout.contains(
+            "FLAKY: nextest attempt 2 of 2 passed after an earlier attempt failed; [run] flaky = \"fail\""
+        ),
+        "{stdout}"
+    );
+    assert_eq!(recorded_attempts(dir.path()), [2]);
+}
+
+/// An attempt number that makes no sense stops the harness before anything runs.
+#[test]
+fn a_nonsense_nextest_attempt_stops_the_harness() {
+    let dir = flaky_project();
+    let output = common::regression_with(
+        &dir.path().join("harness.toml"),
+        &["--exact", "canary::good-simple"],
+    )
+    .env("COALMINE_HISTORY", dir.path().join("history.db"))
+    .env("NEXTEST", "1")
+    .env("NEXTEST_ATTEMPT", "two")
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: NEXTEST_ATTEMPT=\"two\" set by nextest is not a number"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("runs").exists(), "something ran");
+}

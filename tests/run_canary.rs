@@ -608,3 +608,224 @@ fn a_glob_that_matches_one_file_twice_reads_it_once() {
         "test \"test_serving\" in stage \"install\" is pass"
     );
 }
+
+#[test]
+fn names_with_invisible_characters_are_shown_escaped() {
+    // The CI names its test "test_<zero-width space>serving": printed as is, the report would
+    // say there is no test_serving, the closest being test_serving.
+    let results = PASSING_RESULTS.replace("test_serving", "test_\u{200b}serving");
+    let run = Project::new(&writes(&results), "").run(green());
+    assert!(!run.passed);
+    assert!(
+        run.report.contains(
+            "found:    no test \"test_serving\" in stage \"install\"; tests there (closest first): \
+             \"test_\\u{200b}serving\"; \"test_\\u{200b}serving\" differs from \"test_serving\" only \
+             in invisible characters"
+        ),
+        "{}",
+        run.report
+    );
+    assert!(!run.report.contains('\u{200b}'), "{}", run.report);
+}
+
+#[test]
+fn suggestions_are_capped() {
+    let tests: Vec<String> = (0..88)
+        .map(|index| format!("{{\"name\": \"test_case_{index:02}\", \"outcome\": \"pass\"}}"))
+        .collect();
+    let results = format!(
+        "{{\"recipe\": \"r\", \"rev\": \"1\", \"results\": {{\"install\": \"pass\"}}, \
+         \"stages\": {{\"install\": {{\"tests\": [{}]}}}}}}",
+        tests.join(", ")
+    );
+    let run = Project::new(&writes(&results), "").run(
+        Canary::new("capped")
+            .recipe("r")
+            .rev("1")
+            .expect(Green)
+            .check(stage("install").test("test_case_7").passed()),
+    );
+    assert!(!run.passed);
+    let found = run
+        .report
+        .lines()
+        .find(|line| line.contains("no test \"test_case_7\""))
+        .unwrap_or_else(|| panic!("{}", run.report));
+    let listed = found.split("(closest first): ").nth(1).unwrap();
+    assert!(listed.ends_with(", and 78 more"), "{found}");
+    assert_eq!(listed.matches("test_case_").count(), 10, "{found}");
+}
+
+#[test]
+fn empty_results_are_never_followed_by_a_green_verdict() {
+    let run = Project::new(&writes(r#"{"recipe": "r", "rev": "1", "results": {}}"#), "").run(
+        Canary::new("empty")
+            .recipe("r")
+            .rev("1")
+            .expect(Green)
+            .check(exit_code(0))
+            .exit_code_only(true),
+    );
+    assert!(!run.passed);
+    assert!(
+        run.report
+            .starts_with("EMPTY RESULTS: the results hold no tier and no test"),
+        "{}",
+        run.report
+    );
+    assert!(!run.report.contains("✓ verdict GREEN"), "{}", run.report);
+    assert!(
+        run.report.contains(
+            "✗ verdict GREEN\n      expected: exit code 0 and no tier failed\n      found:    exit code 0, \
+             but the results hold no tier and no test"
+        ),
+        "{}",
+        run.report
+    );
+}
+
+#[test]
+fn a_results_folder_and_a_glob_matching_nothing_are_named_as_such() {
+    let folder = Project::new("mkdir \"$3/results.json\"", "").run(green());
+    assert!(!folder.passed);
+    let first = folder.report.lines().next().unwrap();
+    assert!(
+        first.starts_with("the results path ")
+            && first.contains("/results.json is a folder, not a file (format cc-ci)"),
+        "{first}"
+    );
+    assert!(!first.contains(":0:0"), "{first}");
+
+    let project = Project::new("mkdir \"$3/junit\"", "");
+    project.edit_config(|text| {
+        text.replace(
+            "results = \"{artifacts}/results.json\"",
+            "results = \"{artifacts}/junit/*.xml\"\nformat = \"junit\"",
+        )
+    });
+    let glob = project.run(green());
+    assert!(!glob.passed);
+    let first = glob.report.lines().next().unwrap();
+    assert!(
+        first.starts_with("no file matches the results glob ")
+            && first.contains("/junit/*.xml (format junit)"),
+        "{first}"
+    );
+}
+
+#[test]
+fn hints_name_the_table_and_the_file_read() {
+    let project = Project::new("exit 0", "");
+    // The same CI as a profile, in a file that is not called harness.toml.
+    let text = std::fs::read_to_string(project.dir.path().join("harness.toml"))
+        .unwrap()
+        .replace("[ci]", "[profiles.pytest]")
+        .replace("[ci.env]", "[profiles.pytest.env]");
+    let path = project.dir.path().join("canaries.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    let canary = green().ci("pytest");
+    let valid = canary.validate().unwrap();
+    let run = run_canary(&valid, &config, 1, &mut |_, _| {});
+    assert!(!run.passed);
+    let first = run.report.lines().next().unwrap();
+    assert!(
+        first.contains(&format!(
+            "check `[profiles.pytest] results` in {} and that the CI writes its results there",
+            path.display()
+        )),
+        "{first}"
+    );
+    assert!(!first.contains("harness.toml"), "{first}");
+}
+
+#[test]
+fn the_report_names_only_files_that_exist() {
+    let project = Project::new("exit 0", "");
+    project.edit_config(|text| text.replace("./fake-ci", "no-such-recipe-ci-xyz"));
+    let run = project.run(green());
+    assert!(!run.passed);
+    let line = run
+        .report
+        .lines()
+        .find(|line| line.trim_start().starts_with("artifacts:"))
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        format!("artifacts: {} (canary.json)", run.artifacts.display())
+    );
+
+    // Nothing started: no folder at all.
+    let project = Project::new("exit 0", "");
+    project.edit_config(|text| {
+        text.replace("[ci]", "[profiles.other]")
+            .replace("[ci.env]", "[profiles.other.env]")
+    });
+    let run = project.run(green());
+    assert!(!run.artifacts.exists());
+    let line = run
+        .report
+        .lines()
+        .find(|line| line.trim_start().starts_with("artifacts:"))
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        format!(
+            "artifacts: none ({} was not created: the canary stopped before the recipe CI started)",
+            run.artifacts.display()
+        )
+    );
+}
+
+/// Waits until the background child has set its trap (else SIGTERM could end it first).
+const WAIT_FOR_CHILD: &str = "while [ ! -e \"$3/child-ready\" ]; do sleep 0.01; done";
+
+#[test]
+fn results_written_after_the_ci_exited_are_named_as_the_cause() {
+    // The CI exits once its child is set up; the child writes the results when told to stop.
+    let script = format!(
+        "write_results() {{\n{}\n}}\n(\ntrap 'write_results \"$@\"; exit 0' TERM\ntouch \"$3/child-ready\"\nwhile :; do sleep 0.05; done\n) &\n{WAIT_FOR_CHILD}\nexit 0",
+        writes(PASSING_RESULTS)
+    );
+    let run = Project::new(&script, "").run(green());
+    assert!(!run.passed, "{}", run.report);
+    let first = run.report.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "LATE RESULTS: the results file {} did not exist when the recipe CI exited",
+            run.artifacts.join("results.json").display()
+        )),
+        "{}",
+        run.report
+    );
+
+    // Half written by then: the late writer is still the cause named first.
+    let script = format!(
+        "write_results() {{\n{}\n}}\n(\ntrap 'write_results \"$@\"; exit 0' TERM\ntouch \"$3/child-ready\"\nwhile :; do sleep 0.05; done\n) &\n{WAIT_FOR_CHILD}\nexit 0",
+        writes("{\"results\": {\"install\": \"pa")
+    );
+    let run = Project::new(&script, "").run(green());
+    assert!(!run.passed);
+    let mut lines = run.report.lines();
+    assert!(
+        lines.next().unwrap().starts_with("LATE RESULTS: "),
+        "{}",
+        run.report
+    );
+    assert!(
+        run.report.contains("  also: malformed cc-ci results in "),
+        "{}",
+        run.report
+    );
+
+    // A child that would have written them is ended first: the missing results say so.
+    let script = format!("(sleep 5\n{}\n) &\nexit 0", writes(PASSING_RESULTS));
+    let run = Project::new(&script, "").run(green());
+    assert!(!run.passed);
+    let first = run.report.lines().next().unwrap();
+    assert!(
+        first.starts_with("the recipe CI wrote no results file at ")
+            && first.contains("process(es) running when it exited"),
+        "{first}"
+    );
+}

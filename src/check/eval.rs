@@ -9,7 +9,7 @@ use std::path::Path;
 use super::select::{IdentityField, TestQualifier, by_test};
 use super::{Check, CiRun, Exit, Expect, Stream, TestExpectation};
 use crate::results::{RunResults, TestCase, TierStatus};
-use crate::suggest::closest_first;
+use crate::suggest::shown;
 
 /// The result of evaluating one check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -104,17 +104,22 @@ impl Check {
 }
 
 /// The implicit first check of every canary: GREEN means exit 0 and no tier failed (so a
-/// run without readable results is never GREEN); RED means a non-zero exit code (a signal is
-/// not a verdict).
+/// run without readable results, or whose results hold no tier and no test, is never GREEN);
+/// RED means a non-zero exit code (a signal is not a verdict).
 pub fn verdict(expect: Expect, exit: Exit, results: Option<&RunResults>) -> CheckOutcome {
     match expect {
         Expect::Green => {
             let failed: Option<Vec<&str>> = results.map(|results| results.failed_tiers().collect());
+            let empty = results.is_some_and(|results| {
+                results.tiers.is_empty()
+                    && results.stages.iter().all(|stage| stage.tests.is_empty())
+            });
             CheckOutcome {
                 check: "verdict GREEN".to_owned(),
-                passed: exit.success() && failed.as_ref().is_some_and(Vec::is_empty),
+                passed: exit.success() && !empty && failed.as_ref().is_some_and(Vec::is_empty),
                 expected: "exit code 0 and no tier failed".to_owned(),
                 found: match failed {
+                    Some(_) if empty => format!("{exit}, but the results hold no tier and no test"),
                     Some(failed) if failed.is_empty() => format!("{exit}, no tier failed"),
                     Some(failed) => format!("{exit}, failed tiers: {}", failed.join(", ")),
                     None => format!("{exit}, no readable results"),
@@ -144,13 +149,9 @@ fn with_results(run: &CiRun<'_>, check: impl FnOnce(&RunResults) -> Verdict) -> 
     }
 }
 
+/// The names that exist, closest first, escaped and capped (see [`crate::suggest::listing`]).
 fn listing<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> String {
-    let names = closest_first(wanted, names);
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
-    }
+    crate::suggest::listing(wanted, names)
 }
 
 fn tier_is(results: &RunResults, tier: &str, status: TierStatus) -> Verdict {
@@ -165,14 +166,17 @@ fn tier_is(results: &RunResults, tier: &str, status: TierStatus) -> Verdict {
 
 fn judge_no_tier_failed(results: &RunResults) -> Verdict {
     let failed: Vec<&str> = results.failed_tiers().collect();
-    if failed.is_empty() {
+    if results.tiers.is_empty() {
+        Ok("no tier failed: the results report no tier".to_owned())
+    } else if failed.is_empty() {
         let all: Vec<String> = results
             .tiers
             .iter()
-            .map(|(tier, status)| format!("{tier}={status}"))
+            .map(|(tier, status)| format!("{}={status}", shown(tier)))
             .collect();
         Ok(format!("no tier failed ({})", all.join(", ")))
     } else {
+        let failed: Vec<_> = failed.into_iter().map(shown).collect();
         Err(format!("failed tiers: {}", failed.join(", ")))
     }
 }
@@ -220,11 +224,11 @@ fn stage_test(results: &RunResults, check: &StageTest<'_>) -> Verdict {
         .filter(|case| case.name == test)
         .collect();
     if named.is_empty() {
-        let elsewhere: Vec<&str> = results
+        let elsewhere: Vec<_> = results
             .stages
             .iter()
             .filter(|other| other.test(test).is_some())
-            .map(|other| other.name.as_str())
+            .map(|other| shown(&other.name))
             .collect();
         let mut found = format!(
             "no test {test:?} in stage {stage:?}; tests there (closest first): {}",

@@ -94,8 +94,9 @@ pub struct CiConfig {
     pub secrets: Vec<String>,
     /// Regexes whose matches are secrets too (validated when the file is loaded).
     pub secret_patterns: Vec<String>,
-    /// When the program is not installed, canaries using this CI are skipped (reported as
-    /// ignored, with the reason) instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
+    /// When the program is not installed, canaries using this CI are skipped (listed as
+    /// ignored, so that nextest skips them too, and reported as ignored, with the reason)
+    /// instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
     pub optional: bool,
 }
 
@@ -163,6 +164,15 @@ impl Config {
                     if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
                 )
             }),
+        }
+    }
+
+    /// The table of harness.toml that holds a canary's recipe CI, as hints name it: `[ci]`, or
+    /// `[profiles.<name>]` for `ci: "<name>"`.
+    pub fn ci_table(profile: Option<&str>) -> String {
+        match profile {
+            None => "[ci]".to_owned(),
+            Some(name) => format!("[profiles.{name}]"),
         }
     }
 

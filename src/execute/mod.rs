@@ -8,26 +8,33 @@
 //! The path of one run, in this folder:
 //! - [`artifacts`]: the artifact folder's layout (run ids, log and record names, the
 //!   last-pass pointer), and [`retention`]: which old run folders are removed;
+//! - [`availability`]: whether an optional recipe CI is installed (else its canaries are
+//!   skipped);
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
 //!   a timeout and a grace period, and [`leftovers`]: what it left running when it exited; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
 //! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
 //!   read by [`tail`].
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
 use crate::config::{CiConfig, Config, Template, Vars};
 use crate::execute::record::RunRecord;
 use crate::execute::redact::Redactor;
-use crate::results::{ResultsError, ResultsErrorKind, RunResults};
+use crate::results::{ResultsError, ResultsErrorKind, ResultsKey, RunResults};
+use crate::suggest::shown;
 use artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG, new_run_id};
 use process::{Finished, Spawn};
 
+pub use availability::unavailable;
+
 pub mod artifacts;
+pub mod availability;
 pub mod interrupt;
 pub mod leftovers;
 pub mod pgroup;
@@ -123,7 +130,8 @@ pub fn run_canary(
             None
         }
     };
-    let prepared = match prepare(canary, config, ci, &vars, &artifacts) {
+    let table = Config::ci_table(canary.canary().ci_profile());
+    let prepared = match prepare(canary, config, ci, &table, &vars, &artifacts) {
         Ok(prepared) => prepared,
         Err(problem) => {
             record.problems.push(problem);
@@ -142,7 +150,11 @@ pub fn run_canary(
     record.results_path = Some(prepared.results_path.display().to_string());
 
     let mut slow = |elapsed: Duration| on_slow(elapsed, &artifacts);
-    let finished = match process::run(prepared.spawn, &mut slow) {
+    // What the results path holds when the CI exits, before the harness ends what it left
+    // running: results that appear or change after that were not written by the CI itself.
+    let mut at_exit = None;
+    let mut exited = || at_exit = Some(results_state(&prepared.results_path));
+    let finished = match process::run(prepared.spawn, &mut slow, &mut exited) {
         Ok(finished) => finished,
         Err(error) => {
             record.problems.push(format!(
@@ -153,6 +165,8 @@ pub fn run_canary(
         }
     };
     record.set_finished(&finished);
+    let late =
+        at_exit.and_then(|at_exit| late_results(&at_exit, &results_state(&prepared.results_path)));
     // Secrets leave the artifact folder before anything in it is read, so that no result,
     // message or report can carry them. A folder that cannot be cleaned fails the canary.
     if let Err(error) = redactor.redact_tree(&artifacts) {
@@ -162,13 +176,31 @@ pub fn run_canary(
         ));
     }
 
+    // The cause of whatever is wrong with results written late (malformed: half written).
+    record.problems.extend(late);
+    let key = ResultsKey {
+        table: &table,
+        config: &config.path,
+    };
     let results = match read_results(ci, &prepared.results_path) {
         Ok(results) => Some(results),
         Err(error) => {
-            record.results_error = Some(error.explain());
+            let mut explained = error.explain(key);
+            if matches!(
+                error.kind,
+                ResultsErrorKind::Missing | ResultsErrorKind::NoMatch { .. }
+            ) && !finished.leftovers.is_empty()
+            {
+                explained.push_str(&format!(
+                    "; the recipe CI left {} process(es) running when it exited, which the harness ended: \
+                     if one of them was to write the results, the CI exited before its results were written",
+                    finished.leftovers.len()
+                ));
+            }
+            record.results_error = Some(explained.clone());
             // The process-level cause (timeout, signal) is the more useful headline.
             if !finished.timed_out && !matches!(finished.exit, Exit::Signal(_)) {
-                record.problems.push(error.explain());
+                record.problems.push(explained);
             }
             None
         }
@@ -190,25 +222,38 @@ pub fn run_canary(
     finish(record, artifacts, results, &redactor)
 }
 
+/// Whether a results path is a glob (`*`, `?`, `[...]`) rather than one file.
+fn is_glob(path: &Path) -> bool {
+    path.to_string_lossy().contains(['*', '?', '['])
+}
+
+/// The files a glob matches, sorted, and how many folders it matches besides.
+fn glob_files(pattern: &Path) -> Result<(Vec<PathBuf>, usize), glob::PatternError> {
+    let (mut files, folders): (Vec<PathBuf>, Vec<PathBuf>) =
+        glob::glob(&pattern.to_string_lossy())?
+            .flatten()
+            .partition(|found| found.is_file());
+    files.sort();
+    Ok((files, folders.len()))
+}
+
 /// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.
 /// A file the glob matches more than once (through a symlink, or as hard links) is read once:
 /// read twice, each of its tests would count twice.
 fn read_results(ci: &CiConfig, path: &Path) -> Result<RunResults, ResultsError> {
-    let text = path.to_string_lossy();
-    if !text.contains(['*', '?', '[']) {
+    if !is_glob(path) {
         return ci.format.read_all(&[path.to_owned()], &ci.stages);
     }
-    let mut paths: Vec<PathBuf> = glob::glob(&text)
-        .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
-        .unwrap_or_default();
-    paths.sort();
+    let error = |kind| ResultsError {
+        path: path.to_owned(),
+        format: ci.format,
+        kind,
+    };
+    let (mut paths, folders) =
+        glob_files(path).map_err(|bad| error(ResultsErrorKind::Pattern(bad.msg.to_owned())))?;
     distinct_files(&mut paths);
     if paths.is_empty() {
-        return Err(ResultsError {
-            path: path.to_owned(),
-            format: ci.format,
-            kind: ResultsErrorKind::Missing,
-        });
+        return Err(error(ResultsErrorKind::NoMatch { folders }));
     }
     ci.format.read_all(&paths, &ci.stages)
 }
@@ -235,17 +280,71 @@ fn distinct_files(paths: &mut Vec<PathBuf>) {
     });
 }
 
+/// Each results file's size and modification time, as the results path (a file or a glob)
+/// names them now.
+type ResultsState = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
+
+fn results_state(path: &Path) -> ResultsState {
+    let paths = match is_glob(path) {
+        true => glob_files(path).map(|(files, _)| files).unwrap_or_default(),
+        false => vec![path.to_owned()],
+    };
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let metadata = std::fs::metadata(&path)
+                .ok()
+                .filter(|found| found.is_file())?;
+            Some((path, (metadata.len(), metadata.modified().ok())))
+        })
+        .collect()
+}
+
+/// The LATE RESULTS problem, when results files appeared or changed between the CI's exit and
+/// the end of what it left running: a process the CI left behind wrote them.
+fn late_results(at_exit: &ResultsState, after: &ResultsState) -> Option<String> {
+    let late: Vec<String> = after
+        .iter()
+        .filter_map(|(path, state)| match at_exit.get(path) {
+            None => Some(format!(
+                "{} did not exist when the recipe CI exited",
+                path.display()
+            )),
+            Some(before) if before != state => Some(format!(
+                "{} changed after the recipe CI exited",
+                path.display()
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    if late.is_empty() {
+        return None;
+    }
+    let (files, them) = match late.len() {
+        1 => ("file", "it"),
+        _ => ("files", "them"),
+    };
+    Some(format!(
+        "LATE RESULTS: the results {files} {}: a process the CI left running (a background child) wrote \
+         {them} afterwards. A recipe CI must finish writing its results before it exits: results written \
+         later are not its verdict",
+        late.join(", ")
+    ))
+}
+
 struct Prepared {
     argv: Vec<String>,
     spawn: Spawn,
     results_path: PathBuf,
 }
 
-/// Expands the templates, resolves the program and opens the log files.
+/// Expands the templates, resolves the program and opens the log files. `table` names the
+/// CI's table in hints (`[ci]`, `[profiles.<name>]`).
 fn prepare(
     canary: &ValidCanary<'_>,
     config: &Config,
     ci: &CiConfig,
+    table: &str,
     vars: &Vars<'_>,
     artifacts: &Path,
 ) -> Result<Prepared, String> {
@@ -253,7 +352,7 @@ fn prepare(
     let workdir = config.root().join(ci.workdir.expand(vars));
     if !workdir.is_dir() {
         return Err(format!(
-            "the recipe CI's working directory {} does not exist; check `[ci] workdir` in {}",
+            "the recipe CI's working directory {} does not exist; check `{table} workdir` in {}",
             workdir.display(),
             config.path.display()
         ));
@@ -285,7 +384,7 @@ fn prepare(
     ] {
         env.push((key.to_owned(), value.to_owned()));
     }
-    let program = resolve_program(&argv[0], &workdir, config)?;
+    let program = resolve_program(&argv[0], &workdir, config, table)?;
     let open = |name: &str| {
         File::create(artifacts.join(name))
             .map_err(|error| format!("cannot create {}: {error}", artifacts.join(name).display()))
@@ -308,48 +407,26 @@ fn prepare(
     })
 }
 
-/// For a canary whose recipe CI is `optional` in harness.toml: why it cannot run here (its
-/// program is not installed), so that the harness reports it as skipped rather than failed.
-/// `None` when the CI is not optional or its program is found.
-pub fn unavailable(canary: &ValidCanary<'_>, config: &Config) -> Option<String> {
-    let ci = config.ci_for(canary.canary().ci_profile()).ok()?;
-    if !ci.optional {
-        return None;
-    }
-    let vars = Vars {
-        recipe: canary.recipe(),
-        rev: canary.rev(),
-        canary: canary.canary().name(),
-        run_id: "",
-        artifacts: "",
-    };
-    let program = ci.command.first()?.expand(&vars);
-    let workdir = config.root().join(ci.workdir.expand(&vars));
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    which::which_in(&program, Some(&path), &workdir).err().map(|_| {
-        format!(
-            "SKIPPED: the recipe CI program {program:?} is not installed (not found in PATH), and this CI is \
-             optional in {}; install it to run this canary (set COALMINE_REQUIRE_ALL=1 to fail instead of skip)",
-            config.path.display()
-        )
-    })
-}
-
 /// Resolves the program like a shell would (PATH lookup, or a path relative to the working
 /// directory), without ever involving a shell.
-fn resolve_program(program: &str, workdir: &Path, config: &Config) -> Result<PathBuf, String> {
+fn resolve_program(
+    program: &str,
+    workdir: &Path,
+    config: &Config,
+    table: &str,
+) -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     which::which_in(program, Some(&path), workdir).map_err(|_| {
         let searched: Vec<String> = std::env::split_paths(&path).map(|dir| dir.display().to_string()).collect();
         if program.contains('/') {
             format!(
-                "recipe CI program {program:?} not found or not executable (relative to {}); fix `[ci] command` in {}",
+                "recipe CI program {program:?} not found or not executable (relative to {}); fix `{table} command` in {}",
                 workdir.display(),
                 config.path.display()
             )
         } else {
             format!(
-                "recipe CI program {program:?} not found in PATH (searched: {}); install it, or give its full path in `[ci] command` in {}",
+                "recipe CI program {program:?} not found in PATH (searched: {}); install it, or give its full path in `{table} command` in {}",
                 if searched.is_empty() { "PATH is empty".to_owned() } else { searched.join(":") },
                 config.path.display()
             )
@@ -422,7 +499,7 @@ fn judge(
         }
     }
     if let Some(results) = results {
-        let failed: Vec<&str> = results.failed_tiers().collect();
+        let failed: Vec<_> = results.failed_tiers().map(shown).collect();
         if let Exit::Code(code) = exit {
             if code == 0 && !failed.is_empty() {
                 record.problems.push(format!(
@@ -503,5 +580,49 @@ impl RunRecord {
         self.duration_secs = Some(finished.duration.as_secs_f64());
         self.leftover_processes = finished.leftovers.len();
         self.leftovers = finished.leftovers.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_that_appear_or_change_after_the_exit_are_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        let at_exit = results_state(&path);
+        assert!(at_exit.is_empty());
+        assert_eq!(late_results(&at_exit, &results_state(&path)), None);
+        std::fs::write(&path, "{}").unwrap();
+        let appeared = late_results(&at_exit, &results_state(&path)).unwrap();
+        assert_eq!(
+            appeared,
+            format!(
+                "LATE RESULTS: the results file {} did not exist when the recipe CI exited: a process \
+                 the CI left running (a background child) wrote it afterwards. A recipe CI must finish \
+                 writing its results before it exits: results written later are not its verdict",
+                path.display()
+            )
+        );
+        let written = results_state(&path);
+        assert_eq!(late_results(&written, &results_state(&path)), None);
+        std::fs::write(&path, "{\"results\": {}}").unwrap();
+        let changed = late_results(&written, &results_state(&path)).unwrap();
+        assert!(
+            changed.contains(&format!(
+                "{} changed after the recipe CI exited",
+                path.display()
+            )),
+            "{changed}"
+        );
+        // A glob: every file it matches, folders left out.
+        std::fs::create_dir(dir.path().join("folder.json")).unwrap();
+        let glob = dir.path().join("*.json");
+        assert_eq!(
+            results_state(&glob).keys().collect::<Vec<_>>(),
+            [&path],
+            "folders are not results"
+        );
     }
 }

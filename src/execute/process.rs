@@ -58,8 +58,13 @@ pub struct Finished {
     pub leftovers: Vec<Leftover>,
 }
 
-/// Runs the process to completion. `on_slow` gets the elapsed time each time `slow` passes.
-pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finished> {
+/// Runs the process to completion. `on_slow` gets the elapsed time each time `slow` passes;
+/// `at_exit` is called once the CI has exited, before what it left running is ended.
+pub fn run(
+    spawn: Spawn,
+    on_slow: &mut dyn FnMut(Duration),
+    at_exit: &mut dyn FnMut(),
+) -> io::Result<Finished> {
     let mut command = Command::new(&spawn.program);
     command
         .args(&spawn.args)
@@ -124,6 +129,7 @@ pub fn run(spawn: Spawn, on_slow: &mut dyn FnMut(Duration)) -> io::Result<Finish
     };
     let duration = start.elapsed();
     let ended_at = SystemTime::now();
+    at_exit();
     // The leader is gone; anything still in its group, or escaped from it, was left behind.
     let leftovers = leftovers::sweep(pid, &run_id, spawn.grace);
     drop(registration);

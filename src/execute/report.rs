@@ -63,18 +63,32 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
     if !record.argv.is_empty() {
         writeln!(out, "  command: {}", shell_words(&record.argv)).ok();
     }
-    writeln!(
-        out,
-        "  artifacts: {} ({RECORD_FILE}, {STDOUT_LOG}, {STDERR_LOG})",
-        artifacts.display()
-    )
-    .ok();
+    writeln!(out, "  artifacts: {}", artifact_files(artifacts)).ok();
     if record.exit.is_some() {
         for log in [STDOUT_LOG, STDERR_LOG] {
             write_tail(&mut out, &artifacts.join(log), log);
         }
     }
     out
+}
+
+/// The artifact folder and those of its files the harness writes that exist: a run that
+/// stopped early has no logs, one that never started has no folder.
+fn artifact_files(artifacts: &Path) -> String {
+    if !artifacts.is_dir() {
+        return format!(
+            "none ({} was not created: the canary stopped before the recipe CI started)",
+            artifacts.display()
+        );
+    }
+    let files: Vec<&str> = [RECORD_FILE, STDOUT_LOG, STDERR_LOG]
+        .into_iter()
+        .filter(|name| artifacts.join(name).is_file())
+        .collect();
+    match files.is_empty() {
+        true => format!("{} (no file in it yet)", artifacts.display()),
+        false => format!("{} ({})", artifacts.display(), files.join(", ")),
+    }
 }
 
 fn write_check(out: &mut String, check: &CheckOutcome) {
@@ -122,6 +136,30 @@ fn shell_words(argv: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_artifacts_line_names_only_files_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        assert_eq!(
+            artifact_files(&run),
+            format!(
+                "none ({} was not created: the canary stopped before the recipe CI started)",
+                run.display()
+            )
+        );
+        std::fs::create_dir(&run).unwrap();
+        assert_eq!(
+            artifact_files(&run),
+            format!("{} (no file in it yet)", run.display())
+        );
+        std::fs::write(run.join(RECORD_FILE), "{}").unwrap();
+        std::fs::write(run.join(STDERR_LOG), "").unwrap();
+        assert_eq!(
+            artifact_files(&run),
+            format!("{} (canary.json, stderr.log)", run.display())
+        );
+    }
 
     #[test]
     fn quoting_for_reproduction() {

@@ -120,6 +120,7 @@ mod tests {
         let job = Job {
             name: "canary::a".to_owned(),
             quarantine: None,
+            ignored: false,
             run: Box::new(|| TrialOutcome {
                 name: "canary::a".to_owned(),
                 kind: crate::harness::CANARY,

@@ -8,10 +8,16 @@
 //!
 //! After a run, each canary's outcome goes into the history ([`recorder`]), and the run folders
 //! of the canaries that ran are pruned to `[run] keep` ([`crate::execute::retention`]).
+//!
+//! Ignored trials, as `--list --ignored` lists them and `--ignored` runs them: quarantined
+//! canaries, and canaries whose optional recipe CI is not installed (nextest has no skip at run
+//! time, so it must learn of those when it lists). Finding the latter looks each optional CI's
+//! program up once, and builds canaries only when one may be missing.
 
 pub mod args;
 mod json;
 mod junit;
+pub mod nextest;
 pub mod recorder;
 mod select;
 mod trials;
@@ -259,13 +265,21 @@ impl Harness {
             false => Some(self.load_config()?),
         };
         let quarantine = quarantined(config.as_ref());
-        let is_quarantined = |kind: &str, index: usize| {
-            kind == CANARY && quarantine.contains_key(&*self.entries[index].name)
+        // Only `--ignored` needs to know which canaries cannot run here; any other run finds
+        // out as each canary starts (skipped under cargo test, failed under nextest).
+        let unavailable = match args.ignored {
+            true => self.unavailable(config.as_ref(), &selected),
+            false => BTreeSet::new(),
+        };
+        let is_ignored = |kind: &str, index: usize| {
+            kind == CANARY
+                && (quarantine.contains_key(&*self.entries[index].name)
+                    || unavailable.contains(&index))
         };
         let selected: Vec<(&'static str, usize)> = match args.ignored {
             true => selected
                 .into_iter()
-                .filter(|(kind, index)| is_quarantined(kind, *index))
+                .filter(|(kind, index)| is_ignored(kind, *index))
                 .collect(),
             false => selected,
         };
@@ -320,8 +334,14 @@ impl Harness {
         if !no_ci.is_empty() {
             return Err(no_ci.join("\n"));
         }
-        let recorder = match selected.iter().any(|(kind, _)| *kind == CANARY) {
+        let runs_canaries = selected.iter().any(|(kind, _)| *kind == CANARY);
+        let recorder = match runs_canaries {
             true => recorder::Recorder::from_config(&config)?.map(Arc::new),
+            false => None,
+        };
+        // Which attempt this is, when nextest runs it (only canary runs are numbered).
+        let nextest = match runs_canaries {
+            true => nextest::Nextest::from_env().map_err(|error| error.to_string())?,
             false => None,
         };
         crate::execute::interrupt::install()?;
@@ -332,10 +352,20 @@ impl Harness {
                 let mut job = if *kind == TEETH {
                     trials::teeth(canary, Arc::clone(&config), args.show_output)
                 } else {
-                    trials::canary(canary, Arc::clone(&config), args.retries, recorder.clone())
+                    trials::canary(
+                        canary,
+                        Arc::clone(&config),
+                        trials::Tries {
+                            retries_flag: args.retries,
+                            nextest,
+                            ignored_asked: args.ignored,
+                        },
+                        recorder.clone(),
+                    )
                 };
                 if *kind == CANARY {
                     job.quarantine = quarantine.get(&*self.entries[*index].name).cloned();
+                    job.ignored = job.quarantine.is_some() || unavailable.contains(index);
                 }
                 job
             })
@@ -378,17 +408,19 @@ impl Harness {
                 .into_iter()
                 .map(|job| {
                     let collect = Arc::clone(&collect);
-                    let quarantine = job.quarantine.clone();
+                    let (quarantine, ignored) = (job.quarantine.clone(), job.ignored);
                     let trial = libtest_mimic::Trial::ignorable_test(job.name, move || {
                         let outcome = (job.run)();
                         collect(&outcome);
                         outcome.into_result()
                     });
                     // A quarantined canary is ignored unless --ignored or --include-ignored;
-                    // its name stays the same, the marker shows owner and date.
+                    // its name stays the same, the marker shows owner and date. A canary whose
+                    // CI is missing is flagged only under --ignored (so that it runs, to say
+                    // SKIPPED); otherwise it says so as it runs.
                     match quarantine {
                         Some(marker) => trial.with_ignored_flag(true).with_kind(marker),
-                        None => trial,
+                        None => trial.with_ignored_flag(ignored),
                     }
                 })
                 .collect();
@@ -458,6 +490,24 @@ impl Harness {
         }
     }
 
+    /// The selected canaries that cannot run here: their recipe CI is optional and its program
+    /// is not installed. Builds canaries only when some optional CI may be missing.
+    fn unavailable(&self, config: Option<&Config>, selected: &[(&str, usize)]) -> BTreeSet<usize> {
+        let Some(config) = config else {
+            return BTreeSet::new();
+        };
+        let mut availability = crate::execute::availability::Availability::new(config);
+        if !availability.any_unavailable() {
+            return BTreeSet::new();
+        }
+        selected
+            .iter()
+            .filter(|(kind, _)| *kind == CANARY)
+            .map(|(_, index)| *index)
+            .filter(|index| availability.is_unavailable(&self.entries[*index].build()))
+            .collect()
+    }
+
     fn load_config(&self) -> Result<Config, String> {
         let loaded = match &self.config {
             Some(path) => Config::load(path),
@@ -472,8 +522,8 @@ impl Harness {
 }
 
 /// Prints the trials in libtest's list format, `<name>: test` a line, through one buffered
-/// writer (nextest reads this; with `--ignored` the selection holds only the quarantined
-/// canaries). A closed pipe is not an error.
+/// writer (nextest reads this; with `--ignored` the selection holds only the ignored canaries:
+/// quarantined, or whose optional CI is missing). A closed pipe is not an error.
 fn list<'a>(args: &Args, names: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), String> {
     let write_all = |out: &mut dyn Write| -> std::io::Result<()> {
         for (kind, name) in names {

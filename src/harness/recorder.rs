@@ -110,9 +110,10 @@ impl Recorder {
 /// The history rows of a canary's attempts.
 fn results_of(attempts: &[CanaryRun]) -> Vec<NewResult> {
     let mut results = Vec::new();
-    for (index, run) in attempts.iter().enumerate() {
-        let attempt = u32::try_from(index + 1).unwrap_or(u32::MAX);
+    for run in attempts {
         let record = &run.record;
+        // As numbered when it ran: within this process, or by nextest (`NEXTEST_ATTEMPT`).
+        let attempt = record.attempt;
         let interrupted = record
             .problems
             .iter()

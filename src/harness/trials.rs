@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::nextest::Nextest;
 use super::recorder::Recorder;
 use super::{CANARY, TEETH};
 use crate::canary::Canary;
@@ -87,6 +88,9 @@ pub struct Job {
     /// For a quarantined canary, the marker shown (`QUARANTINE <owner> since <date>`): the
     /// trial is ignored unless ignored trials are asked for.
     pub quarantine: Option<String>,
+    /// Whether the trial is one of the ignored ones (quarantined, or its optional CI is not
+    /// installed), as `--list --ignored` lists them.
+    pub ignored: bool,
     /// What it does.
     pub run: Box<dyn FnOnce() -> TrialOutcome + Send>,
 }
@@ -98,6 +102,7 @@ pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Job {
     Job {
         name: trial.clone(),
         quarantine: None,
+        ignored: false,
         run: Box::new(move || {
             let start = Instant::now();
             let (status, message) = match canary.validate() {
@@ -122,18 +127,67 @@ pub fn teeth(canary: Arc<Canary>, config: Arc<Config>, show: bool) -> Job {
     }
 }
 
+/// How a canary's tries are counted and numbered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tries {
+    /// `--retries N`, which overrides the canary's `retries` and `[run] retries`.
+    pub retries_flag: Option<u32>,
+    /// The nextest attempt this process is, when nextest runs it.
+    pub nextest: Option<Nextest>,
+    /// Whether ignored trials were asked for (`--ignored`).
+    pub ignored_asked: bool,
+}
+
+impl Tries {
+    /// The first attempt's number, and how many times to retry within this process. Under
+    /// nextest, attempts are numbered as nextest counts them (`NEXTEST_ATTEMPT`), and when
+    /// nextest retries failures itself (its `--retries`), the harness does not retry as well.
+    fn plan(&self, configured: u32) -> (u32, u32) {
+        match self.nextest {
+            Some(nextest) if nextest.retries() => (nextest.attempt, 0),
+            Some(nextest) => (nextest.attempt, configured),
+            None => (1, configured),
+        }
+    }
+
+    /// Why a canary that cannot run here fails instead of being skipped, if it does: under
+    /// nextest (which cannot skip a test that is running) or with `COALMINE_REQUIRE_ALL=1`.
+    fn why_not_skipped(&self) -> Option<String> {
+        if crate::execute::availability::require_all() {
+            return Some(format!(
+                "{}=1: a canary that cannot run here is a failure, not a skip",
+                crate::execute::availability::REQUIRE_ALL_ENV
+            ));
+        }
+        self.nextest?;
+        Some(match self.ignored_asked {
+            true => "under nextest this is a failure, not a pass: nextest cannot skip a test once it \
+                     runs, so the harness lists this canary as ignored (`cargo nextest run` skips it), \
+                     and it ran only because ignored tests were asked for (--run-ignored)"
+                .to_owned(),
+            false => "under nextest this is a failure, not a pass: nextest cannot skip a test once it \
+                      runs; the harness lists this canary as ignored while its CI is missing, but nextest \
+                      ran it as a test that is not (was the program removed, or PATH changed, since \
+                      nextest listed the tests?)"
+                .to_owned(),
+        })
+    }
+}
+
 /// The trial that runs a canary, retrying up to `--retries`, else the canary's own `retries`,
-/// else `[run] retries` times, and recording every try in the history.
+/// else `[run] retries` times (under nextest with retries of its own: not at all), and
+/// recording every try in the history.
 pub fn canary(
     canary: Arc<Canary>,
     config: Arc<Config>,
-    retries_flag: Option<u32>,
+    tries: Tries,
     recorder: Option<Arc<Recorder>>,
 ) -> Job {
     let trial = name(CANARY, canary.name());
     Job {
         name: trial.clone(),
         quarantine: None,
+        ignored: false,
         run: Box::new(move || {
             let start = Instant::now();
             let outcome = |status, message: String, attempts: Vec<Attempt>| TrialOutcome {
@@ -149,18 +203,18 @@ pub fn canary(
                 Err(error) => return outcome(TrialStatus::Failed, error.to_string(), Vec::new()),
             };
             if let Some(reason) = crate::execute::unavailable(&valid, &config) {
-                let required =
-                    std::env::var("COALMINE_REQUIRE_ALL").is_ok_and(|value| value == "1");
-                let status = if required {
-                    TrialStatus::Failed
-                } else {
-                    TrialStatus::Ignored
+                return match tries.why_not_skipped() {
+                    Some(why) => {
+                        outcome(TrialStatus::Failed, format!("{reason}\n{why}"), Vec::new())
+                    }
+                    None => outcome(TrialStatus::Ignored, reason, Vec::new()),
                 };
-                return outcome(status, reason, Vec::new());
             }
-            let retries = retries_flag
+            let configured = tries
+                .retries_flag
                 .or(canary.retries_setting())
                 .unwrap_or(config.run.retries);
+            let (first, retries) = tries.plan(configured);
             let mut on_slow = |elapsed: Duration, artifacts: &Path| {
                 eprintln!(
                     "    SLOW [>{:.0}s] {trial} still running (artifacts: {})",
@@ -169,13 +223,15 @@ pub fn canary(
                 );
             };
             let mut runs: Vec<CanaryRun> = Vec::new();
-            for attempt in 1..=retries + 1 {
+            for attempt in first..=first + retries {
                 let run = run_canary(&valid, &config, attempt, &mut on_slow);
-                let last = run.passed || attempt == retries + 1 || interrupt::received().is_some();
+                let last =
+                    run.passed || attempt == first + retries || interrupt::received().is_some();
                 if !last {
                     eprintln!(
-                        "    RETRY {trial}: TRY {attempt} FAIL ({}), retrying ({attempt} of {retries} retries; artifacts: {})",
+                        "    RETRY {trial}: TRY {attempt} FAIL ({}), retrying ({} of {retries} retries; artifacts: {})",
                         headline(&run),
+                        attempt - first + 1,
                         run.artifacts.display()
                     );
                 }
@@ -193,7 +249,7 @@ pub fn canary(
                     )
                 })
             });
-            let (status, mut message) = judge(&trial, &runs, config.run.flaky);
+            let (status, mut message) = judge(&trial, &runs, config.run.flaky, tries.nextest);
             let status = match recorded {
                 Ok(()) => status,
                 Err(problem) => {
@@ -226,8 +282,13 @@ fn headline(run: &CanaryRun) -> &str {
 }
 
 /// The trial's status and message from its tries: a pass, FLAKY (shown, then counted as
-/// `[run] flaky` says), or a failure listing every try.
-fn judge(trial: &str, runs: &[CanaryRun], policy: FlakyPolicy) -> (TrialStatus, String) {
+/// `[run] flaky` says), or a failure listing every try. Tries are numbered by their attempt.
+fn judge(
+    trial: &str,
+    runs: &[CanaryRun],
+    policy: FlakyPolicy,
+    nextest: Option<Nextest>,
+) -> (TrialStatus, String) {
     let Some((last, failures)) = runs.split_last() else {
         return (TrialStatus::Failed, "the canary did not run".to_owned());
     };
@@ -235,11 +296,11 @@ fn judge(trial: &str, runs: &[CanaryRun], policy: FlakyPolicy) -> (TrialStatus, 
         let mut message = last.report.clone();
         if runs.len() > 1 {
             writeln!(message, "  tries:").ok();
-            for (index, failed) in runs.iter().enumerate() {
+            for failed in runs {
                 writeln!(
                     message,
                     "    TRY {} FAIL: {} ({})",
-                    index + 1,
+                    failed.record.attempt,
                     headline(failed),
                     failed.artifacts.display()
                 )
@@ -249,13 +310,24 @@ fn judge(trial: &str, runs: &[CanaryRun], policy: FlakyPolicy) -> (TrialStatus, 
         return (TrialStatus::Failed, message);
     }
     if failures.is_empty() {
-        return (TrialStatus::Passed, String::new());
+        // A pass on a retry nextest made: nextest shows it FLAKY and counts it as its
+        // `flaky-result` says; `[run] flaky = "fail"` still fails it, as it would here.
+        return match nextest.filter(|nextest| nextest.attempt > 1) {
+            Some(nextest) if policy == FlakyPolicy::Fail => (
+                TrialStatus::Failed,
+                format!(
+                    "FLAKY: nextest attempt {} of {} passed after an earlier attempt failed; \
+                     [run] flaky = \"fail\" counts a canary that passes only on a retry as failed",
+                    nextest.attempt, nextest.total_attempts
+                ),
+            ),
+            _ => (TrialStatus::Passed, String::new()),
+        };
     }
     let tries: Vec<String> = failures
         .iter()
-        .enumerate()
-        .map(|(index, failed)| format!("TRY {} FAIL ({})", index + 1, headline(failed)))
-        .chain(std::iter::once(format!("TRY {} PASS", runs.len())))
+        .map(|failed| format!("TRY {} FAIL ({})", failed.record.attempt, headline(failed)))
+        .chain(std::iter::once(format!("TRY {} PASS", last.record.attempt)))
         .collect();
     let counted = match policy {
         FlakyPolicy::Pass => "counted as a pass ([run] flaky = \"pass\")",

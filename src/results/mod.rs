@@ -132,6 +132,9 @@ impl Format {
                 format,
                 kind,
             };
+            if std::fs::metadata(path).is_ok_and(|metadata| metadata.is_dir()) {
+                return Err(error(self, ResultsErrorKind::Folder));
+            }
             let file = std::fs::File::open(path).map_err(|source| {
                 error(
                     self,
@@ -259,15 +262,43 @@ pub struct ResultsError {
     pub kind: ResultsErrorKind,
 }
 
+/// Where a recipe CI's results are configured, for the hints of [`ResultsError::explain`].
+#[derive(Debug, Clone, Copy)]
+pub struct ResultsKey<'a> {
+    /// The table of the CI: `[ci]`, or `[profiles.<name>]`.
+    pub table: &'a str,
+    /// The config file that was read (the one `COALMINE_CONFIG` names, or the one found).
+    pub config: &'a Path,
+}
+
 impl ResultsError {
-    /// A one-paragraph explanation naming the file, the position and what to do.
-    pub fn explain(&self) -> String {
+    /// A one-paragraph explanation naming the file, the position and what to do, with hints
+    /// that name the key (`[profiles.pytest] results`) in the config file that was read.
+    pub fn explain(&self, key: ResultsKey<'_>) -> String {
         let path = self.path.display();
+        let (table, config) = (key.table, key.config.display());
         match &self.kind {
             ResultsErrorKind::Missing => format!(
-                "the recipe CI wrote no results file at {path} (format {}); check `[ci] results` in harness.toml \
+                "the recipe CI wrote no results file at {path} (format {}); check `{table} results` in {config} \
                  and that the CI writes its results there",
                 self.format
+            ),
+            ResultsErrorKind::Folder => format!(
+                "the results path {path} is a folder, not a file (format {}); `{table} results` in {config} must \
+                 name the file the CI writes, or a glob of files such as \"{{artifacts}}/junit/*.xml\"",
+                self.format
+            ),
+            ResultsErrorKind::NoMatch { folders } => format!(
+                "no file matches the results glob {path} (format {}){}; check `{table} results` in {config} \
+                 and that the CI writes its results there",
+                self.format,
+                match folders {
+                    0 => String::new(),
+                    folders => format!(": it matches {folders} folder(s), and only files are read"),
+                }
+            ),
+            ResultsErrorKind::Pattern(message) => format!(
+                "the results glob {path} is not a valid pattern ({message}); fix `{table} results` in {config}"
             ),
             ResultsErrorKind::Read(error) => {
                 format!("cannot read the results file {path}: {error}")
@@ -282,7 +313,7 @@ impl ResultsError {
             ),
             ResultsErrorKind::Undetected { tried, start } => format!(
                 "cannot tell the format of the results file {path}: tried {tried}; it starts with {start}; \
-                 set `[ci] format` in harness.toml"
+                 set `{table} format` in {config}"
             ),
         }
     }
@@ -294,6 +325,18 @@ pub enum ResultsErrorKind {
     /// The file does not exist.
     #[error("results file missing")]
     Missing,
+    /// The path is a folder, not a file.
+    #[error("the results path is a folder")]
+    Folder,
+    /// A glob that matches no file.
+    #[error("no file matches the results glob")]
+    NoMatch {
+        /// How many folders it matches (never read as results).
+        folders: usize,
+    },
+    /// A glob that is not a valid pattern.
+    #[error("invalid results glob: {0}")]
+    Pattern(String),
     /// The file exists but could not be read.
     #[error("cannot read results: {0}")]
     Read(#[source] io::Error),
@@ -348,6 +391,36 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_folder_is_not_a_results_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Format::CcCi.read(dir.path()).unwrap_err();
+        assert!(matches!(error.kind, ResultsErrorKind::Folder), "{error:?}");
+        let key = ResultsKey {
+            table: "[profiles.pytest]",
+            config: Path::new("/project/canaries.toml"),
+        };
+        assert_eq!(
+            error.explain(key),
+            format!(
+                "the results path {} is a folder, not a file (format cc-ci); `[profiles.pytest] results` in \
+                 /project/canaries.toml must name the file the CI writes, or a glob of files such as \
+                 \"{{artifacts}}/junit/*.xml\"",
+                dir.path().display()
+            )
+        );
+        let missing = Format::Junit
+            .read(&dir.path().join("none.xml"))
+            .unwrap_err();
+        assert!(
+            missing
+                .explain(key)
+                .ends_with("check `[profiles.pytest] results` in /project/canaries.toml and that the CI writes its results there"),
+            "{}",
+            missing.explain(key)
+        );
     }
 
     #[test]

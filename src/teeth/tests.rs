@@ -388,3 +388,22 @@ fn a_test_reported_twice_is_flipped_and_removed_every_time() {
         "flipping one of the two reports would leave the other failed"
     );
 }
+
+/// Results that hold no tier and no test are never GREEN, so the baseline synthesised for a
+/// GREEN canary whose checks name neither still reports one passing tier.
+#[test]
+fn a_green_canary_that_names_no_tier_has_a_baseline_it_accepts() {
+    let canary = Canary::new("flags-only")
+        .recipe("r")
+        .rev("1")
+        .expect(Expect::Green)
+        .check(exit_code(0))
+        .check(flag("clean_teardown"));
+    let report = prove_synthesised(&canary);
+    assert!(report.passed(), "{}", report.render());
+    let valid = canary.validate().unwrap();
+    assert_eq!(
+        synthesise(&valid).results.tiers,
+        [(SYNTHESISED_TIER.to_owned(), TierStatus::Pass)]
+    );
+}

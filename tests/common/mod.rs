@@ -54,7 +54,9 @@ pub fn write_script(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// The regression binary with `COALMINE_CONFIG` pointing at `config`, run from the package root.
+/// The regression binary with `COALMINE_CONFIG` pointing at `config`, run from the package root,
+/// without the variables of an enclosing nextest run (the harness reads `NEXTEST_ATTEMPT` and
+/// others: a test that wants them sets them).
 #[allow(dead_code)] // not every test file that includes this module uses it
 pub fn regression_with(config: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(regression_binary());
@@ -62,5 +64,11 @@ pub fn regression_with(config: &Path, args: &[&str]) -> Command {
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("COALMINE_CONFIG", config);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("NEXTEST") || key.starts_with("__NEXTEST") {
+            command.env_remove(key.as_ref());
+        }
+    }
     command
 }
