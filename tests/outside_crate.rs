@@ -2,7 +2,9 @@
 //! path and declares canaries as a CI maintainer would, each over a recipe CI that misbehaves
 //! in one way (a script in its `ci/` folder). Run under `cargo test` (canaries in threads of one
 //! process) and under `cargo nextest run` (a process per canary), every misbehaving CI must
-//! fail its canary with the headline that names what it did, and the honest one must pass.
+//! fail its canary with the headline that names what it did, and the honest one must pass (as
+//! must one whose misbehaviour the fixture's harness.toml allows, saying so on standard error).
+//! No runner's output may ever show the value of the fixture's secret.
 //!
 //! To add a class of misbehaviour: a script `ci/<recipe>.sh`, a canary in the fixture's
 //! `tests/regression/canaries.rs`, and a [`Case`] in [`CASES`].
@@ -17,9 +19,11 @@ mod common;
 struct Case {
     /// The canary's name.
     canary: &'static str,
-    /// Whether it must pass (only the honest control does).
+    /// Whether it must pass (the honest control, and CIs whose misbehaviour the fixture's
+    /// harness.toml allows).
     passes: bool,
-    /// Text its report must contain (the headline first).
+    /// Text its report must contain (the headline first); for a canary that passes, what the
+    /// harness must say of it on standard error.
     report: &'static [&'static str],
 }
 
@@ -35,7 +39,27 @@ const CASES: &[Case] = &[
         passes: false,
         report: &["CONTRADICTION: the recipe CI exited 1 but no tier failed in its results"],
     },
+    Case {
+        canary: "secret-leak",
+        passes: false,
+        report: &[
+            "SECRET LEAK: the value of CI_SECRET_TOKEN appeared 3 times (stdout.log, stderr.log, results.json)",
+            "CONTRADICTION: the results say no_secret_leak is true, but the value of CI_SECRET_TOKEN appeared 3 times",
+            "deploying with token [REDACTED]",
+        ],
+    },
+    Case {
+        canary: "secret-leak-allowed",
+        passes: true,
+        report: &[
+            "WARNING canary::secret-leak-allowed: SECRET LEAK: the value of CI_SECRET_TOKEN appeared 3 times (stdout.log, stderr.log, results.json)",
+            "WARNING canary::secret-leak-allowed: CONTRADICTION: the results say no_secret_leak is true",
+        ],
+    },
 ];
+
+/// The value of `CI_SECRET_TOKEN` in the fixture's harness.toml: it must never be shown.
+const FIXTURE_SECRET: &str = "fixture-secret-4f9d2c7a81";
 
 /// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source
 /// tree), with this workspace's Cargo.lock so that it builds offline.
@@ -119,6 +143,9 @@ fn check(runner: &str, outcomes: &Outcomes, output: &str) {
     if !unknown.is_empty() {
         wrong.push(format!("canaries without a Case: {unknown:?}"));
     }
+    if output.contains(FIXTURE_SECRET) {
+        wrong.push("the value of CI_SECRET_TOKEN appears in the output".to_owned());
+    }
     assert!(
         wrong.is_empty(),
         "under {runner}:\n{}\n\nwhole output:\n{output}",
@@ -154,8 +181,18 @@ fn misbehaving_cis_fail_under_cargo_test() {
         let Some((name, status)) = rest.split_once(" ... ") else {
             continue;
         };
-        let report = section(&stdout, &format!("---- canary::{} ----", name.trim()));
-        outcomes.insert(name.trim().to_owned(), (status.trim() == "ok", report));
+        let name = name.trim();
+        let passed = status.trim() == "ok";
+        // A failing canary's report is in its section of stdout; what the harness says of a
+        // passing one (warnings) is on stderr, on lines that name it.
+        let report = if passed {
+            let tag = format!("canary::{name}:");
+            let lines: Vec<&str> = stderr.lines().filter(|line| line.contains(&tag)).collect();
+            lines.join("\n")
+        } else {
+            section(&stdout, &format!("---- canary::{name} ----"))
+        };
+        outcomes.insert(name.to_owned(), (passed, report));
     }
     let all_pass = CASES.iter().all(|case| case.passes);
     assert_eq!(output.status.success(), all_pass, "{all}");
@@ -204,7 +241,8 @@ fn misbehaving_cis_fail_under_nextest() {
     std::fs::create_dir_all(dir.path().join(".config")).unwrap();
     std::fs::write(
         dir.path().join(".config/nextest.toml"),
-        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n",
+        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n\
+         store-success-output = true\n",
     )
     .unwrap();
     let output = cargo(dir.path())
@@ -247,7 +285,11 @@ fn misbehaving_cis_fail_under_nextest() {
             outcomes.insert(name.to_owned(), (passed, junit_case_text(&xml, &test.name)));
         }
     }
-    check("nextest", &outcomes, &all);
+    check(
+        "nextest",
+        &outcomes,
+        &format!("{all}\n--- junit.xml ---\n{xml}"),
+    );
 }
 
 /// Everything nextest's JUnit report holds for one testcase (its failure and captured output).

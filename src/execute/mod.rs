@@ -11,6 +11,7 @@
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
 //!   a timeout and a grace period; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
+//!   [`leaks`]: what redaction found is a secret the CI leaked (`SECRET LEAK`);
 //! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
 //!   read by [`tail`].
 
@@ -20,15 +21,17 @@ use std::time::Duration;
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
-use crate::config::{CiConfig, Config, Template, Vars};
+use crate::config::{CiConfig, Config, OnSecretLeak, Template, Vars};
 use crate::execute::record::RunRecord;
-use crate::execute::redact::Redactor;
+use crate::execute::redact::{Counts, Redactor};
 use crate::results::{ResultsError, ResultsErrorKind, RunResults};
 use artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG, new_run_id};
 use process::{Finished, Spawn};
+use secrets::Secrets;
 
 pub mod artifacts;
 pub mod interrupt;
+pub mod leaks;
 pub mod pgroup;
 pub mod process;
 pub mod record;
@@ -95,20 +98,21 @@ pub fn run_canary(
         run_id: &run_id,
         artifacts: &artifacts_text,
     };
-    let redactor = match secrets::redactor(config, ci, canary, &vars) {
-        Ok(redactor) => redactor,
+    let secrets = match secrets::secrets(config, ci, canary, &vars) {
+        Ok(secrets) => secrets,
         Err(problem) => {
             record.problems.push(problem);
             return finish(record, artifacts, None, &Redactor::none());
         }
     };
+    let redactor = &secrets.redactor;
     if let Err(error) = std::fs::create_dir_all(&artifacts) {
         record.problems.push(format!(
             "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
             artifacts.display(),
             config.path.display()
         ));
-        return finish(record, artifacts, None, &redactor);
+        return finish(record, artifacts, None, redactor);
     }
     // Held until this function returns, after `canary.json` is written: a run in progress.
     let _in_progress = match artifacts::lock_run(&artifacts) {
@@ -126,7 +130,7 @@ pub fn run_canary(
         Ok(prepared) => prepared,
         Err(problem) => {
             record.problems.push(problem);
-            return finish(record, artifacts, None, &redactor);
+            return finish(record, artifacts, None, redactor);
         }
     };
     record.argv = prepared.argv.clone();
@@ -148,17 +152,26 @@ pub fn run_canary(
                 "cannot start the recipe CI {}: {error}",
                 prepared.argv.first().map_or("", String::as_str)
             ));
-            return finish(record, artifacts, None, &redactor);
+            return finish(record, artifacts, None, redactor);
         }
     };
     record.set_finished(&finished);
     // Secrets leave the artifact folder before anything in it is read, so that no result,
-    // message or report can carry them. A folder that cannot be cleaned fails the canary.
-    if let Err(error) = redactor.redact_tree(&artifacts) {
-        record.problems.push(format!(
-            "cannot redact secrets in {}: {error}; the folder may still hold secret values",
-            artifacts.display()
-        ));
+    // message or report can carry them. What redaction found there, the CI leaked.
+    let results_files = results_files(&prepared.results_path);
+    let found = redact_outputs(&secrets, &artifacts, &results_files, &mut record);
+    record.secret_leaks = leaks::leaks(&secrets.variables, &ci.secret_patterns, &found);
+    if !record.secret_leaks.is_empty() {
+        let line = leaks::headline(
+            &record.secret_leaks,
+            ci.on_secret_leak,
+            &section(canary),
+            &config.path,
+        );
+        match ci.on_secret_leak {
+            OnSecretLeak::Fail => record.problems.push(line),
+            OnSecretLeak::Warn => record.warnings.push(line),
+        }
     }
 
     let results = match read_results(ci, &prepared.results_path) {
@@ -173,6 +186,22 @@ pub fn run_canary(
         }
     };
     judge(canary, ci, &finished, results.as_ref(), &mut record);
+    let claims_no_leak = results
+        .as_ref()
+        .is_some_and(|results| results.flags.get("no_secret_leak") == Some(&true));
+    if claims_no_leak && !record.secret_leaks.is_empty() {
+        let line = leaks::contradiction(
+            &record.secret_leaks,
+            ci.on_secret_leak,
+            &section(canary),
+            &config.path,
+        );
+        match ci.on_secret_leak {
+            OnSecretLeak::Fail => record.problems.push(line),
+            OnSecretLeak::Warn => record.warnings.push(line),
+        }
+    }
+
     let run = CiRun {
         exit: finished.exit,
         results: results.as_ref(),
@@ -186,7 +215,73 @@ pub fn run_canary(
         .iter()
         .map(|check| check.evaluate(&run))
         .collect();
-    finish(record, artifacts, results, &redactor)
+    finish(record, artifacts, results, redactor)
+}
+
+/// The table the canary's recipe CI is configured in, as hints name it.
+fn section(canary: &ValidCanary<'_>) -> String {
+    match canary.canary().ci_profile() {
+        Some(profile) => format!("[profiles.{profile}]"),
+        None => "[ci]".to_owned(),
+    }
+}
+
+/// After the CI exited: redacts every file of the artifact folder and the results files
+/// outside it. Returns what was found in each file (named relative to the artifact folder when
+/// inside it). A file that cannot be cleaned fails the canary.
+fn redact_outputs(
+    secrets: &Secrets,
+    artifacts: &Path,
+    results_files: &[PathBuf],
+    record: &mut RunRecord,
+) -> Vec<(String, Counts)> {
+    let redactor = &secrets.redactor;
+    let mut found = Vec::new();
+    match redactor.redact_tree(artifacts) {
+        Ok(tree) => found.extend(tree.files.into_iter().map(|(path, counts)| {
+            let name = path.strip_prefix(artifacts).unwrap_or(&path);
+            (name.display().to_string(), counts)
+        })),
+        Err(error) => record.problems.push(format!(
+            "cannot redact secrets in {}: {error}; the folder may still hold secret values",
+            artifacts.display()
+        )),
+    }
+    // Results the CI wrote elsewhere (a path with `{run_id}`) are the run's output too.
+    for path in results_files
+        .iter()
+        .filter(|path| !path.starts_with(artifacts))
+    {
+        match redactor.redact_file(path) {
+            Ok(counts) => found.push((path.display().to_string(), counts)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => record.problems.push(format!(
+                "cannot redact secrets in the results: {error}; the file may still hold secret values"
+            )),
+        }
+    }
+    found.retain(|(_, counts)| !counts.is_empty());
+    // The logs first, then the other files by path.
+    found.sort_by_key(|(name, _)| {
+        [STDOUT_LOG, STDERR_LOG]
+            .iter()
+            .position(|log| log == name)
+            .unwrap_or(2)
+    });
+    found
+}
+
+/// The results files: the path, or every regular file a glob (`*`, `?`, `[...]`) matches.
+fn results_files(path: &Path) -> Vec<PathBuf> {
+    let text = path.to_string_lossy();
+    if !text.contains(['*', '?', '[']) {
+        return vec![path.to_owned()];
+    }
+    let mut paths: Vec<PathBuf> = glob::glob(&text)
+        .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
 }
 
 /// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::canary::ValidCanary;
 use crate::check::{CheckOutcome, Exit};
+use crate::execute::leaks::SecretLeak;
 use crate::execute::redact::Redactor;
 use crate::results::RunResults;
 
@@ -62,6 +63,10 @@ pub struct RunRecord {
     pub ended_at: Option<String>,
     /// Duration in seconds.
     pub duration_secs: Option<f64>,
+    /// Secrets the CI leaked into the run's files (found and redacted by the harness): each
+    /// variable or pattern with its count per file, never a value.
+    #[serde(default)]
+    pub secret_leaks: Vec<SecretLeak>,
     /// Where the results were read from.
     pub results_path: Option<String>,
     /// Why they could not be read.
@@ -70,6 +75,10 @@ pub struct RunRecord {
     pub results: Option<RunResults>,
     /// Causes that fail the run whatever the checks say (timeout, crash, contradiction, ...).
     pub problems: Vec<String>,
+    /// What the harness reports without failing the run (a leak that `on_secret_leak = "warn"`
+    /// allows, a run that took longer than its timeout after the CI exited).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The implicit verdict check.
     pub verdict: Option<CheckOutcome>,
     /// Every declared check's outcome.
@@ -105,10 +114,12 @@ impl RunRecord {
             started_at: None,
             ended_at: None,
             duration_secs: None,
+            secret_leaks: Vec::new(),
             results_path: None,
             results_error: None,
             results: None,
             problems: Vec::new(),
+            warnings: Vec::new(),
             verdict: None,
             checks: Vec::new(),
             passed: false,

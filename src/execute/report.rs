@@ -47,6 +47,9 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
     for problem in record.problems.iter().skip(1) {
         writeln!(out, "  also: {problem}").ok();
     }
+    for warning in &record.warnings {
+        writeln!(out, "  warning: {warning}").ok();
+    }
     if !record.problems.is_empty() && failed_checks > 0 {
         writeln!(out, "  {failed_checks} of {total_checks} checks failed").ok();
     }
