@@ -244,3 +244,54 @@ JSON
         }
     }
 }
+
+/// Results the CI writes outside the artifact folder (a path made unique by `{run_id}`) are its
+/// output too: redacted, and the leak found there reported with their path.
+#[test]
+fn a_leak_into_results_outside_the_artifact_folder_is_found() {
+    let secret = format!("outside-leak-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    common::write_script(
+        &dir.path().join("leaky-ci"),
+        r#"#!/bin/sh
+mkdir -p reports
+cat > "reports/$1.json" <<JSON
+{"results": {"install": "pass", "upgrade": "pass"},
+ "flags": {"clean_teardown": true, "no_secret_leak": false},
+ "stages": {"install": {"tests": [{"name": "test_serving", "outcome": "pass",
+                                   "message": "token $COALMINE_TEST_SECRET"}]}}}
+JSON
+"#,
+    );
+    std::fs::write(
+        dir.path().join("harness.toml"),
+        "[ci]\ncommand = [\"./leaky-ci\", \"{run_id}\"]\nresults = \"reports/{run_id}.json\"\n\
+         secrets = [\"COALMINE_TEST_SECRET\"]\n[run]\nartifacts = \"runs\"\n",
+    )
+    .unwrap();
+    let output =
+        common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+            .env("COALMINE_TEST_SECRET", &secret)
+            .output()
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    let reports: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    assert_eq!(reports.len(), 1);
+    assert!(!contains(
+        &std::fs::read(&reports[0]).unwrap(),
+        secret.as_bytes()
+    ));
+    assert!(
+        stdout.contains(&format!(
+            "SECRET LEAK: the value of COALMINE_TEST_SECRET appeared 1 time (reports/{}): ",
+            reports[0].file_name().unwrap().to_string_lossy()
+        )),
+        "{stdout}"
+    );
+    assert!(!contains(&output.stdout, secret.as_bytes()));
+}

@@ -11,13 +11,14 @@
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
 //!   a timeout and a grace period; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
-//!   [`leaks`]: what redaction found is a secret the CI leaked (`SECRET LEAK`);
+//!   [`logs`]: the logs cut to `[run] max_log_bytes` after the CI exits, so that what follows
+//!   is bounded; [`leaks`]: what redaction found is a secret the CI leaked (`SECRET LEAK`);
 //! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
 //!   read by [`tail`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
@@ -32,6 +33,7 @@ use secrets::Secrets;
 pub mod artifacts;
 pub mod interrupt;
 pub mod leaks;
+pub mod logs;
 pub mod pgroup;
 pub mod process;
 pub mod record;
@@ -156,10 +158,12 @@ pub fn run_canary(
         }
     };
     record.set_finished(&finished);
+    let exited = Instant::now();
     // Secrets leave the artifact folder before anything in it is read, so that no result,
-    // message or report can carry them. What redaction found there, the CI leaked.
+    // message or report can carry them, and the logs are cut to `[run] max_log_bytes` first,
+    // so that this work is bounded. What redaction found there, the CI leaked.
     let results_files = results_files(&prepared.results_path);
-    let found = redact_outputs(&secrets, &artifacts, &results_files, &mut record);
+    let found = redact_outputs(&secrets, config, &artifacts, &results_files, &mut record);
     record.secret_leaks = leaks::leaks(&secrets.variables, &ci.secret_patterns, &found);
     if !record.secret_leaks.is_empty() {
         let line = leaks::headline(
@@ -173,6 +177,7 @@ pub fn run_canary(
             OnSecretLeak::Warn => record.warnings.push(line),
         }
     }
+    truncated_results(&results_files, &artifacts, &config.path, &mut record);
 
     let results = match read_results(ci, &prepared.results_path) {
         Ok(results) => Some(results),
@@ -215,6 +220,9 @@ pub fn run_canary(
         .iter()
         .map(|check| check.evaluate(&run))
         .collect();
+    let after_exit = exited.elapsed();
+    record.after_exit_secs = Some(after_exit.as_secs_f64());
+    over_time(canary, ci, &finished, after_exit, &mut record);
     finish(record, artifacts, results, redactor)
 }
 
@@ -226,18 +234,34 @@ fn section(canary: &ValidCanary<'_>) -> String {
     }
 }
 
-/// After the CI exited: redacts every file of the artifact folder and the results files
-/// outside it. Returns what was found in each file (named relative to the artifact folder when
-/// inside it). A file that cannot be cleaned fails the canary.
+/// After the CI exited: cuts and redacts its logs ([`logs::finish`]), redacts every other
+/// file of the artifact folder and the results files outside it. Returns what was found in
+/// each file (named relative to the artifact folder when inside it), logs first. A file that
+/// cannot be cleaned fails the canary.
 fn redact_outputs(
     secrets: &Secrets,
+    config: &Config,
     artifacts: &Path,
     results_files: &[PathBuf],
     record: &mut RunRecord,
 ) -> Vec<(String, Counts)> {
     let redactor = &secrets.redactor;
     let mut found = Vec::new();
-    match redactor.redact_tree(artifacts) {
+    let logs = [artifacts.join(STDOUT_LOG), artifacts.join(STDERR_LOG)];
+    for (name, path) in [STDOUT_LOG, STDERR_LOG].into_iter().zip(&logs) {
+        match logs::finish(path, config.run.max_log_bytes, redactor) {
+            Ok(finished) => {
+                record.logs.insert(name.to_owned(), finished.record);
+                found.push((name.to_owned(), finished.counts));
+            }
+            // The CI removed it: nothing to keep (the report says it cannot be read).
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => record.problems.push(format!(
+                "cannot cut or redact {name}: {error}; it may still hold secret values"
+            )),
+        }
+    }
+    match redactor.redact_tree_skipping(artifacts, &logs) {
         Ok(tree) => found.extend(tree.files.into_iter().map(|(path, counts)| {
             let name = path.strip_prefix(artifacts).unwrap_or(&path);
             (name.display().to_string(), counts)
@@ -247,13 +271,23 @@ fn redact_outputs(
             artifacts.display()
         )),
     }
-    // Results the CI wrote elsewhere (a path with `{run_id}`) are the run's output too.
-    for path in results_files
-        .iter()
-        .filter(|path| !path.starts_with(artifacts))
-    {
+    // Results the CI wrote elsewhere (a path with `{run_id}`) are the run's output too; as in
+    // the artifact folder, a symbolic link is not followed.
+    let outside = results_files.iter().filter(|path| {
+        !path.starts_with(artifacts)
+            && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file())
+    });
+    for path in outside {
         match redactor.redact_file(path) {
-            Ok(counts) => found.push((path.display().to_string(), counts)),
+            Ok(counts) => {
+                // Named as from the config's folder, without `./` parts.
+                let path: PathBuf = path
+                    .components()
+                    .filter(|part| *part != std::path::Component::CurDir)
+                    .collect();
+                let name = path.strip_prefix(config.root()).unwrap_or(&path);
+                found.push((name.display().to_string(), counts));
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => record.problems.push(format!(
                 "cannot redact secrets in the results: {error}; the file may still hold secret values"
@@ -261,13 +295,6 @@ fn redact_outputs(
         }
     }
     found.retain(|(_, counts)| !counts.is_empty());
-    // The logs first, then the other files by path.
-    found.sort_by_key(|(name, _)| {
-        [STDOUT_LOG, STDERR_LOG]
-            .iter()
-            .position(|log| log == name)
-            .unwrap_or(2)
-    });
     found
 }
 
@@ -282,6 +309,61 @@ fn results_files(path: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     paths.sort();
     paths
+}
+
+/// Results read from a log that was cut have a hole in them, which could hide a failure: that
+/// fails the canary.
+fn truncated_results(
+    results_files: &[PathBuf],
+    artifacts: &Path,
+    config: &Path,
+    record: &mut RunRecord,
+) {
+    for (name, log) in &record.logs {
+        let Some(cut) = &log.cut else {
+            continue;
+        };
+        let path = std::fs::canonicalize(artifacts.join(name)).ok();
+        if results_files
+            .iter()
+            .any(|file| path.is_some() && std::fs::canonicalize(file).ok() == path)
+        {
+            record.problems.push(format!(
+                "TRUNCATED RESULTS: the results are read from {name}, which was cut to [run] max_log_bytes = {} \
+                 ({} of its {} bytes were removed from its middle): results with a hole in them could hide a \
+                 failure; raise `max_log_bytes` in [run] of {}, or have the CI write its results to a file of their own",
+                cut.max_log_bytes,
+                cut.bytes,
+                log.written,
+                config.display()
+            ));
+        }
+    }
+}
+
+/// The timeout is the canary's budget: when the harness's own work after the CI exited pushed
+/// the run past it, say so (a warning: the CI did nothing wrong).
+fn over_time(
+    canary: &ValidCanary<'_>,
+    ci: &CiConfig,
+    finished: &Finished,
+    after_exit: Duration,
+    record: &mut RunRecord,
+) {
+    let timeout = canary.timeout().unwrap_or(ci.timeout);
+    if finished.timed_out || finished.duration + after_exit <= timeout {
+        return;
+    }
+    let secs = |duration: Duration| format!("{:.1}s", duration.as_secs_f64());
+    record.warnings.push(format!(
+        "OVER TIME: the canary took {} in all, more than its {} timeout: the recipe CI ran {}, then the harness \
+         spent {} on its artifact folder (cutting the logs to [run] max_log_bytes, redacting secrets in every \
+         other file, whatever its size, reading the results, evaluating the checks)",
+        secs(finished.duration + after_exit),
+        humantime::format_duration(timeout),
+        secs(finished.duration),
+        secs(after_exit)
+    ));
 }
 
 /// Reads the results: one file, or every file matching a glob (`*`, `?`, `[...]`), merged.
@@ -556,5 +638,67 @@ impl RunRecord {
         self.ended_at = Some(humantime::format_rfc3339_millis(finished.ended_at).to_string());
         self.duration_secs = Some(finished.duration.as_secs_f64());
         self.leftover_processes = finished.leftovers;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Canary;
+    use crate::check::exit_code;
+    use std::time::SystemTime;
+
+    fn finished(duration: Duration, timed_out: bool) -> Finished {
+        Finished {
+            pid: 1,
+            exit: Exit::Code(0),
+            timed_out,
+            started_at: SystemTime::UNIX_EPOCH,
+            ended_at: SystemTime::UNIX_EPOCH + duration,
+            duration,
+            leftovers: 0,
+        }
+    }
+
+    #[test]
+    fn work_after_the_exit_that_overruns_the_timeout_is_reported() {
+        let config = Config::parse(
+            "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r.json\"\ntimeout = \"5s\"\n",
+            Path::new("/p/harness.toml"),
+        )
+        .unwrap();
+        let ci = config.ci_for(None).unwrap();
+        let canary = Canary::new("slow")
+            .recipe("r")
+            .rev("1")
+            .expect(crate::Expect::Green)
+            .check(exit_code(0));
+        let valid = canary.validate().unwrap();
+        let secs = Duration::from_secs_f64;
+        let warned = |ran: f64, after: f64, timed_out: bool| {
+            let mut record = RunRecord::new(&valid, "id", Path::new("/tmp/id"));
+            over_time(
+                &valid,
+                ci,
+                &finished(secs(ran), timed_out),
+                secs(after),
+                &mut record,
+            );
+            assert!(record.problems.is_empty());
+            record.warnings
+        };
+        assert_eq!(warned(1.0, 3.9, false), Vec::<String>::new());
+        let warnings = warned(1.1, 11.2, false);
+        assert_eq!(
+            warnings,
+            [
+                "OVER TIME: the canary took 12.3s in all, more than its 5s timeout: the recipe CI ran 1.1s, \
+              then the harness spent 11.2s on its artifact folder (cutting the logs to [run] max_log_bytes, \
+              redacting secrets in every other file, whatever its size, reading the results, evaluating the \
+              checks)"
+            ]
+        );
+        // A CI that timed out already says so.
+        assert!(warned(5.0, 1.0, true).is_empty());
     }
 }

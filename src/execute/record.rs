@@ -2,11 +2,13 @@
 //! (argv, working directory, names of the variables set), how it ended, the results as parsed,
 //! the verdict and every check's outcome. Environment values are never written, only names.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::canary::ValidCanary;
 use crate::check::{CheckOutcome, Exit};
 use crate::execute::leaks::SecretLeak;
+use crate::execute::logs::LogRecord;
 use crate::execute::redact::Redactor;
 use crate::results::RunResults;
 
@@ -63,6 +65,14 @@ pub struct RunRecord {
     pub ended_at: Option<String>,
     /// Duration in seconds.
     pub duration_secs: Option<f64>,
+    /// How long the harness worked after the CI exited (cutting and redacting the logs,
+    /// redacting the other files, reading the results, evaluating the checks), in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_exit_secs: Option<f64>,
+    /// What became of `stdout.log` and `stderr.log`: how much the CI wrote, how much is kept,
+    /// what was cut (`[run] max_log_bytes`).
+    #[serde(default)]
+    pub logs: BTreeMap<String, LogRecord>,
     /// Secrets the CI leaked into the run's files (found and redacted by the harness): each
     /// variable or pattern with its count per file, never a value.
     #[serde(default)]
@@ -114,6 +124,8 @@ impl RunRecord {
             started_at: None,
             ended_at: None,
             duration_secs: None,
+            after_exit_secs: None,
+            logs: BTreeMap::new(),
             secret_leaks: Vec::new(),
             results_path: None,
             results_error: None,

@@ -80,6 +80,17 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
         )
         .ok();
     }
+    for (name, log) in &record.logs {
+        if let Some(cut) = &log.cut {
+            writeln!(
+                out,
+                "  note: {name} was cut to {} bytes: {} bytes in its middle (offsets {}..{} of the {} the recipe CI \
+                 wrote) are not kept, nor searched for secrets or by output checks ([run] max_log_bytes = {})",
+                log.kept, cut.bytes, cut.from, cut.to, log.written, cut.max_log_bytes
+            )
+            .ok();
+        }
+    }
     if record.exit.is_some() {
         for log in [STDOUT_LOG, STDERR_LOG] {
             write_tail(&mut out, &artifacts.join(log), log);
