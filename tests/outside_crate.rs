@@ -8,6 +8,8 @@
 //! never counted as passed. Both runs retry once (`--retries 1`): the flaky CI passes on
 //! its retry, and its two tries are recorded as attempts 1 and 2. No process of a run may
 //! be left running afterwards.
+//! A canary whose misbehaviour the fixture's harness.toml allows must pass, saying so on
+//! standard error; no runner's output may ever show the value of the fixture's secret.
 //!
 //! To add a class of misbehaviour: a script `ci/<recipe>.sh`, a canary in the fixture's
 //! `tests/regression/canaries.rs`, and a [`Case`] in [`CASES`].
@@ -39,7 +41,8 @@ struct Case {
     /// Whether it must pass, fail or be skipped.
     expect: Expected,
     /// Text its report must contain (the headline first), wherever the runner keeps one
-    /// (nextest keeps nothing of a test it skipped).
+    /// (nextest keeps nothing of a test it skipped); for a canary that passes, what the
+    /// harness must say of it (its warnings).
     report: &'static [&'static str],
 }
 
@@ -149,7 +152,27 @@ const CASES: &[Case] = &[
             "/results.json did not exist when the recipe CI exited",
         ],
     },
+    Case {
+        canary: "secret-leak",
+        expect: Expected::Fail,
+        report: &[
+            "SECRET LEAK: the value of CI_SECRET_TOKEN appeared 3 times (stdout.log, stderr.log, results.json)",
+            "CONTRADICTION: the results say no_secret_leak is true, but the value of CI_SECRET_TOKEN appeared 3 times",
+            "deploying with token [REDACTED]",
+        ],
+    },
+    Case {
+        canary: "secret-leak-allowed",
+        expect: Expected::Pass,
+        report: &[
+            "WARNING canary::secret-leak-allowed: SECRET LEAK: the value of CI_SECRET_TOKEN appeared 3 times (stdout.log, stderr.log, results.json)",
+            "WARNING canary::secret-leak-allowed: CONTRADICTION: the results say no_secret_leak is true",
+        ],
+    },
 ];
+
+/// The value of `CI_SECRET_TOKEN` in the fixture's harness.toml: it must never be shown.
+const FIXTURE_SECRET: &str = "fixture-secret-4f9d2c7a81";
 
 /// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source
 /// tree), with this workspace's Cargo.lock so that it builds offline.
@@ -266,6 +289,9 @@ fn check(runner: &str, dir: &Path, outcomes: &Outcomes, output: &str) {
     if !unknown.is_empty() {
         wrong.push(format!("canaries without a Case: {unknown:?}"));
     }
+    if output.contains(FIXTURE_SECRET) {
+        wrong.push("the value of CI_SECRET_TOKEN appears in the output".to_owned());
+    }
     assert!(
         wrong.is_empty(),
         "under {runner}:\n{}\n\nwhole output:\n{output}",
@@ -366,12 +392,20 @@ fn misbehaving_cis_fail_under_cargo_test() {
             continue;
         };
         let (name, status) = (name.trim(), status.trim());
-        let report = section(&stdout, &format!("---- canary::{name} ----"));
         let outcome = match status.strip_prefix("ignored") {
             // The reason is on the line: `ignored (SKIPPED: ...)`.
             Some(reason) => (Expected::Skipped, reason.trim().to_owned()),
-            None if status == "ok" => (Expected::Pass, report),
-            None => (Expected::Fail, report),
+            // What the harness says of a passing canary (its warnings) is on stderr, on lines
+            // that name it.
+            None if status == "ok" => {
+                let tag = format!("canary::{name}:");
+                let lines: Vec<&str> = stderr.lines().filter(|line| line.contains(&tag)).collect();
+                (Expected::Pass, lines.join("\n"))
+            }
+            None => (
+                Expected::Fail,
+                section(&stdout, &format!("---- canary::{name} ----")),
+            ),
         };
         outcomes.insert(name.to_owned(), (outcome.0, Some(outcome.1)));
     }
@@ -416,7 +450,8 @@ fn nextest_junit(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join(".config")).unwrap();
     std::fs::write(
         dir.join(".config/nextest.toml"),
-        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n",
+        "[profile.default.junit]\npath = \"junit.xml\"\nstore-failure-output = true\n\
+         store-success-output = true\n",
     )
     .unwrap();
     // nextest keeps its reports in the workspace's own target/nextest/<profile>/.
@@ -526,7 +561,13 @@ fn misbehaving_cis_fail_under_nextest() {
     for name in nextest_ignored(dir.path()) {
         outcomes.entry(name).or_insert((Expected::Skipped, None));
     }
-    check("nextest", dir.path(), &outcomes, &all);
+    let xml = std::fs::read_to_string(&junit_path).unwrap_or_default();
+    check(
+        "nextest",
+        dir.path(),
+        &outcomes,
+        &format!("{all}\n--- junit.xml ---\n{xml}"),
+    );
     assert_eq!(
         ran.get("flaky").map(|(outcome, _)| *outcome),
         Some(Outcome::FlakyPass),

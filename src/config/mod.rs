@@ -98,6 +98,21 @@ pub struct CiConfig {
     /// ignored, so that nextest skips them too, and reported as ignored, with the reason)
     /// instead of failing; `COALMINE_REQUIRE_ALL=1` fails them anyway.
     pub optional: bool,
+    /// What a secret found in the run's files (the CI leaked it) does to the canary.
+    pub on_secret_leak: OnSecretLeak,
+}
+
+/// `[ci] on_secret_leak`: what happens when redaction finds a secret in a run's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSecretLeak {
+    /// The canary fails with `SECRET LEAK` (and results that claim `no_secret_leak: true`
+    /// are a `CONTRADICTION`).
+    #[default]
+    Fail,
+    /// The same lines are warnings (on standard error and in canary.json); the canary is
+    /// judged on its checks alone. For CIs that print secrets on purpose.
+    Warn,
 }
 
 /// `[run]`: where runs go and how many at once.
@@ -114,6 +129,9 @@ pub struct RunConfig {
     pub flaky: FlakyPolicy,
     /// How many run folders of each canary retention keeps (besides its last passing run).
     pub keep: usize,
+    /// The most bytes of each of stdout.log and stderr.log kept after the CI exits: a longer
+    /// log keeps its head and its tail (see [`crate::execute::logs`]).
+    pub max_log_bytes: u64,
 }
 
 /// How a FLAKY canary (failed, then passed on a retry) is counted.
@@ -140,6 +158,10 @@ pub mod defaults {
     pub const ARTIFACTS: &str = "target/coalmine/runs";
     /// `[run] keep`.
     pub const KEEP: usize = 20;
+    /// `[run] max_log_bytes`: 64 MiB.
+    pub const MAX_LOG_BYTES: u64 = 64 << 20;
+    /// The smallest `[run] max_log_bytes` accepted.
+    pub const MIN_LOG_BYTES: u64 = 4096;
 }
 
 impl Config {

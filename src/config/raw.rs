@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::template::{Placeholder, Template};
 use super::{
-    CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, ReportConfig,
-    RunConfig, defaults,
+    CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, OnSecretLeak,
+    ReportConfig, RunConfig, defaults,
 };
 use crate::history::RunKind;
 use crate::quarantine::{Owners, Policy, QuarantineConfig, QuarantineEntry};
@@ -97,6 +97,8 @@ struct RawCi {
     secrets: Vec<Spanned<String>>,
     #[serde(default)]
     secret_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    on_secret_leak: OnSecretLeak,
 }
 
 fn default_format() -> Format {
@@ -112,6 +114,7 @@ struct RawRun {
     #[serde(default)]
     flaky: FlakyPolicy,
     keep: Option<Spanned<i64>>,
+    max_log_bytes: Option<Spanned<i64>>,
 }
 
 /// Every `[[quarantine]]` entry needs an owning team; a missing one gets a message naming the
@@ -369,6 +372,21 @@ impl RawConfig {
             Some(value) => usize::try_from(*value.get_ref()).unwrap_or(usize::MAX),
             None => defaults::KEEP,
         };
+        let max_log_bytes = match &self.run.max_log_bytes {
+            Some(value) if *value.get_ref() < defaults::MIN_LOG_BYTES as i64 => {
+                return Err(source.error_at(
+                    value.span().start,
+                    format!(
+                        "`run.max_log_bytes` is {}: keep at least {} bytes of each log (the default is {}, 64 MiB)",
+                        value.get_ref(),
+                        defaults::MIN_LOG_BYTES,
+                        defaults::MAX_LOG_BYTES
+                    ),
+                ));
+            }
+            Some(value) => u64::try_from(*value.get_ref()).unwrap_or(u64::MAX),
+            None => defaults::MAX_LOG_BYTES,
+        };
         let history = HistoryConfig {
             record: self.history.record,
             path: match &self.history.path {
@@ -423,6 +441,7 @@ impl RawConfig {
                 retries,
                 flaky: self.run.flaky,
                 keep,
+                max_log_bytes,
             },
         })
     }
@@ -546,6 +565,7 @@ impl RawCi {
                 .map(|pattern| pattern.get_ref().clone())
                 .collect(),
             optional: self.optional,
+            on_secret_leak: self.on_secret_leak,
         })
     }
 }

@@ -52,6 +52,27 @@ fn defaults_apply() {
         Path::new("/project/target/coalmine/runs")
     );
     assert!(config.run.max_parallel >= 1);
+    assert_eq!(ci.on_secret_leak, OnSecretLeak::Fail);
+    assert_eq!(config.run.max_log_bytes, 64 << 20);
+}
+
+#[test]
+fn secret_leaks_and_log_sizes() {
+    let config = parse(
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\non_secret_leak = \"warn\"\n\
+         [profiles.strict]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\non_secret_leak = \"fail\"\n\
+         [run]\nmax_log_bytes = 4096\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.ci_for(None).unwrap().on_secret_leak,
+        OnSecretLeak::Warn
+    );
+    assert_eq!(
+        config.ci_for(Some("strict")).unwrap().on_secret_leak,
+        OnSecretLeak::Fail
+    );
+    assert_eq!(config.run.max_log_bytes, 4096);
 }
 
 #[test]
@@ -210,6 +231,20 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         3,
         1,
         "expected",
+    ),
+    (
+        "unknown on_secret_leak",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\non_secret_leak = \"ignore\"\n",
+        4,
+        18,
+        "unknown variant `ignore`, expected `fail` or `warn`",
+    ),
+    (
+        "tiny max_log_bytes",
+        "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r\"\n[run]\nmax_log_bytes = 100\n",
+        5,
+        17,
+        "`run.max_log_bytes` is 100: keep at least 4096 bytes of each log",
     ),
     (
         "empty results",

@@ -13,30 +13,35 @@
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
 //!   a timeout and a grace period, and [`leftovers`]: what it left running when it exited; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
+//!   [`logs`]: the logs cut to `[run] max_log_bytes` after the CI exits, so that what follows
+//!   is bounded; [`leaks`]: what redaction found is a secret the CI leaked (`SECRET LEAK`);
 //! - [`record`]: `canary.json`; `report`: the report a failing canary prints, with log tails
 //!   read by [`tail`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::canary::{Expect, ValidCanary};
 use crate::check::{CiRun, Exit, signal_name, verdict};
-use crate::config::{CiConfig, Config, Template, Vars};
+use crate::config::{CiConfig, Config, OnSecretLeak, Template, Vars};
 use crate::execute::record::RunRecord;
-use crate::execute::redact::Redactor;
+use crate::execute::redact::{Counts, Redactor};
 use crate::results::{ResultsError, ResultsErrorKind, ResultsKey, RunResults};
 use crate::suggest::shown;
 use artifacts::{RECORD_FILE, STDERR_LOG, STDOUT_LOG, new_run_id};
 use process::{Finished, Spawn};
+use secrets::Secrets;
 
 pub use availability::unavailable;
 
 pub mod artifacts;
 pub mod availability;
 pub mod interrupt;
+pub mod leaks;
 pub mod leftovers;
+pub mod logs;
 pub mod pgroup;
 pub mod process;
 pub mod record;
@@ -103,20 +108,21 @@ pub fn run_canary(
         run_id: &run_id,
         artifacts: &artifacts_text,
     };
-    let redactor = match secrets::redactor(config, ci, canary, &vars) {
-        Ok(redactor) => redactor,
+    let secrets = match secrets::secrets(config, ci, canary, &vars) {
+        Ok(secrets) => secrets,
         Err(problem) => {
             record.problems.push(problem);
             return finish(record, artifacts, None, &Redactor::none());
         }
     };
+    let redactor = &secrets.redactor;
     if let Err(error) = std::fs::create_dir_all(&artifacts) {
         record.problems.push(format!(
             "cannot create the artifact folder {}: {error}; check `[run] artifacts` in {}",
             artifacts.display(),
             config.path.display()
         ));
-        return finish(record, artifacts, None, &redactor);
+        return finish(record, artifacts, None, redactor);
     }
     // Held until this function returns, after `canary.json` is written: a run in progress.
     let _in_progress = match artifacts::lock_run(&artifacts) {
@@ -135,7 +141,7 @@ pub fn run_canary(
         Ok(prepared) => prepared,
         Err(problem) => {
             record.problems.push(problem);
-            return finish(record, artifacts, None, &redactor);
+            return finish(record, artifacts, None, redactor);
         }
     };
     record.argv = prepared.argv.clone();
@@ -161,20 +167,32 @@ pub fn run_canary(
                 "cannot start the recipe CI {}: {error}",
                 prepared.argv.first().map_or("", String::as_str)
             ));
-            return finish(record, artifacts, None, &redactor);
+            return finish(record, artifacts, None, redactor);
         }
     };
     record.set_finished(&finished);
     let late =
         at_exit.and_then(|at_exit| late_results(&at_exit, &results_state(&prepared.results_path)));
+    let exited = Instant::now();
     // Secrets leave the artifact folder before anything in it is read, so that no result,
-    // message or report can carry them. A folder that cannot be cleaned fails the canary.
-    if let Err(error) = redactor.redact_tree(&artifacts) {
-        record.problems.push(format!(
-            "cannot redact secrets in {}: {error}; the folder may still hold secret values",
-            artifacts.display()
-        ));
+    // message or report can carry them, and the logs are cut to `[run] max_log_bytes` first,
+    // so that this work is bounded. What redaction found there, the CI leaked.
+    let results_files = results_files(&prepared.results_path);
+    let found = redact_outputs(&secrets, config, &artifacts, &results_files, &mut record);
+    record.secret_leaks = leaks::leaks(&secrets.variables, &ci.secret_patterns, &found);
+    if !record.secret_leaks.is_empty() {
+        let line = leaks::headline(
+            &record.secret_leaks,
+            ci.on_secret_leak,
+            &section(canary),
+            &config.path,
+        );
+        match ci.on_secret_leak {
+            OnSecretLeak::Fail => record.problems.push(line),
+            OnSecretLeak::Warn => record.warnings.push(line),
+        }
     }
+    truncated_results(&results_files, &artifacts, &config.path, &mut record);
 
     // The cause of whatever is wrong with results written late (malformed: half written).
     record.problems.extend(late);
@@ -206,6 +224,22 @@ pub fn run_canary(
         }
     };
     judge(canary, ci, &finished, results.as_ref(), &mut record);
+    let claims_no_leak = results
+        .as_ref()
+        .is_some_and(|results| results.flags.get("no_secret_leak") == Some(&true));
+    if claims_no_leak && !record.secret_leaks.is_empty() {
+        let line = leaks::contradiction(
+            &record.secret_leaks,
+            ci.on_secret_leak,
+            &section(canary),
+            &config.path,
+        );
+        match ci.on_secret_leak {
+            OnSecretLeak::Fail => record.problems.push(line),
+            OnSecretLeak::Warn => record.warnings.push(line),
+        }
+    }
+
     let run = CiRun {
         exit: finished.exit,
         results: results.as_ref(),
@@ -219,7 +253,150 @@ pub fn run_canary(
         .iter()
         .map(|check| check.evaluate(&run))
         .collect();
-    finish(record, artifacts, results, &redactor)
+    let after_exit = exited.elapsed();
+    record.after_exit_secs = Some(after_exit.as_secs_f64());
+    over_time(canary, ci, &finished, after_exit, &mut record);
+    finish(record, artifacts, results, redactor)
+}
+
+/// The table the canary's recipe CI is configured in, as hints name it.
+fn section(canary: &ValidCanary<'_>) -> String {
+    match canary.canary().ci_profile() {
+        Some(profile) => format!("[profiles.{profile}]"),
+        None => "[ci]".to_owned(),
+    }
+}
+
+/// After the CI exited: cuts and redacts its logs ([`logs::finish`]), redacts every other
+/// file of the artifact folder and the results files outside it. Returns what was found in
+/// each file (named relative to the artifact folder when inside it), logs first. A file that
+/// cannot be cleaned fails the canary.
+fn redact_outputs(
+    secrets: &Secrets,
+    config: &Config,
+    artifacts: &Path,
+    results_files: &[PathBuf],
+    record: &mut RunRecord,
+) -> Vec<(String, Counts)> {
+    let redactor = &secrets.redactor;
+    let mut found = Vec::new();
+    let logs = [artifacts.join(STDOUT_LOG), artifacts.join(STDERR_LOG)];
+    for (name, path) in [STDOUT_LOG, STDERR_LOG].into_iter().zip(&logs) {
+        match logs::finish(path, config.run.max_log_bytes, redactor) {
+            Ok(finished) => {
+                record.logs.insert(name.to_owned(), finished.record);
+                found.push((name.to_owned(), finished.counts));
+            }
+            // The CI removed it: nothing to keep (the report says it cannot be read).
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => record.problems.push(format!(
+                "cannot cut or redact {name}: {error}; it may still hold secret values"
+            )),
+        }
+    }
+    match redactor.redact_tree_skipping(artifacts, &logs) {
+        Ok(tree) => found.extend(tree.files.into_iter().map(|(path, counts)| {
+            let name = path.strip_prefix(artifacts).unwrap_or(&path);
+            (name.display().to_string(), counts)
+        })),
+        Err(error) => record.problems.push(format!(
+            "cannot redact secrets in {}: {error}; the folder may still hold secret values",
+            artifacts.display()
+        )),
+    }
+    // Results the CI wrote elsewhere (a path with `{run_id}`) are the run's output too; as in
+    // the artifact folder, a symbolic link is not followed.
+    let outside = results_files.iter().filter(|path| {
+        !path.starts_with(artifacts)
+            && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file())
+    });
+    for path in outside {
+        match redactor.redact_file(path) {
+            Ok(counts) => {
+                // Named as from the config's folder, without `./` parts.
+                let path: PathBuf = path
+                    .components()
+                    .filter(|part| *part != std::path::Component::CurDir)
+                    .collect();
+                let name = path.strip_prefix(config.root()).unwrap_or(&path);
+                found.push((name.display().to_string(), counts));
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => record.problems.push(format!(
+                "cannot redact secrets in the results: {error}; the file may still hold secret values"
+            )),
+        }
+    }
+    found.retain(|(_, counts)| !counts.is_empty());
+    found
+}
+
+/// The results files: the path, or every regular file a glob (`*`, `?`, `[...]`) matches.
+fn results_files(path: &Path) -> Vec<PathBuf> {
+    let text = path.to_string_lossy();
+    if !text.contains(['*', '?', '[']) {
+        return vec![path.to_owned()];
+    }
+    let mut paths: Vec<PathBuf> = glob::glob(&text)
+        .map(|matches| matches.flatten().filter(|found| found.is_file()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
+/// Results read from a log that was cut have a hole in them, which could hide a failure: that
+/// fails the canary.
+fn truncated_results(
+    results_files: &[PathBuf],
+    artifacts: &Path,
+    config: &Path,
+    record: &mut RunRecord,
+) {
+    for (name, log) in &record.logs {
+        let Some(cut) = &log.cut else {
+            continue;
+        };
+        let path = std::fs::canonicalize(artifacts.join(name)).ok();
+        if results_files
+            .iter()
+            .any(|file| path.is_some() && std::fs::canonicalize(file).ok() == path)
+        {
+            record.problems.push(format!(
+                "TRUNCATED RESULTS: the results are read from {name}, which was cut to [run] max_log_bytes = {} \
+                 ({} of its {} bytes were removed from its middle): results with a hole in them could hide a \
+                 failure; raise `max_log_bytes` in [run] of {}, or have the CI write its results to a file of their own",
+                cut.max_log_bytes,
+                cut.bytes,
+                log.written,
+                config.display()
+            ));
+        }
+    }
+}
+
+/// The timeout is the canary's budget: when the harness's own work after the CI exited pushed
+/// the run past it, say so (a warning: the CI did nothing wrong).
+fn over_time(
+    canary: &ValidCanary<'_>,
+    ci: &CiConfig,
+    finished: &Finished,
+    after_exit: Duration,
+    record: &mut RunRecord,
+) {
+    let timeout = canary.timeout().unwrap_or(ci.timeout);
+    if finished.timed_out || finished.duration + after_exit <= timeout {
+        return;
+    }
+    let secs = |duration: Duration| format!("{:.1}s", duration.as_secs_f64());
+    record.warnings.push(format!(
+        "OVER TIME: the canary took {} in all, more than its {} timeout: the recipe CI ran {}, then the harness \
+         spent {} on its artifact folder (cutting the logs to [run] max_log_bytes, redacting secrets in every \
+         other file, whatever its size, reading the results, evaluating the checks)",
+        secs(finished.duration + after_exit),
+        humantime::format_duration(timeout),
+        secs(finished.duration),
+        secs(after_exit)
+    ));
 }
 
 /// Whether a results path is a glob (`*`, `?`, `[...]`) rather than one file.
@@ -624,5 +801,62 @@ mod tests {
             [&path],
             "folders are not results"
         );
+    }
+
+    use crate::Canary;
+    use crate::check::exit_code;
+
+    fn finished(duration: Duration, timed_out: bool) -> Finished {
+        Finished {
+            pid: 1,
+            exit: Exit::Code(0),
+            timed_out,
+            started_at: SystemTime::UNIX_EPOCH,
+            ended_at: SystemTime::UNIX_EPOCH + duration,
+            duration,
+            leftovers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn work_after_the_exit_that_overruns_the_timeout_is_reported() {
+        let config = Config::parse(
+            "[ci]\ncommand = [\"ci\"]\nresults = \"{artifacts}/r.json\"\ntimeout = \"5s\"\n",
+            Path::new("/p/harness.toml"),
+        )
+        .unwrap();
+        let ci = config.ci_for(None).unwrap();
+        let canary = Canary::new("slow")
+            .recipe("r")
+            .rev("1")
+            .expect(crate::Expect::Green)
+            .check(exit_code(0));
+        let valid = canary.validate().unwrap();
+        let secs = Duration::from_secs_f64;
+        let warned = |ran: f64, after: f64, timed_out: bool| {
+            let mut record = RunRecord::new(&valid, "id", Path::new("/tmp/id"));
+            over_time(
+                &valid,
+                ci,
+                &finished(secs(ran), timed_out),
+                secs(after),
+                &mut record,
+            );
+            assert!(record.problems.is_empty());
+            record.warnings
+        };
+        assert_eq!(warned(1.0, 3.9, false), Vec::<String>::new());
+        let warnings = warned(1.1, 11.2, false);
+        assert_eq!(
+            warnings,
+            [
+                "OVER TIME: the canary took 12.3s in all, more than its 5s timeout: the recipe CI ran 1.1s, \
+              then the harness spent 11.2s on its artifact folder (cutting the logs to [run] max_log_bytes, \
+              redacting secrets in every other file, whatever its size, reading the results, evaluating the \
+              checks)"
+            ]
+        );
+        // A CI that timed out already says so.
+        assert!(warned(5.0, 1.0, true).is_empty());
     }
 }

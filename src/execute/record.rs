@@ -2,10 +2,13 @@
 //! (argv, working directory, names of the variables set), how it ended, the results as parsed,
 //! the verdict and every check's outcome. Environment values are never written, only names.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::canary::ValidCanary;
 use crate::check::{CheckOutcome, Exit};
+use crate::execute::leaks::SecretLeak;
+use crate::execute::logs::LogRecord;
 use crate::execute::redact::Redactor;
 use crate::results::RunResults;
 
@@ -65,6 +68,18 @@ pub struct RunRecord {
     pub ended_at: Option<String>,
     /// Duration in seconds.
     pub duration_secs: Option<f64>,
+    /// How long the harness worked after the CI exited (cutting and redacting the logs,
+    /// redacting the other files, reading the results, evaluating the checks), in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_exit_secs: Option<f64>,
+    /// What became of `stdout.log` and `stderr.log`: how much the CI wrote, how much is kept,
+    /// what was cut (`[run] max_log_bytes`).
+    #[serde(default)]
+    pub logs: BTreeMap<String, LogRecord>,
+    /// Secrets the CI leaked into the run's files (found and redacted by the harness): each
+    /// variable or pattern with its count per file, never a value.
+    #[serde(default)]
+    pub secret_leaks: Vec<SecretLeak>,
     /// Where the results were read from.
     pub results_path: Option<String>,
     /// Why they could not be read.
@@ -73,6 +88,10 @@ pub struct RunRecord {
     pub results: Option<RunResults>,
     /// Causes that fail the run whatever the checks say (timeout, crash, contradiction, ...).
     pub problems: Vec<String>,
+    /// What the harness reports without failing the run (a leak that `on_secret_leak = "warn"`
+    /// allows, a run that took longer than its timeout after the CI exited).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The implicit verdict check.
     pub verdict: Option<CheckOutcome>,
     /// Every declared check's outcome.
@@ -109,10 +128,14 @@ impl RunRecord {
             started_at: None,
             ended_at: None,
             duration_secs: None,
+            after_exit_secs: None,
+            logs: BTreeMap::new(),
+            secret_leaks: Vec::new(),
             results_path: None,
             results_error: None,
             results: None,
             problems: Vec::new(),
+            warnings: Vec::new(),
             verdict: None,
             checks: Vec::new(),
             passed: false,

@@ -30,6 +30,14 @@
 //! into chunks of that size, and a pattern match that spans such a cut is **not** caught. Literal
 //! values have no such limit.
 //!
+//! # Counting
+//! Every redaction says what it replaced ([`Counts`]): how many [`REDACTED`] markers it wrote,
+//! and for each value (by its index among the values given to [`Redactor::new`]) and each
+//! pattern (by its index) how many of them stood for it. A marker that stands for merged
+//! occurrences counts once for each value among them, so a value inside another one that
+//! leaked counts as leaked too (its bytes were there). [`Redactor::redact_tree`] gives these
+//! counts per file, which is how a run tells which secret its recipe CI leaked, and where.
+//!
 //! # Files
 //! [`Redactor::redact_file`] first scans a file read-only and stops at the first thing to
 //! redact; a file with nothing to redact is never written (its mtime, and its folder's, stay
@@ -40,6 +48,7 @@
 //! symbolic links.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -128,6 +137,67 @@ impl fmt::Display for IgnoredValue {
     }
 }
 
+/// What a redaction replaced; see the [module](self) docs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// How many [`REDACTED`] markers were written (merged occurrences and pattern matches).
+    pub total: u64,
+    /// For each value that was found, by its index among the values given to
+    /// [`Redactor::new`]: how many markers stand for (an encoded form of) it.
+    pub values: BTreeMap<usize, u64>,
+    /// For each pattern that matched, by its index among the patterns: how many matches were
+    /// replaced.
+    pub patterns: BTreeMap<usize, u64>,
+}
+
+impl Counts {
+    /// True when nothing was replaced.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0 && self.values.is_empty() && self.patterns.is_empty()
+    }
+
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: &Counts) {
+        self.total += other.total;
+        for (index, count) in &other.values {
+            *self.values.entry(*index).or_default() += count;
+        }
+        for (index, count) in &other.patterns {
+            *self.patterns.entry(*index).or_default() += count;
+        }
+    }
+}
+
+/// What [`Redactor::redact_tree`] replaced, file by file.
+#[derive(Debug, Default)]
+pub struct TreeRedaction {
+    /// Every file in which something was replaced, with what; sorted by path.
+    pub files: Vec<(PathBuf, Counts)>,
+}
+
+impl TreeRedaction {
+    /// How many files were changed.
+    pub fn changed(&self) -> usize {
+        self.files.len()
+    }
+
+    /// How many markers were written in all.
+    pub fn total(&self) -> u64 {
+        self.files.iter().map(|(_, counts)| counts.total).sum()
+    }
+}
+
+/// Literal occurrences that a cut of a text would split; see [`Redactor::straddling`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Straddle {
+    /// The lowest start among them, in the window given.
+    pub start: usize,
+    /// The highest end among them.
+    pub end: usize,
+    /// The values they are forms of (each counted once), with `total` 1.
+    pub counts: Counts,
+}
+
 #[derive(Clone)]
 struct Pattern {
     source: String,
@@ -146,6 +216,8 @@ pub struct Redactor {
     literals: Option<AhoCorasick>,
     /// The length of the longest of them (0 when there are none).
     max_literal_len: usize,
+    /// For each of them (by its id in `literals`), the values it is a form of.
+    needle_values: Vec<Vec<usize>>,
     /// How many values are redacted.
     values: usize,
     /// How many byte strings `literals` holds.
@@ -172,6 +244,7 @@ impl Redactor {
         Redactor {
             literals: None,
             max_literal_len: 0,
+            needle_values: Vec::new(),
             values: 0,
             needles: 0,
             patterns: Vec::new(),
@@ -193,7 +266,8 @@ impl Redactor {
         patterns: &[String],
     ) -> Result<Redactor, RedactError> {
         let mut ignored = Vec::new();
-        let mut needles = std::collections::BTreeSet::new();
+        // Each distinct byte string, with the values it is a form of.
+        let mut needles: BTreeMap<Vec<u8>, Vec<usize>> = BTreeMap::new();
         let mut kept = 0;
         for (index, value) in values.into_iter().enumerate() {
             let reason = if value.is_empty() {
@@ -213,11 +287,16 @@ impl Redactor {
                 }),
                 None => {
                     kept += 1;
-                    needles.extend(encoded_forms(&value));
+                    for form in encoded_forms(&value) {
+                        let owners = needles.entry(form).or_default();
+                        if !owners.contains(&index) {
+                            owners.push(index);
+                        }
+                    }
                 }
             }
         }
-        let max_literal_len = needles.iter().map(Vec::len).max().unwrap_or(0);
+        let max_literal_len = needles.keys().map(Vec::len).max().unwrap_or(0);
         let literals = if needles.is_empty() {
             None
         } else {
@@ -225,7 +304,7 @@ impl Redactor {
             // merged so that every byte of every occurrence is covered.
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .build(&needles)
+                .build(needles.keys())
                 .map_err(|error| RedactError::Literals {
                     count: needles.len(),
                     error,
@@ -250,8 +329,9 @@ impl Redactor {
         Ok(Redactor {
             literals,
             max_literal_len,
-            values: kept,
             needles: needles.len(),
+            needle_values: needles.into_values().collect(),
+            values: kept,
             patterns,
             ignored,
         })
@@ -265,6 +345,68 @@ impl Redactor {
     /// The values given to [`new`](Self::new) that are not redacted, and why (warn about these).
     pub fn ignored(&self) -> &[IgnoredValue] {
         &self.ignored
+    }
+
+    /// The length in bytes of the longest byte string redacted literally (a value or one of its
+    /// encoded forms); 0 when there is none. No literal occurrence is longer.
+    pub fn max_literal_len(&self) -> usize {
+        self.max_literal_len
+    }
+
+    /// The literal occurrences in `window` that a cut at `at` would split (each starts before
+    /// `at` and ends after it), or `None`. Only occurrences that lie wholly inside `window` are
+    /// seen, so give it at least [`max_literal_len`](Self::max_literal_len) bytes on each side
+    /// of `at` (or up to the text's start and end). Patterns are not looked at.
+    pub fn straddling(&self, window: &[u8], at: usize) -> Option<Straddle> {
+        let ac = self.literals.as_ref()?;
+        let mut found: Option<(usize, usize, Vec<u32>)> = None;
+        // Cannot fail with this configuration; an error finds nothing to split.
+        for m in ac.try_find_overlapping_iter(Input::new(window)).ok()? {
+            if m.start() < at && at < m.end() {
+                let (start, end, needles) = found.get_or_insert((m.start(), m.end(), Vec::new()));
+                *start = (*start).min(m.start());
+                *end = (*end).max(m.end());
+                add_needle(needles, m.pattern().as_u32());
+            }
+        }
+        found.map(|(start, end, needles)| {
+            let mut counts = Counts {
+                total: 1,
+                ..Counts::default()
+            };
+            self.attribute(&needles, &mut counts);
+            Straddle { start, end, counts }
+        })
+    }
+
+    /// Streams `reader` into `writer`, redacted, in bounded memory (as [`redact_file`] does),
+    /// and returns the writer (flushed) and what was replaced.
+    ///
+    /// [`redact_file`]: Self::redact_file
+    ///
+    /// # Errors
+    /// The first I/O error reading or writing.
+    pub fn redact_stream<R: Read, W: Write>(
+        &self,
+        reader: R,
+        writer: W,
+    ) -> io::Result<(W, Counts)> {
+        self.run(reader, writer, STREAM_BUF, false)
+    }
+
+    /// Counts one marker for every value that one of `needles` is a form of.
+    fn attribute(&self, needles: &[u32], counts: &mut Counts) {
+        let mut values: Vec<usize> = needles
+            .iter()
+            .filter_map(|id| self.needle_values.get(*id as usize))
+            .flatten()
+            .copied()
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            *counts.values.entry(value).or_default() += 1;
+        }
     }
 
     /// Redacts `text`; borrows it back unchanged when there is nothing to redact.
@@ -281,14 +423,22 @@ impl Redactor {
 
     /// Redacts `bytes`; borrows them back unchanged when there is nothing to redact.
     pub fn redact_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
-        let after_literals = self.redact_literals_in(bytes);
+        self.redact_bytes_counted(bytes).0
+    }
+
+    /// [`redact_bytes`](Self::redact_bytes), and what was replaced.
+    pub fn redact_bytes_counted<'a>(&self, bytes: &'a [u8]) -> (Cow<'a, [u8]>, Counts) {
+        let (after_literals, mut counts) = self.redact_literals_in(bytes);
         match self.redact_patterns_in(&after_literals) {
-            None => after_literals,
-            Some(redacted) => Cow::Owned(redacted),
+            None => (after_literals, counts),
+            Some((redacted, pattern)) => {
+                counts.add(&pattern);
+                (Cow::Owned(redacted), counts)
+            }
         }
     }
 
-    /// Redacts the file at `path` in place and returns how many replacements were made.
+    /// Redacts the file at `path` in place and returns what was replaced.
     ///
     /// Memory stays bounded whatever the file's size or line length. A file with nothing to
     /// redact is only read, never written. Otherwise the redacted content goes to a temporary
@@ -299,14 +449,14 @@ impl Redactor {
     /// # Errors
     /// The I/O error, with the path in its message; `InvalidInput` when `path` is not a regular
     /// file.
-    pub fn redact_file(&self, path: &Path) -> io::Result<u64> {
+    pub fn redact_file(&self, path: &Path) -> io::Result<Counts> {
         self.redact_file_inner(path)
             .map_err(|e| io::Error::new(e.kind(), format!("redacting {}: {e}", path.display())))
     }
 
     /// Redacts every regular file under `dir`, recursively, without following symbolic links
-    /// (links are neither followed nor rewritten; other special files are skipped). Returns how
-    /// many files were changed and how many replacements were made in all.
+    /// (links are neither followed nor rewritten; other special files are skipped). Returns what
+    /// was replaced in each file.
     ///
     /// A file that cannot be redacted does not stop the walk: every other file is still
     /// redacted, and then the first error is returned, saying how many files failed. Files that
@@ -314,14 +464,22 @@ impl Redactor {
     ///
     /// # Errors
     /// As above, or the error reading `dir` itself.
-    pub fn redact_tree(&self, dir: &Path) -> io::Result<(usize, u64)> {
-        let mut changed = 0;
-        let mut replacements = 0;
+    pub fn redact_tree(&self, dir: &Path) -> io::Result<TreeRedaction> {
+        self.redact_tree_skipping(dir, &[])
+    }
+
+    /// [`redact_tree`](Self::redact_tree), leaving out the files at the paths in `skip` (as
+    /// joined to `dir`, e.g. `dir.join("stdout.log")`): files already redacted otherwise.
+    ///
+    /// # Errors
+    /// As [`redact_tree`](Self::redact_tree).
+    pub fn redact_tree_skipping(&self, dir: &Path, skip: &[PathBuf]) -> io::Result<TreeRedaction> {
+        let mut redaction = TreeRedaction::default();
         let mut failures: Vec<io::Error> = Vec::new();
         if self.is_empty() {
             // Still report an unreadable folder, as a non-empty redactor would.
             fs::read_dir(dir).map_err(|e| with_path(e, dir))?;
-            return Ok((0, 0));
+            return Ok(redaction);
         }
         let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
         while let Some(folder) = stack.pop() {
@@ -352,21 +510,19 @@ impl Redactor {
             for (path, kind) in entries.into_iter().rev() {
                 if kind.is_dir() {
                     stack.push(path);
-                } else if kind.is_file() {
+                } else if kind.is_file() && !skip.contains(&path) {
                     match self.redact_file_inner(&path) {
-                        Ok(0) => {}
-                        Ok(n) => {
-                            changed += 1;
-                            replacements += n;
-                        }
+                        Ok(counts) if counts.is_empty() => {}
+                        Ok(counts) => redaction.files.push((path, counts)),
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => failures.push(with_path(e, &path)),
                     }
                 }
             }
         }
+        redaction.files.sort_by(|a, b| a.0.cmp(&b.0));
         match failures.len() {
-            0 => Ok((changed, replacements)),
+            0 => Ok(redaction),
             n => {
                 let first = failures.swap_remove(0);
                 Err(io::Error::new(
@@ -377,9 +533,9 @@ impl Redactor {
         }
     }
 
-    fn redact_file_inner(&self, path: &Path) -> io::Result<u64> {
+    fn redact_file_inner(&self, path: &Path) -> io::Result<Counts> {
         if self.is_empty() {
-            return Ok(0);
+            return Ok(Counts::default());
         }
         let meta = fs::metadata(path)?;
         if !meta.is_file() {
@@ -389,8 +545,8 @@ impl Redactor {
             ));
         }
         let found = self.run(File::open(path)?, io::sink(), STREAM_BUF, true)?.1;
-        if found == 0 {
-            return Ok(0);
+        if found.total == 0 {
+            return Ok(found);
         }
         let target = if fs::symlink_metadata(path)?.file_type().is_symlink() {
             fs::canonicalize(path)?
@@ -421,38 +577,43 @@ impl Redactor {
         result
     }
 
-    /// Streams `reader` through both stages into `writer`; returns the writer and the number of
-    /// replacements. With `stop_early`, returns as soon as one replacement is known (scan mode).
+    /// Streams `reader` through both stages into `writer`; returns the writer and what was
+    /// replaced. With `stop_early`, returns as soon as one replacement is known (scan mode:
+    /// only `total` is meaningful then).
     fn run<R: Read, W: Write>(
         &self,
         reader: R,
         writer: W,
         buf_size: usize,
         stop_early: bool,
-    ) -> io::Result<(W, u64)> {
+    ) -> io::Result<(W, Counts)> {
         let mut lines = LineStage::new(&self.patterns, writer);
-        let literal = self.stream_literals(reader, &mut lines, buf_size, stop_early)?;
+        let mut counts = self.stream_literals(reader, &mut lines, buf_size, stop_early)?;
         let (writer, pattern) = lines.finish()?;
-        Ok((writer, literal + pattern))
+        counts.add(&pattern);
+        Ok((writer, counts))
     }
 
     /// The literal stage over a stream. Occurrences are merged across reads: the last
     /// `max_literal_len - 1` bytes of each buffer are kept for the next one (an occurrence that
     /// starts there may not be complete yet), and an open merged occurrence is carried over.
+    /// Its marker is counted when it opens, and the values it stands for when it closes.
     fn stream_literals<R: Read, W: Write>(
         &self,
         mut reader: R,
         out: &mut LineStage<'_, W>,
         buf_size: usize,
         stop_early: bool,
-    ) -> io::Result<u64> {
+    ) -> io::Result<Counts> {
         let keep = self.max_literal_len.saturating_sub(1);
         let cap = buf_size.max(2 * self.max_literal_len).max(1);
         let mut buf = vec![0u8; cap];
         let mut filled = 0;
-        // The end of a merged occurrence whose marker is already written, relative to `buf`.
+        // The end of a merged occurrence whose marker is already written, relative to `buf`,
+        // and the byte strings found in it so far.
         let mut open: Option<usize> = None;
-        let mut count = 0;
+        let mut open_needles: Vec<u32> = Vec::new();
+        let mut counts = Counts::default();
         let mut intervals = Vec::new();
         loop {
             let mut eof = false;
@@ -470,8 +631,8 @@ impl Redactor {
             let Some(ac) = &self.literals else {
                 out.write(&buf[..filled])?;
                 filled = 0;
-                if eof || (stop_early && out.count > 0) {
-                    return Ok(0);
+                if eof || (stop_early && out.counts.total > 0) {
+                    return Ok(counts);
                 }
                 continue;
             };
@@ -481,35 +642,41 @@ impl Redactor {
             merged_occurrences(ac, &buf[..filled], safe, &mut intervals)
                 .map_err(io::Error::other)?;
             let mut cursor = 0;
-            for &(start, end) in &intervals {
+            for span in &intervals {
                 if let Some(open_end) = open {
-                    if start < open_end {
-                        open = Some(open_end.max(end));
+                    if span.start < open_end {
+                        open = Some(open_end.max(span.end));
+                        for id in &span.needles {
+                            add_needle(&mut open_needles, *id);
+                        }
                         continue;
                     }
                     // Closed: it ends before this one starts.
+                    self.attribute(&open_needles, &mut counts);
                     cursor = open_end;
                 }
-                out.write(&buf[cursor..start])?;
+                out.write(&buf[cursor..span.start])?;
                 out.write(MARKER)?;
-                count += 1;
-                open = Some(end);
+                counts.total += 1;
+                open = Some(span.end);
+                open_needles.clone_from(&span.needles);
                 if stop_early {
-                    return Ok(count);
+                    return Ok(counts);
                 }
             }
             match open {
                 // Nothing that starts at or after `safe` can extend it: it is closed.
                 Some(open_end) if open_end <= safe => {
                     out.write(&buf[open_end..safe])?;
+                    self.attribute(&open_needles, &mut counts);
                     open = None;
                 }
                 // Still open: the bytes up to `safe` are covered and swallowed.
                 Some(_) => {}
                 None => out.write(&buf[cursor..safe])?,
             }
-            if eof || (stop_early && out.count > 0) {
-                return Ok(count);
+            if eof || (stop_early && out.counts.total > 0) {
+                return Ok(counts);
             }
             buf.copy_within(safe..filled, 0);
             filled -= safe;
@@ -517,52 +684,68 @@ impl Redactor {
         }
     }
 
-    fn redact_literals_in<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+    fn redact_literals_in<'a>(&self, bytes: &'a [u8]) -> (Cow<'a, [u8]>, Counts) {
+        let mut counts = Counts::default();
         let Some(ac) = &self.literals else {
-            return Cow::Borrowed(bytes);
+            return (Cow::Borrowed(bytes), counts);
         };
         let mut intervals = Vec::new();
         if merged_occurrences(ac, bytes, bytes.len(), &mut intervals).is_err() {
             // Cannot happen with this configuration; fail closed rather than leak.
-            return Cow::Owned(MARKER.to_vec());
+            counts.total = 1;
+            return (Cow::Owned(MARKER.to_vec()), counts);
         }
         if intervals.is_empty() {
-            return Cow::Borrowed(bytes);
+            return (Cow::Borrowed(bytes), counts);
         }
         let mut out = Vec::with_capacity(bytes.len());
         let mut cursor = 0;
-        for (start, end) in intervals {
-            out.extend_from_slice(&bytes[cursor..start]);
+        for span in intervals {
+            out.extend_from_slice(&bytes[cursor..span.start]);
             out.extend_from_slice(MARKER);
-            cursor = end;
+            counts.total += 1;
+            self.attribute(&span.needles, &mut counts);
+            cursor = span.end;
         }
         out.extend_from_slice(&bytes[cursor..]);
-        Cow::Owned(out)
+        (Cow::Owned(out), counts)
     }
 
     /// The pattern stage on a whole text, chunked exactly as [`LineStage`] chunks a stream.
     /// `None` when nothing matched.
-    fn redact_patterns_in(&self, text: &[u8]) -> Option<Vec<u8>> {
+    fn redact_patterns_in(&self, text: &[u8]) -> Option<(Vec<u8>, Counts)> {
         if self.patterns.is_empty() {
             return None;
         }
         let mut out = Vec::new();
-        let mut count = 0;
+        let mut counts = Counts::default();
         for line in text.split_inclusive(|&b| b == b'\n') {
             let (content, newline) = match line.split_last() {
                 Some((b'\n', content)) => (content, true),
                 _ => (line, false),
             };
             for chunk in content.chunks(MAX_LINE_CHUNK) {
-                let (redacted, n) = redact_chunk(&self.patterns, chunk);
-                out.extend_from_slice(&redacted);
-                count += n;
+                out.extend_from_slice(&redact_chunk(&self.patterns, chunk, &mut counts));
             }
             if newline {
                 out.push(b'\n');
             }
         }
-        (count > 0).then_some(out)
+        (counts.total > 0).then_some((out, counts))
+    }
+}
+
+/// Occurrences of the literals merged where they share a byte: `start..end`, and the ids of the
+/// byte strings found in it.
+struct Span {
+    start: usize,
+    end: usize,
+    needles: Vec<u32>,
+}
+
+fn add_needle(needles: &mut Vec<u32>, id: u32) {
+    if !needles.contains(&id) {
+        needles.push(id);
     }
 }
 
@@ -572,23 +755,33 @@ fn merged_occurrences(
     ac: &AhoCorasick,
     hay: &[u8],
     limit: usize,
-    intervals: &mut Vec<(usize, usize)>,
+    intervals: &mut Vec<Span>,
 ) -> Result<(), aho_corasick::MatchError> {
     let mut sorted = true;
     for m in ac.try_find_overlapping_iter(Input::new(hay))? {
-        let (start, end) = (m.start(), m.end());
+        let (start, end, id) = (m.start(), m.end(), m.pattern().as_u32());
         if start >= limit {
             continue;
         }
+        let single = Span {
+            start,
+            end,
+            needles: vec![id],
+        };
         // Occurrences come in order of their end; merge on the fly to keep this list short.
         match intervals.last_mut() {
-            Some(last) if end >= last.1 => {
-                if start < last.1 {
-                    let mut merged = (start.min(last.0), end);
-                    intervals.pop();
+            Some(last) if end >= last.end => {
+                if start < last.end {
+                    let mut merged = intervals.pop().unwrap_or(single);
+                    merged.start = merged.start.min(start);
+                    merged.end = end;
+                    add_needle(&mut merged.needles, id);
                     while let Some(prev) = intervals.last() {
-                        if merged.0 < prev.1 {
-                            merged.0 = merged.0.min(prev.0);
+                        if merged.start < prev.end {
+                            merged.start = merged.start.min(prev.start);
+                            for id in &prev.needles {
+                                add_needle(&mut merged.needles, *id);
+                            }
                             intervals.pop();
                         } else {
                             break;
@@ -596,23 +789,28 @@ fn merged_occurrences(
                     }
                     intervals.push(merged);
                 } else {
-                    intervals.push((start, end));
+                    intervals.push(single);
                 }
             }
             Some(_) => {
                 sorted = false;
-                intervals.push((start, end));
+                intervals.push(single);
             }
-            None => intervals.push((start, end)),
+            None => intervals.push(single),
         }
     }
     if !sorted {
-        intervals.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(intervals.len());
-        for &(start, end) in intervals.iter() {
+        intervals.sort_unstable_by_key(|span| (span.start, span.end));
+        let mut merged: Vec<Span> = Vec::with_capacity(intervals.len());
+        for span in intervals.drain(..) {
             match merged.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
+                Some(last) if span.start < last.end => {
+                    last.end = last.end.max(span.end);
+                    for id in &span.needles {
+                        add_needle(&mut last.needles, *id);
+                    }
+                }
+                _ => merged.push(span),
             }
         }
         *intervals = merged;
@@ -620,17 +818,18 @@ fn merged_occurrences(
     Ok(())
 }
 
-/// Applies every pattern, in order, to one chunk of a line.
-fn redact_chunk<'a>(patterns: &[Pattern], chunk: &'a [u8]) -> (Cow<'a, [u8]>, u64) {
+/// Applies every pattern, in order, to one chunk of a line, adding what it replaced to
+/// `counts`.
+fn redact_chunk<'a>(patterns: &[Pattern], chunk: &'a [u8], counts: &mut Counts) -> Cow<'a, [u8]> {
     let mut current = Cow::Borrowed(chunk);
-    let mut count = 0;
-    for pattern in patterns {
+    for (index, pattern) in patterns.iter().enumerate() {
         if let Some((next, n)) = apply_pattern(pattern, &current) {
             current = Cow::Owned(next);
-            count += n;
+            counts.total += n;
+            *counts.patterns.entry(index).or_default() += n;
         }
     }
-    (current, count)
+    current
 }
 
 fn apply_pattern(pattern: &Pattern, hay: &[u8]) -> Option<(Vec<u8>, u64)> {
@@ -678,7 +877,7 @@ struct LineStage<'p, W> {
     patterns: &'p [Pattern],
     inner: W,
     line: Vec<u8>,
-    count: u64,
+    counts: Counts,
 }
 
 impl<'p, W: Write> LineStage<'p, W> {
@@ -687,7 +886,7 @@ impl<'p, W: Write> LineStage<'p, W> {
             patterns,
             inner,
             line: Vec::new(),
-            count: 0,
+            counts: Counts::default(),
         }
     }
 
@@ -721,17 +920,16 @@ impl<'p, W: Write> LineStage<'p, W> {
         if self.line.is_empty() {
             return Ok(());
         }
-        let (redacted, n) = redact_chunk(self.patterns, &self.line);
+        let redacted = redact_chunk(self.patterns, &self.line, &mut self.counts);
         self.inner.write_all(&redacted)?;
-        self.count += n;
         self.line.clear();
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<(W, u64)> {
+    fn finish(mut self) -> io::Result<(W, Counts)> {
         self.flush_chunk()?;
         self.inner.flush()?;
-        Ok((self.inner, self.count))
+        Ok((self.inner, self.counts))
     }
 }
 
@@ -740,7 +938,7 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 }
 
 /// Creates a new temporary file (mode `0600`) in `folder`.
-fn create_temp(folder: &Path) -> io::Result<(PathBuf, File)> {
+pub(super) fn create_temp(folder: &Path) -> io::Result<(PathBuf, File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut last_error = None;
     for _ in 0..64 {
@@ -881,8 +1079,10 @@ mod tests {
     }
 
     fn stream(r: &Redactor, data: &[u8], buf_size: usize, step: usize) -> (Vec<u8>, u64) {
-        r.run(Trickle { data, step }, Vec::new(), buf_size, false)
-            .unwrap()
+        let (out, counts) = r
+            .run(Trickle { data, step }, Vec::new(), buf_size, false)
+            .unwrap();
+        (out, counts.total)
     }
 
     #[test]
@@ -1052,7 +1252,7 @@ mod tests {
             data.extend_from_slice(&vec![b','; STREAM_BUF]);
             let path = dir.path().join(format!("log-{offset}"));
             fs::write(&path, &data).unwrap();
-            assert_eq!(r.redact_file(&path).unwrap(), 1, "offset {offset}");
+            assert_eq!(r.redact_file(&path).unwrap().total, 1, "offset {offset}");
             let out = fs::read(&path).unwrap();
             assert!(!contains(&out, b"straddling"), "offset {offset}");
             assert_eq!(&out[offset..offset + MARKER.len()], MARKER);
@@ -1088,8 +1288,14 @@ mod tests {
             let buf_size = 1 + (next() % 40) as usize;
             let step = 1 + (next() % 50) as usize;
             for r in [&simple, &r, &plain] {
-                let expected = r.redact_bytes(&data).into_owned();
-                let (got, count) = stream(r, &data, buf_size, step);
+                let (expected, expected_counts) = r.redact_bytes_counted(&data);
+                let expected = expected.into_owned();
+                let (got, counts) = r
+                    .run(Trickle { data: &data, step }, Vec::new(), buf_size, false)
+                    .unwrap();
+                // What was replaced is counted alike, value by value and pattern by pattern.
+                assert_eq!(counts, expected_counts, "round {round}");
+                let count = counts.total;
                 assert_eq!(
                     String::from_utf8_lossy(&got),
                     String::from_utf8_lossy(&expected),
@@ -1098,9 +1304,100 @@ mod tests {
                 );
                 assert_eq!(count == 0, got == data, "round {round}");
                 let (_, found) = r.run(&data[..], io::sink(), buf_size, true).unwrap();
-                assert_eq!(found > 0, count > 0, "round {round}");
+                assert_eq!(found.total > 0, count > 0, "round {round}");
             }
         }
+    }
+
+    fn counted(values: &[(usize, u64)], patterns: &[(usize, u64)]) -> Counts {
+        Counts {
+            total: 0,
+            values: values.iter().copied().collect(),
+            patterns: patterns.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn replacements_are_counted_per_value_and_pattern() {
+        let r = redactor(
+            &["abc", "hunter22", "s3cret-long", "s3cret", "hunter22"],
+            &["tok_[a-z]{4}", r"pw=(?<secret>\S+)"],
+        );
+        let text = "hunter22 x s3cret-long y s3cret tok_abcd pw=zz \"hunter22\" tok_efgh";
+        let (out, counts) = r.redact_bytes_counted(text.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "[REDACTED] x [REDACTED] y [REDACTED] [REDACTED] pw=[REDACTED] \"[REDACTED]\" [REDACTED]"
+        );
+        // Value #1 is given twice (#4): both count it. A value inside another that leaked
+        // counts too. Value #0 is too short to be redacted.
+        let expected = Counts {
+            total: 7,
+            ..counted(&[(1, 2), (2, 1), (3, 2), (4, 2)], &[(0, 2), (1, 1)])
+        };
+        assert_eq!(counts, expected);
+        // The same through a stream with a tiny buffer.
+        let (_, streamed) = r
+            .run(
+                Trickle {
+                    data: text.as_bytes(),
+                    step: 3,
+                },
+                Vec::new(),
+                5,
+                false,
+            )
+            .unwrap();
+        assert_eq!(streamed, expected);
+        // JSON-escaped and percent-encoded forms count for their value.
+        let r = redactor(&["a\"b c", "other-one"], &[]);
+        let (_, counts) = r.redact_bytes_counted(br#"{"v":"a\"b c"} ?q=a%22b%20c"#);
+        assert_eq!(
+            counts,
+            Counts {
+                total: 2,
+                ..counted(&[(0, 2)], &[])
+            }
+        );
+        assert!(r.redact_bytes_counted(b"nothing").1.is_empty());
+    }
+
+    #[test]
+    fn merged_occurrences_count_once_for_each_value_among_them() {
+        let r = redactor(&["abcdef", "defghi", "zzzz"], &[]);
+        let (out, counts) = r.redact_bytes_counted(b"xxabcdefghiyy zzzzzz");
+        assert_eq!(&*out, b"xx[REDACTED]yy [REDACTED]");
+        assert_eq!(
+            counts,
+            Counts {
+                total: 2,
+                ..counted(&[(0, 1), (1, 1), (2, 1)], &[])
+            }
+        );
+    }
+
+    #[test]
+    fn occurrences_a_cut_would_split() {
+        let r = redactor(&["straddle", "addle-me"], &["never"]);
+        let text = b"....straddle-me....";
+        // A cut inside `straddle` (4..12) and `addle-me` (7..15): both, merged.
+        let found = r.straddling(text, 9).unwrap();
+        assert_eq!((found.start, found.end), (4, 15));
+        assert_eq!(
+            found.counts,
+            Counts {
+                total: 1,
+                ..counted(&[(0, 1), (1, 1)], &[])
+            }
+        );
+        let found = r.straddling(text, 5).unwrap();
+        assert_eq!((found.start, found.end), (4, 12));
+        // At an occurrence's edge nothing is split.
+        assert_eq!(r.straddling(text, 4), None);
+        assert_eq!(r.straddling(text, 15), None);
+        assert_eq!(r.straddling(b"nothing here", 3), None);
+        assert_eq!(redactor(&[], &["x"]).straddling(text, 9), None);
+        assert_eq!(r.max_literal_len(), "straddle".len());
     }
 
     #[test]
@@ -1130,7 +1427,7 @@ mod tests {
         file.write_all(line).unwrap();
         drop(file);
         let r = redactor(&["zz-TOP-secret-zz"], &["key=(?<secret>nothing)"]);
-        assert_eq!(r.redact_file(&path).unwrap(), 1);
+        assert_eq!(r.redact_file(&path).unwrap().total, 1);
         let out = fs::read(&path).unwrap();
         assert!(!contains(&out[out.len() - 200..], b"TOP-secret"));
         assert!(contains(
@@ -1166,7 +1463,7 @@ mod tests {
             .set_modified(old)
             .unwrap();
         let r = redactor(&["hunter22"], &["ghp_[a-z]+"]);
-        assert_eq!(r.redact_file(&path).unwrap(), 0);
+        assert_eq!(r.redact_file(&path).unwrap().total, 0);
         assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -1179,7 +1476,7 @@ mod tests {
         fs::write(&path, "{\"token\":\"hunter22\"}").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let r = redactor(&["hunter22"], &[]);
-        assert_eq!(r.redact_file(&path).unwrap(), 1);
+        assert_eq!(r.redact_file(&path).unwrap().total, 1);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "{\"token\":\"[REDACTED]\"}"
@@ -1188,7 +1485,7 @@ mod tests {
         assert_eq!(mode, 0o640);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         // Second pass: nothing left.
-        assert_eq!(r.redact_file(&path).unwrap(), 0);
+        assert_eq!(r.redact_file(&path).unwrap().total, 0);
     }
 
     #[test]
@@ -1225,7 +1522,40 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), run.join("linked-dir")).unwrap();
 
         let r = redactor(&[secret], &[]);
-        assert_eq!(r.redact_tree(root.path()).unwrap(), (3, 4));
+        // A copy of the folder, redacted but for its stdout.log.
+        let copy = tempfile::tempdir().unwrap();
+        fs::create_dir_all(copy.path().join("logs")).unwrap();
+        for file in ["logs/stdout.log", "logs/stderr.log"] {
+            fs::copy(run.join(file), copy.path().join(file)).unwrap();
+        }
+        let skip = [copy.path().join("logs/stdout.log")];
+        let partial = r.redact_tree_skipping(copy.path(), &skip).unwrap();
+        assert_eq!(partial.changed(), 1);
+        assert!(fs::read_to_string(&skip[0]).unwrap().contains(secret));
+
+        let redaction = r.redact_tree(root.path()).unwrap();
+        assert_eq!((redaction.changed(), redaction.total()), (3, 4));
+        // File by file, sorted by path, with the value that was found.
+        let files: Vec<(String, u64, Counts)> = redaction
+            .files
+            .iter()
+            .map(|(path, counts)| {
+                let name = path.strip_prefix(&run).unwrap().display().to_string();
+                (name, counts.total, counts.clone())
+            })
+            .collect();
+        let once = |n| Counts {
+            total: n,
+            ..counted(&[(0, n)], &[])
+        };
+        assert_eq!(
+            files,
+            [
+                ("logs/stderr.log".to_owned(), 2, once(2)),
+                ("logs/stdout.log".to_owned(), 1, once(1)),
+                ("results.json".to_owned(), 1, once(1)),
+            ]
+        );
 
         let mut stack = vec![root.path().to_path_buf()];
         let mut seen = 0;
@@ -1246,7 +1576,7 @@ mod tests {
         // Links are not followed.
         assert!(fs::read_to_string(&outside_file).unwrap().contains(secret));
         // Nothing left the second time.
-        assert_eq!(r.redact_tree(root.path()).unwrap(), (0, 0));
+        assert_eq!(r.redact_tree(root.path()).unwrap().changed(), 0);
         assert!(r.redact_tree(&root.path().join("missing")).is_err());
     }
 }

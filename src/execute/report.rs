@@ -47,6 +47,9 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
     for problem in record.problems.iter().skip(1) {
         writeln!(out, "  also: {problem}").ok();
     }
+    for warning in &record.warnings {
+        writeln!(out, "  warning: {warning}").ok();
+    }
     if !record.problems.is_empty() && failed_checks > 0 {
         writeln!(out, "  {failed_checks} of {total_checks} checks failed").ok();
     }
@@ -64,6 +67,17 @@ pub fn render(record: &RunRecord, artifacts: &Path) -> String {
         writeln!(out, "  command: {}", shell_words(&record.argv)).ok();
     }
     writeln!(out, "  artifacts: {}", artifact_files(artifacts)).ok();
+    for (name, log) in &record.logs {
+        if let Some(cut) = &log.cut {
+            writeln!(
+                out,
+                "  note: {name} was cut to {} bytes: {} bytes in its middle (offsets {}..{} of the {} the recipe CI \
+                 wrote) are not kept, nor searched for secrets or by output checks ([run] max_log_bytes = {})",
+                log.kept, cut.bytes, cut.from, cut.to, log.written, cut.max_log_bytes
+            )
+            .ok();
+        }
+    }
     if record.exit.is_some() {
         for log in [STDOUT_LOG, STDERR_LOG] {
             write_tail(&mut out, &artifacts.join(log), log);

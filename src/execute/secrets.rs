@@ -6,14 +6,22 @@ use crate::canary::ValidCanary;
 use crate::config::{CiConfig, Config, Template, Vars};
 use crate::execute::redact::Redactor;
 
-/// The redactor for one run of `canary` with the recipe CI `ci` (`config` is named in messages),
-/// or why it cannot be built.
-pub fn redactor(
+/// The secrets of one run: the redactor, and the variable each of its values came from.
+pub struct Secrets {
+    /// Redacts every value and pattern.
+    pub redactor: Redactor,
+    /// The variable of each value given to the redactor, by its index.
+    pub variables: Vec<String>,
+}
+
+/// The secrets of one run of `canary` with the recipe CI `ci` (`config` is named in messages),
+/// or why their redactor cannot be built.
+pub fn secrets(
     config: &Config,
     ci: &CiConfig,
     canary: &ValidCanary<'_>,
     vars: &Vars<'_>,
-) -> Result<Redactor, String> {
+) -> Result<Secrets, String> {
     let found: Vec<(&str, String)> = ci
         .secrets
         .iter()
@@ -43,5 +51,8 @@ pub fn redactor(
         let name = found.get(ignored.index).map_or("?", |(name, _)| *name);
         eprintln!("warning: the secret in ${name} is not redacted: {ignored}");
     }
-    Ok(redactor)
+    Ok(Secrets {
+        redactor,
+        variables: found.into_iter().map(|(name, _)| name.to_owned()).collect(),
+    })
 }

@@ -225,6 +225,11 @@ pub fn canary(
             let mut runs: Vec<CanaryRun> = Vec::new();
             for attempt in first..=first + retries {
                 let run = run_canary(&valid, &config, attempt, &mut on_slow);
+                // What the run reports without failing (an allowed secret leak): shown now,
+                // since a passing trial shows nothing else.
+                for warning in &run.record.warnings {
+                    eprintln!("    WARNING {trial}: {warning}");
+                }
                 let last =
                     run.passed || attempt == first + retries || interrupt::received().is_some();
                 if !last {
