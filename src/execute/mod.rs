@@ -11,7 +11,8 @@
 //! - [`availability`]: whether an optional recipe CI is installed (else its canaries are
 //!   skipped);
 //! - [`process`]: spawning the CI without a shell in its own process group ([`pgroup`]), with
-//!   a timeout and a grace period, and [`leftovers`]: what it left running when it exited; [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
+//!   a timeout and a grace period; [`leftovers`]: what it left running when it exited
+//!   (`UNCLEAN TEARDOWN`); [`interrupt`]: Ctrl-C and SIGTERM while canaries run;
 //! - `secrets` (which values are secret) and [`redact`] (removing them from every file);
 //!   [`logs`]: the logs cut to `[run] max_log_bytes` after the CI exits, so that what follows
 //!   is bounded; [`leaks`]: what redaction found is a secret the CI leaked (`SECRET LEAK`);
