@@ -272,6 +272,8 @@ fn run_info(index: usize) -> RunInfo {
         commit: format!("{index:040x}"),
         started_at: jiff::Timestamp::from_second(1_790_000_000 + index as i64 * 3600)
             .expect("a time"),
+        at_given: true,
+        run_id: None,
     }
 }
 

@@ -16,13 +16,23 @@ const NOW: &str = "2026-11-20T12:00:00Z";
 
 /// The `coalmine` binary in `dir`, with no history or config from the environment.
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coalmine"))
+    coalmine_with(dir, args, &[])
+}
+
+/// `coalmine` with `env` set, and none of the CI job variables a run id is read from (so
+/// that these tests behave the same inside any CI).
+fn coalmine_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
+    command
         .current_dir(dir)
         .args(args)
         .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG")
-        .output()
-        .unwrap()
+        .env_remove("COALMINE_CONFIG");
+    for name in coalmine::ingest::identity::variables() {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -888,7 +898,7 @@ fn ingest_creates_no_history_when_nothing_can_be_recorded() {
 /// The same report ingested again under other run details records nothing: that is said,
 /// with the details that differ, and the exit code is 3, not 0.
 #[test]
-fn reingesting_under_other_run_details_is_not_silent() {
+fn the_same_report_under_other_run_details_is_another_run() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(&root.join("r/a.xml"), PART_B);
@@ -902,24 +912,28 @@ fn reingesting_under_other_run_details_is_not_silent() {
     };
     let output = ingest("presubmit", "2026-11-20T03:00Z");
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    // Again, as it was: nothing to say.
+    // Again, as it was: nothing written, nothing to warn about.
     let output = ingest("presubmit", "2026-11-20T03:00Z");
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
-    // As a periodic run at another time: not recorded, and said so.
-    let output = ingest("periodic", "2026-11-21T03:00Z");
-    assert_eq!(code(&output), 3, "{}", stderr(&output));
-    let err = stderr(&output);
     assert!(
-        err.contains("kind presubmit (not periodic)")
-            && err.contains("at 2026-11-20T03:00:00Z (not 2026-11-21T03:00:00Z)")
-            && err.contains("this run was not recorded"),
-        "{err}"
+        stdout(&output).contains("already recorded as run 1"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    // As a periodic run at another time: another run, whose report is byte for byte the same.
+    let output = ingest("periodic", "2026-11-21T03:00Z");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("recorded run 2"),
+        "{}",
+        stdout(&output)
     );
     let history = History::open(&root.join(".coalmine/history.db")).unwrap();
     let runs = history.runs(None).unwrap();
-    assert_eq!(runs.len(), 1);
+    assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].kind.as_str(), "presubmit");
+    assert_eq!(runs[1].kind.as_str(), "periodic");
 }
 
 /// A well-formed report without any testcase records nothing: a warning, on standard error.
@@ -1229,5 +1243,217 @@ fn a_history_url_is_refused_without_printing_its_password_or_creating_folders() 
     assert!(
         entries.iter().all(|name| !name.contains(':')),
         "folders named after the URL were created: {entries:?}"
+    );
+}
+
+/// The history's runs: (id, commit, results) in id order.
+fn recorded_runs(dir: &Path) -> Vec<(i64, String, usize)> {
+    let history = coalmine::history::History::open(&dir.join(".coalmine/history.db")).unwrap();
+    history
+        .run_summaries(None)
+        .unwrap()
+        .into_iter()
+        .map(|summary| {
+            (
+                summary.run.id,
+                summary.run.commit,
+                summary.counts.total as usize,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn identical_reports_of_distinct_runs_are_distinct_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // What many runners write: no timestamp, durations rounded to 0.
+    let report = "<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"a\" time=\"0\"/>\
+                  <testcase classname=\"pkg\" name=\"b\" time=\"0\"/></testsuite>";
+    write(&dir.path().join("junit.xml"), report);
+    for commit in ["c1", "c2", "c3"] {
+        let output = coalmine(
+            dir.path(),
+            &[
+                "ingest",
+                "--lane",
+                "e2e",
+                "--kind",
+                "periodic",
+                "--commit",
+                commit,
+                "junit.xml",
+            ],
+        );
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert!(
+            stdout(&output).contains("identified by its lane, kind, commit and files"),
+            "{}",
+            stdout(&output)
+        );
+    }
+    assert_eq!(
+        recorded_runs(dir.path()),
+        [
+            (1, "c1".to_owned(), 2),
+            (2, "c2".to_owned(), 2),
+            (3, "c3".to_owned(), 2)
+        ]
+    );
+    // The same run's files again: nothing written, exit 0, said so.
+    let again = coalmine(
+        dir.path(),
+        &[
+            "ingest",
+            "--lane",
+            "e2e",
+            "--kind",
+            "periodic",
+            "--commit",
+            "c2",
+            "junit.xml",
+        ],
+    );
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("already recorded as run 2"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(recorded_runs(dir.path()).len(), 3);
+    // With --at, the start is part of the identity: the same commit at another time is
+    // another run (a rerun), and the same time again is the same run.
+    let at = |time: &str| {
+        coalmine(
+            dir.path(),
+            &[
+                "ingest",
+                "--lane",
+                "e2e",
+                "--kind",
+                "periodic",
+                "--commit",
+                "c2",
+                "--at",
+                time,
+                "junit.xml",
+            ],
+        )
+    };
+    assert_eq!(code(&at("2026-11-20T03:00Z")), 0);
+    assert_eq!(code(&at("2026-11-20T04:00Z")), 0);
+    let repeated = at("2026-11-20T04:00Z");
+    assert!(
+        stdout(&repeated).contains("already recorded as run 5"),
+        "{}",
+        stdout(&repeated)
+    );
+    assert_eq!(recorded_runs(dir.path()).len(), 5);
+}
+
+#[test]
+fn a_run_id_is_the_run_whatever_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"a\"/></testsuite>";
+    let b = "<testsuite name=\"t\"><testcase classname=\"pkg\" name=\"b\"><failure/></testcase></testsuite>";
+    write(&dir.path().join("a.xml"), a);
+    write(&dir.path().join("b.xml"), b);
+    let ingest = |id: &str, commit: &str, file: &str| {
+        coalmine(
+            dir.path(),
+            &[
+                "ingest", "--lane", "e2e", "--kind", "periodic", "--commit", commit, "--run-id",
+                id, file,
+            ],
+        )
+    };
+    // Two jobs with identical reports: two runs.
+    assert_eq!(code(&ingest("job-1", "c1", "a.xml")), 0);
+    assert_eq!(code(&ingest("job-2", "c1", "a.xml")), 0);
+    assert_eq!(recorded_runs(dir.path()).len(), 2);
+    // The same job again: nothing; with a file it lacked: completed, not a third run.
+    let again = ingest("job-1", "c1", "a.xml");
+    assert!(
+        stdout(&again).contains("already recorded as run 1"),
+        "{}",
+        stdout(&again)
+    );
+    let completed = ingest("job-1", "c1", "b.xml");
+    assert_eq!(code(&completed), 0, "{}", stderr(&completed));
+    assert!(
+        stdout(&completed).contains("completed run 1"),
+        "{}",
+        stdout(&completed)
+    );
+    assert_eq!(
+        recorded_runs(dir.path()),
+        [(1, "c1".to_owned(), 2), (2, "c1".to_owned(), 1)]
+    );
+    // An id names one run: given with another commit, it is refused.
+    let conflict = ingest("job-1", "c9", "a.xml");
+    assert_eq!(code(&conflict), 1);
+    assert!(
+        stderr(&conflict).contains("run id \"job-1\" of lane e2e was recorded before as run 1 with kind periodic, commit c1"),
+        "{}",
+        stderr(&conflict)
+    );
+    assert_eq!(recorded_runs(dir.path()).len(), 2);
+    let empty = ingest(" ", "c1", "a.xml");
+    assert_eq!(code(&empty), 1);
+    assert!(stderr(&empty).contains("--run-id is empty"));
+}
+
+#[test]
+fn the_ci_job_id_in_the_environment_is_the_run_id() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("a.xml"),
+        "<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"a\"/></testsuite>",
+    );
+    let args = [
+        "ingest", "--lane", "e2e", "--kind", "periodic", "--commit", "c1", "a.xml",
+    ];
+    let github = |run: &str| {
+        [
+            ("GITHUB_RUN_ID", run.to_owned()),
+            ("GITHUB_RUN_ATTEMPT", "1".to_owned()),
+            ("GITHUB_JOB", "e2e".to_owned()),
+        ]
+    };
+    let run = |env: &[(&str, String)], extra: &[&str]| {
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(key, value)| (*key, value.as_str()))
+            .collect();
+        let mut all: Vec<&str> = args.to_vec();
+        all.splice(1..1, extra.iter().copied());
+        coalmine_with(dir.path(), &all, &env)
+    };
+    let first = run(&github("100"), &[]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("identified by run id \"github:100.1/e2e\" (from GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_JOB)"),
+        "{}",
+        stdout(&first)
+    );
+    // Another workflow run, the same report: another run. The same run again: nothing.
+    assert_eq!(code(&run(&github("101"), &[])), 0);
+    assert!(stdout(&run(&github("101"), &[])).contains("already recorded as run 2"));
+    // --run-id wins over the environment; --no-env-run-id leaves it out.
+    let given = run(&github("101"), &["--run-id", "mine"]);
+    assert!(
+        stdout(&given).contains("identified by run id \"mine\" (--run-id)"),
+        "{}",
+        stdout(&given)
+    );
+    let without = run(&github("101"), &["--no-env-run-id"]);
+    assert!(
+        stdout(&without).contains("already recorded as run 1")
+            || stdout(&without).contains("identified by its lane, kind, commit and files"),
+        "{}",
+        stdout(&without)
+    );
+    assert_eq!(
+        recorded_runs(dir.path()).len(),
+        3 + usize::from(stdout(&without).contains("recorded run 4"))
     );
 }

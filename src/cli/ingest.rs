@@ -24,9 +24,19 @@ pub struct IngestArgs {
     #[arg(long, value_name = "SHA")]
     pub commit: String,
     /// When the run started: RFC 3339 (2026-11-20T03:00:00Z, 2026-11-20T03:00Z) or a day
-    /// (00:00 UTC) [default: now].
+    /// (00:00 UTC) [default: now]. Given, it is part of the run's identity.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<Timestamp>,
+    /// The run's own id, e.g. the CI job's: the run's identity within its lane (the same id
+    /// again is the same run) [default: the CI job id in the environment (GitHub Actions,
+    /// GitLab CI, Buildkite, Drone, Jenkins, Prow), else none: the run is its lane, kind,
+    /// commit, --at and files].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Do not take the run id from the CI job's environment (for a job that ingests several
+    /// runs' reports, e.g. downloaded ones: give each its --run-id or --at).
+    #[arg(long)]
+    pub no_env_run_id: bool,
     #[command(flatten)]
     pub store: Store,
     /// JUnit XML files, and folders searched recursively for *.xml files. All of them are one
@@ -74,6 +84,34 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         IngestError::NothingRead { skipped } => nothing_read(&skipped),
         other => other.to_string(),
     })?;
+    let (run_id, identity) = match &args.run_id {
+        Some(id) if id.trim().is_empty() => {
+            return Err(
+                "--run-id is empty: give the run's id (e.g. the CI job's), or leave the \
+                        option out"
+                    .to_owned(),
+            );
+        }
+        Some(id) => (
+            Some(id.trim().to_owned()),
+            format!("run id {:?} (--run-id)", id.trim()),
+        ),
+        None => match ingest::ci_run_id(|name| std::env::var(name).ok())
+            .filter(|_| !args.no_env_run_id)
+        {
+            Some(found) => (
+                Some(found.id.clone()),
+                format!("run id {:?} (from {})", found.id, found.from),
+            ),
+            None => (
+                None,
+                match args.at {
+                    Some(_) => "its lane, kind, commit, --at and files".to_owned(),
+                    None => "its lane, kind, commit and files (no --run-id, no --at)".to_owned(),
+                },
+            ),
+        },
+    };
     let path = args.store.history_path_lazily()?;
     let mut history = History::open(&path).map_err(|error| error.to_string())?;
     let run = RunInfo {
@@ -81,6 +119,8 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         kind: args.kind,
         commit: args.commit.trim().to_owned(),
         started_at: args.at.unwrap_or_else(Timestamp::now),
+        at_given: args.at.is_some(),
+        run_id,
     };
     let report = ingest::record(&mut history, parsed, &args.inputs, &run)
         .map_err(|error| error.to_string())?;
@@ -113,23 +153,21 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
         },
         parsed.testcases
     );
-    let mut differs = false;
     match report.recorded {
         Some(Recorded::New { run_id, results }) => println!(
-            "recorded run {run_id} into {}: lane {}, kind {}, commit {}, at {}, {results} result(s)",
+            "recorded run {run_id} into {}: lane {}, kind {}, commit {}, at {}, {results} result(s); \
+             identified by {identity}",
             path.display(),
             run.lane,
             run.kind.as_str(),
             run.commit,
             show_time(run.started_at)
         ),
-        Some(Recorded::AlreadyRecorded { run_id }) => {
-            println!(
-                "already recorded as run {run_id} in {} (same file contents): nothing written",
-                path.display()
-            );
-            differs = warn_if_details_differ(&history, run_id, &run, args.at.is_some(), false)?;
-        }
+        Some(Recorded::AlreadyRecorded { run_id }) => println!(
+            "already recorded as run {run_id} in {}: this run is {identity}, and run {run_id} has \
+             every file given; nothing written",
+            path.display()
+        ),
         Some(Recorded::Completed { run_id, results }) => {
             println!(
                 "completed run {run_id} in {} with {} file(s) it did not have ({}); the other \
@@ -143,7 +181,6 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            differs = warn_if_details_differ(&history, run_id, &run, args.at.is_some(), true)?;
         }
         None => eprintln!(
             "warning: no testcase in the {} file(s) read: nothing was recorded (did the test \
@@ -174,7 +211,7 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
             parsed.skipped.len()
         );
     }
-    let code = if differs || !parsed.skipped.is_empty() {
+    let code = if !parsed.skipped.is_empty() {
         EXIT_SKIPPED
     } else {
         EXIT_OK
@@ -183,61 +220,4 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     // allocations) are left to the system to reclaim at once rather than freed one by one.
     std::mem::forget(report);
     Ok(code)
-}
-
-/// Warns when run `run_id`, recorded before from (some of) the same files, has other details
-/// than those given now; returns whether it had. The history keeps the earlier details.
-fn warn_if_details_differ(
-    history: &History,
-    run_id: i64,
-    run: &RunInfo,
-    at_given: bool,
-    completed: bool,
-) -> Result<bool, Failure> {
-    let earlier = history
-        .runs(None)
-        .map_err(|error| error.to_string())?
-        .into_iter()
-        .find(|earlier| earlier.id == run_id);
-    let Some(earlier) = earlier else {
-        return Ok(false);
-    };
-    let mut differences = Vec::new();
-    if earlier.lane != run.lane {
-        differences.push(format!("lane {} (not {})", earlier.lane, run.lane));
-    }
-    if earlier.kind != run.kind {
-        differences.push(format!(
-            "kind {} (not {})",
-            earlier.kind.as_str(),
-            run.kind.as_str()
-        ));
-    }
-    if earlier.commit != run.commit {
-        differences.push(format!("commit {} (not {})", earlier.commit, run.commit));
-    }
-    // `--at` is compared when given (the history keeps milliseconds).
-    if at_given && earlier.started_at.as_millisecond() != run.started_at.as_millisecond() {
-        differences.push(format!(
-            "at {} (not {})",
-            show_time(earlier.started_at),
-            show_time(run.started_at)
-        ));
-    }
-    if differences.is_empty() {
-        return Ok(false);
-    }
-    let what = if completed {
-        "the new files were added to it, which keeps its start"
-    } else {
-        "this run was not recorded. If this is another run whose report is byte for byte the \
-         same, it is not counted (reports usually differ in their durations)"
-    };
-    eprintln!(
-        "warning: run {run_id} was recorded from the same files with {}: {what}. If the earlier \
-         details are wrong, they stay so (the history keeps the first ingest of a report) \
-         (exit code {EXIT_SKIPPED})",
-        differences.join(", ")
-    );
-    Ok(true)
 }

@@ -18,8 +18,7 @@
 //! - `1`: failed; the reason is on standard error, and nothing was recorded or written.
 //! - `2`: the command line was wrong (clap's usage error).
 //! - `3`: done, but some inputs were skipped (`ingest`: a malformed file, a folder without XML
-//!   files, each named on standard error with its line and column when it has one; or files
-//!   recorded before under other run details, so that this run was not recorded).
+//!   files, each named on standard error with its line and column when it has one).
 //!
 //! # Where the history and harness.toml are
 //! The history database is `--history PATH`, else `COALMINE_HISTORY`, else `[history] path` of

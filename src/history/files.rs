@@ -11,35 +11,18 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use super::model::NewResult;
 use std::collections::HashMap;
 
-use super::error::{Failure, bad_value, invalid};
+use super::error::{Failure, bad_value};
 use super::packed::decode;
 
 /// The SHA-256 digest of a report file's bytes.
 pub type FileDigest = [u8; 32];
 
-/// Keeps `files` as files of `run_id`, inside the transaction recording it. Refuses a file
-/// already kept for a run: it was recorded by another ingest since the caller looked.
-pub(super) fn add(
-    tx: &Transaction<'_>,
-    path: &Path,
-    run_id: i64,
-    files: &[FileDigest],
-) -> Result<(), Failure> {
+/// Keeps `files` as files of `run_id`, inside the transaction recording it. The same bytes
+/// may be kept for several runs (distinct runs can write identical reports); which run a
+/// report belongs to is the ingest's decision ([`crate::ingest::record`]), made before.
+pub(super) fn add(tx: &Transaction<'_>, run_id: i64, files: &[FileDigest]) -> Result<(), Failure> {
     if files.is_empty() {
         return Ok(());
-    }
-    let mut find = tx.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
-    for digest in files {
-        let other: Option<i64> = find.query_row([&digest[..]], |row| row.get(0)).optional()?;
-        if let Some(other) = other {
-            return Err(Failure::History(invalid(
-                path,
-                format!(
-                    "a file of this run was recorded in run {other} by another ingest meanwhile; \
-                     nothing was written: run the ingest again"
-                ),
-            )));
-        }
     }
     // The same bytes under two names are one file.
     let mut insert =
@@ -50,15 +33,17 @@ pub(super) fn add(
     Ok(())
 }
 
-/// The run each file was recorded in, in the order of `files` (`None`: never ingested).
-pub(super) fn runs_of(
-    conn: &Connection,
-    files: &[FileDigest],
-) -> Result<Vec<Option<i64>>, Failure> {
-    let mut find = conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1")?;
+/// The runs each file was recorded in, in the order of `files` (empty: never ingested), each
+/// list in ascending order.
+pub(super) fn runs_of(conn: &Connection, files: &[FileDigest]) -> Result<Vec<Vec<i64>>, Failure> {
+    let mut find =
+        conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1 ORDER BY run_id")?;
     let mut runs = Vec::with_capacity(files.len());
     for digest in files {
-        runs.push(find.query_row([&digest[..]], |row| row.get(0)).optional()?);
+        let found = find
+            .query_map([&digest[..]], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        runs.push(found);
     }
     Ok(runs)
 }

@@ -7,7 +7,7 @@
 //! database from version `n - 1` to `n`, in one transaction; a new database runs them all. A
 //! migration is never edited once released: a change to the schema is a new migration.
 //!
-//! # Tables (version 5)
+//! # Tables (version 6)
 //! - `runs`: one row per recorded run: `lane`, `kind` (`periodic`, `presubmit`, `merged`,
 //!   `local`), `commit_sha`, `started_at`, `source`, `recorded_at`, the final counts `passed`,
 //!   `failed`, `errored`, `skipped`, `tests` (see [`RunCounts`](super::RunCounts)) and the
@@ -27,7 +27,8 @@
 //! - `fixes`: one row per recorded fix: `test_id`, `commit_sha`, `fixed_at`, `recorded_at`;
 //!   `(test_id, commit_sha)` unique.
 //! - `ingested_files`: one row per report file an ingested run was read from: `digest` (the
-//!   SHA-256 of its bytes, unique) and `run_id`.
+//!   SHA-256 of its bytes) and `run_id`; `(digest, run_id)` unique. The same bytes may be a
+//!   report of several runs: two distinct runs can write identical reports.
 //!
 //! Every time is an integer count of milliseconds since the Unix epoch (UTC).
 //!
@@ -37,12 +38,12 @@
 //! Version 1 had `runs` without `ingest_key`, `tests` without tags, `results`; version 2 added
 //! ingest keys, tags and `fixes`; version 3 added `results.tagged`; version 4 added
 //! `ingested_files`; version 5 packed the results into `result_batches`, with a `results`
-//! view.
+//! view; version 6 let one file's digest be kept for several runs.
 
 use rusqlite::Connection;
 
 /// The schema version this coalmine writes and reads.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 /// The application id in the SQLite header of a coalmine history: `coal` in ASCII.
 pub const APPLICATION_ID: i32 = 0x636f_616c;
@@ -150,8 +151,22 @@ CREATE VIEW results (run_id, test_id, attempt, outcome, duration, message, tagge
     FROM result_batches AS batches, json_each(batches.rows) AS result;
 ";
 
+/// Version 6: a report file's digest may be kept for several runs (two distinct runs whose
+/// reports are byte for byte the same are two runs), so `ingested_files` is keyed by
+/// `(digest, run_id)`; every row is kept.
+pub(crate) const V6: &str = "
+CREATE TABLE ingested_files_v6 (
+    digest BLOB NOT NULL CHECK (length(digest) = 32),
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    PRIMARY KEY (digest, run_id)
+) WITHOUT ROWID;
+INSERT INTO ingested_files_v6 (digest, run_id) SELECT digest, run_id FROM ingested_files;
+DROP TABLE ingested_files;
+ALTER TABLE ingested_files_v6 RENAME TO ingested_files;
+";
+
 /// The migrations, in order: entry `n - 1` takes version `n - 1` to `n`.
-pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [V1, V2, V3, V4, V5, V6];
 
 /// What a database file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

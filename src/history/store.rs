@@ -276,8 +276,8 @@ impl History {
 
     /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
     /// are `files`: each digest is kept with the run ([`History::runs_of_files`]), so that the
-    /// same file ingested again is recognised. Refused, with nothing written, when one of the
-    /// files is already recorded (by another ingest that ran meanwhile).
+    /// same file ingested again is recognised. Nothing is written when a run with the same
+    /// ingest key was recorded (by another ingest that ran meanwhile).
     pub fn record_ingested_run(
         &mut self,
         run: &NewRun,
@@ -436,7 +436,7 @@ impl History {
                 }
             };
 
-            super::files::add(tx, path, run_id, files)?;
+            super::files::add(tx, run_id, files)?;
             // The tests of this transaction that the cache does not hold (looked up in one
             // pass over `tests` for a large run, else one by one), or that it adds: only the
             // added ones join the cache, once the transaction commits.
@@ -560,6 +560,20 @@ impl History {
     /// The run with this id, with its counts, if there is one.
     pub fn run_summary(&self, id: i64) -> Result<Option<RunSummary>, HistoryError> {
         Ok(self.read_summaries("WHERE id = ?1", id)?.pop())
+    }
+
+    /// The run recorded with this ingest key, if any.
+    pub fn run_with_key(&self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
+        let id: Option<i64> = self.read_retry("looking up an ingest key", |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?
+                .query_row([key], |row| row.get(0))
+                .optional()?)
+        })?;
+        match id {
+            Some(id) => self.run_summary(id),
+            None => Ok(None),
+        }
     }
 
     /// The runs selected by `filter` (an SQL `WHERE` clause with one parameter, and an order).
@@ -744,8 +758,8 @@ impl History {
 
     /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
     /// Runs ingested before the history kept its files (schema version 3 and earlier) are
-    /// recognised by their whole ingest key only.
-    pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Option<i64>>, HistoryError> {
+    /// recognised by their whole ingest key only ([`History::run_with_key`]).
+    pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Vec<i64>>, HistoryError> {
         self.read_retry("looking up ingested files", |conn| {
             super::files::runs_of(conn, files)
         })

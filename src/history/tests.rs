@@ -1185,3 +1185,51 @@ fn urls_are_recognised_and_their_passwords_masked() {
         "nothing created"
     );
 }
+
+/// Version 6 keys `ingested_files` by `(digest, run_id)`: a version 5 database keeps every file
+/// row, and the same digest can then be kept for a second run.
+#[test]
+fn a_version_5_database_keeps_its_files_and_lets_a_digest_belong_to_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    {
+        let raw = Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..5] {
+            raw.execute_batch(migration).unwrap();
+        }
+        raw.execute_batch(
+            "PRAGMA application_id = 1668243820;
+             INSERT INTO coalmine_schema (id, version, written_by) VALUES (1, 5, '0.1.0');
+             INSERT INTO runs (id, lane, kind, commit_sha, started_at, source, recorded_at,
+                               passed, failed, errored, skipped, tests, ingest_key)
+                 VALUES (1, 'l', 'periodic', 'a', 1780000000000, 's', 1780000001000, 1, 0, 0, 0, 1, 'junit-sha256:aa'),
+                        (2, 'l', 'periodic', 'b', 1780000100000, 's', 1780000101000, 1, 0, 0, 0, 1, 'junit-sha256:bb');
+             INSERT INTO ingested_files (digest, run_id) VALUES
+                 (zeroblob(32), 1), (x'0101010101010101010101010101010101010101010101010101010101010101', 2);",
+        )
+        .unwrap();
+    }
+    let history = History::open(&path).unwrap();
+    assert_eq!(history.schema_version(), 6);
+    let zero = [0u8; 32];
+    let ones = [1u8; 32];
+    assert_eq!(
+        history.runs_of_files(&[zero, ones, [2u8; 32]]).unwrap(),
+        [vec![1], vec![2], vec![]]
+    );
+    drop(history);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO ingested_files (digest, run_id) VALUES (zeroblob(32), 2)",
+        [],
+    )
+    .unwrap();
+    let duplicate = raw.execute(
+        "INSERT INTO ingested_files (digest, run_id) VALUES (zeroblob(32), 2)",
+        [],
+    );
+    assert!(duplicate.is_err(), "one row per file and run");
+    drop(raw);
+    let history = History::open(&path).unwrap();
+    assert_eq!(history.runs_of_files(&[zero]).unwrap(), [vec![1, 2]]);
+}

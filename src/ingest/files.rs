@@ -229,7 +229,7 @@ pub fn read_files(files: &[PathBuf]) -> Parsed {
     parsed
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use fmt::Write as _;
     let mut text = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -39,26 +39,37 @@
 //! by the adapter into one outcome (`flaky-pass` when it passed in the end); every row is
 //! recorded as attempt 1, so the run's counts are the testcases' counts.
 //!
-//! # Re-ingesting
-//! Every file read is known to the history by the SHA-256 digest of its bytes, kept with its
-//! run ([`crate::history::files`]), so the same file under another name or path is the same
-//! file. [`record`](fn@record) looks the files up first:
-//! - none was recorded: a new run, with the ingest key `junit-sha256:<hex>` (the SHA-256 of
-//!   the files' digests, sorted);
-//! - all were, in one run (the same files again, or some of them): nothing is recorded
-//!   ([`Recorded::AlreadyRecorded`]);
-//! - some were, in one run: the others **complete** it. This is how a file that was skipped
-//!   as malformed is added once fixed: ingest the same folder again, with the same lane, kind
-//!   and commit, and the run gets the fixed file's results merged in ("failure wins", as if
-//!   all files had been read together) instead of being recorded a second time
-//!   ([`Recorded::Completed`]). Given with another lane, kind or commit, the new files are
-//!   taken for another run's report left beside them, and refused
-//!   ([`IngestError::OtherRun`]);
-//! - they were recorded in different runs: refused ([`IngestError::SeveralRuns`]).
+//! # Run identity
+//! A run is what the user says it is:
+//! - **a run id**: `--run-id ID`, else the CI job's id read from the environment
+//!   ([`identity`]: GitHub Actions, GitLab CI, Buildkite, Drone, Jenkins, Prow). Within a lane,
+//!   the same id is the same run: its files again record nothing, files it lacks complete it,
+//!   and the id given with another kind or commit is refused. Its ingest key is
+//!   `run-id:<lane>\n<id>`.
+//! - **else its details and its files**: lane, kind, commit, the start when `--at` is given,
+//!   and the report files (each known to the history by the SHA-256 of its bytes, kept with
+//!   its run in [`crate::history::files`], so the same file under another name is the same
+//!   file). Its ingest key is `junit-run:<hex>`, the SHA-256 of all of them.
 //!
-//! Runs ingested before the history kept its files (schema version 3 and earlier) are
-//! recognised by their whole ingest key only. Two different runs whose reports are byte for
-//! byte the same are taken as one: real reports differ in their durations and timestamps.
+//! So two distinct runs whose reports are byte for byte the same (durations written as 0, no
+//! timestamp: common) are two runs, as long as something tells them apart: the commit, the
+//! kind, `--at`, or a run id. [`record`](fn@record) looks the files up first; without a run id:
+//! - none was recorded, or all were but only in runs with other details: a new run;
+//! - all were, in the run with these details: nothing is recorded
+//!   ([`Recorded::AlreadyRecorded`]);
+//! - some were, in the run with these details: the others **complete** it. This is how a file
+//!   that was skipped as malformed is added once fixed: ingest the same folder again, with the
+//!   same lane, kind and commit, and the run gets the fixed file's results merged in ("failure
+//!   wins", as if all files had been read together) instead of being recorded a second time
+//!   ([`Recorded::Completed`]);
+//! - some were, in a run with other details, and others are new: the recorded ones are taken
+//!   for another run's report left beside the new ones, and refused ([`IngestError::OtherRun`]:
+//!   a run id or `--at` says that they all are this run's);
+//! - they were recorded in two runs with these details: refused ([`IngestError::SeveralRuns`]).
+//!
+//! Runs recorded under a run id are never the run of an ingest without one. Runs ingested
+//! before the history kept its files (schema version 3 and earlier) are recognised by the key
+//! of their files alone (`junit-sha256:<hex>`), with the same details.
 //!
 //! SHA-256 (the `sha2` crate of RustCrypto: pure Rust, maintained, using the CPU's SHA
 //! instructions where present) is collision-resistant beyond any need here, and hashing is a
@@ -76,6 +87,7 @@
 
 mod files;
 mod id;
+pub mod identity;
 mod merge;
 mod record;
 #[cfg(test)]
@@ -83,7 +95,8 @@ mod tests;
 
 pub use files::{collect_files, read_files, read_inputs};
 pub use id::{normalise, test_id};
-pub use record::record;
+pub use identity::{CiRunId, ci_run_id};
+pub use record::{DETAILS_PREFIX, RUN_ID_PREFIX, record, run_id_key};
 
 use std::fmt;
 use std::io;
@@ -111,6 +124,12 @@ pub struct RunInfo {
     pub commit: String,
     /// When the run started.
     pub started_at: Timestamp,
+    /// Whether `started_at` was given (`--at`), so that it is part of the run's identity,
+    /// rather than the time of the ingest.
+    pub at_given: bool,
+    /// The run's own id (`--run-id`, or a CI job id from the environment): when given, it is
+    /// the run's identity, whatever its files.
+    pub run_id: Option<String>,
 }
 
 /// A file left out of the run, and why.
@@ -249,6 +268,30 @@ pub enum IngestError {
         /// Each file (or empty folder) and why it was skipped.
         skipped: Vec<Skipped>,
     },
+    /// The run id given names a run recorded with another kind or commit.
+    #[error(
+        "run id {id:?} of lane {lane} was recorded before as run {run_id} with kind {}, commit \
+         {commit}, and is given now with kind {}, commit {given_commit}: nothing was recorded. \
+         A run id names one run: give that run's details, or another id",
+        kind.as_str(),
+        given_kind.as_str()
+    )]
+    RunIdConflict {
+        /// The run id.
+        id: String,
+        /// The lane.
+        lane: String,
+        /// The run recorded under it.
+        run_id: i64,
+        /// Its kind.
+        kind: RunKind,
+        /// Its commit.
+        commit: String,
+        /// The kind given now.
+        given_kind: RunKind,
+        /// The commit given now.
+        given_commit: String,
+    },
     /// Files given together were recorded before as parts of different runs.
     #[error(
         "these files were recorded before as parts of different runs: {}; nothing was \
@@ -266,7 +309,8 @@ pub enum IngestError {
          kind {}, commit {commit}) and {} file(s) are new ({}), but the run given is another: nothing was \
          recorded. If the new files belong to run {run_id} (skipped then, fixed since), give \
          --lane {lane} --kind {} --commit {commit}; if they are another run's report, ingest \
-         them alone",
+         them alone; if all of them are this run's reports, say which run it is with --run-id \
+         (or --at)",
         kind.as_str(),
         new_files.len(),
         list(new_files),

@@ -12,18 +12,22 @@ use crate::history::{History, NewRun, Recorded};
 
 /// Records what [`read_inputs`](super::read_inputs) read from `inputs` as one run in `history`.
 ///
-/// The files are looked up by their digests first ([`History::runs_of_files`]):
-/// - none was recorded before: a new run (unless a run with the same ingest key was recorded
-///   before the history kept its files: [`Recorded::AlreadyRecorded`]);
-/// - all of them were, in one run: [`Recorded::AlreadyRecorded`], nothing is written;
-/// - some of them were, in one run, and `run` has that run's lane, kind and commit: the
-///   others **complete that run** (files skipped as malformed when it was ingested, fixed
-///   since): the run's recorded results and the new files are merged as the files of one run
-///   are ("failure wins" across files) and replace the run's results
-///   ([`Recorded::Completed`]); its start stays. With another lane, kind or commit:
-///   [`IngestError::OtherRun`], nothing is written (another run's report left in the same
-///   folder must not be merged into it);
-/// - they were recorded in several runs: [`IngestError::SeveralRuns`], nothing is written.
+/// A run is what its identity says (see the docs of [`super`], # Run identity):
+/// - **with a run id** (`run.run_id`): the run recorded under that id in this lane, if any,
+///   is this run: files it does not have complete it, and with none new nothing is written
+///   ([`Recorded::AlreadyRecorded`]); recorded with another kind or commit, the id is refused
+///   ([`IngestError::RunIdConflict`]). Without one, a new run, whatever other runs the same
+///   bytes were recorded in.
+/// - **without**: the run's details (lane, kind, commit, and the start when `--at` was given)
+///   and its files. Files recorded before in a run with these details are that run's: all of
+///   them again, nothing is written; some, the others **complete that run** (files skipped as
+///   malformed when it was ingested, fixed since; the run's recorded results and the new files
+///   are merged as the files of one run are, "failure wins"; [`Recorded::Completed`]). Files
+///   recorded only in runs with other details are the identical report of another run: a new
+///   run is recorded. New files given with files recorded in a run with other details are
+///   refused ([`IngestError::OtherRun`]): a report left in the folder by an earlier run must
+///   not be taken into this one (a run id or `--at` says that they all are this run's). Files
+///   of two runs with these details, given together: [`IngestError::SeveralRuns`].
 ///
 /// A run without any testcase is not recorded ([`Report::recorded`] is `None`).
 pub fn record(
@@ -32,55 +36,127 @@ pub fn record(
     inputs: &[PathBuf],
     run: &RunInfo,
 ) -> Result<Report, IngestError> {
-    let Some(key) = parsed.key.clone() else {
+    let Some(files_key) = parsed.key.clone() else {
         return Err(IngestError::NothingRead {
             skipped: parsed.skipped,
         });
     };
     let known = history.runs_of_files(&parsed.digests)?;
-    let mut runs: Vec<i64> = known.iter().flatten().copied().collect();
-    runs.sort_unstable();
-    runs.dedup();
-    if runs.len() > 1 {
-        let files = parsed
+    let key = match &run.run_id {
+        Some(id) => run_id_key(&run.lane, id),
+        None => details_key(&files_key, run),
+    };
+    // The run these files are (part of), if it was recorded before.
+    let this_run = match &run.run_id {
+        Some(id) => match history.run_with_key(&key)? {
+            Some(found) => {
+                let recorded = found.run;
+                if (recorded.kind, recorded.commit.as_str()) != (run.kind, run.commit.as_str()) {
+                    return Err(IngestError::RunIdConflict {
+                        id: id.clone(),
+                        lane: run.lane.clone(),
+                        run_id: recorded.id,
+                        kind: recorded.kind,
+                        commit: recorded.commit,
+                        given_kind: run.kind,
+                        given_commit: run.commit.clone(),
+                    });
+                }
+                Some(recorded.id)
+            }
+            None => None,
+        },
+        None => {
+            let mut same: Vec<i64> = Vec::new();
+            let mut other: Option<crate::history::RunRow> = None;
+            let mut candidates: Vec<i64> = known.iter().flatten().copied().collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            for candidate in candidates {
+                let Some(summary) = history.run_summary(candidate)? else {
+                    continue;
+                };
+                // A run recorded under a run id is that id's: never the run of an ingest
+                // without one.
+                let by_id = summary
+                    .ingest_key
+                    .as_deref()
+                    .is_some_and(|key| key.starts_with(RUN_ID_PREFIX));
+                if !by_id && same_details(&summary.run, run) {
+                    same.push(candidate);
+                } else if other.is_none() {
+                    other = Some(summary.run);
+                }
+            }
+            if same.len() > 1 {
+                let files = parsed
+                    .files
+                    .iter()
+                    .zip(&known)
+                    .filter_map(|(path, runs)| {
+                        runs.iter()
+                            .find(|id| same.contains(id))
+                            .map(|id| (path.clone(), *id))
+                    })
+                    .collect();
+                return Err(IngestError::SeveralRuns { files });
+            }
+            match (same.first(), other) {
+                (Some(&run_id), _) => Some(run_id),
+                (None, Some(earlier)) => {
+                    // Files of an earlier run with other details, given with new files.
+                    let new_files: Vec<PathBuf> = parsed
+                        .files
+                        .iter()
+                        .zip(&known)
+                        .filter(|(_, runs)| runs.is_empty())
+                        .map(|(path, _)| path.clone())
+                        .collect();
+                    if !new_files.is_empty() {
+                        return Err(IngestError::OtherRun {
+                            run_id: earlier.id,
+                            lane: earlier.lane,
+                            kind: earlier.kind,
+                            commit: earlier.commit,
+                            recorded: parsed.files.len() - new_files.len(),
+                            new_files,
+                        });
+                    }
+                    None
+                }
+                (None, None) => {
+                    // Runs ingested before the history kept its files (schema version 3 and
+                    // earlier) are known by the key of their files alone.
+                    if known.iter().all(Vec::is_empty)
+                        && let Some(found) = history.run_with_key(&files_key)?
+                        && same_details(&found.run, run)
+                    {
+                        Some(found.run.id)
+                    } else {
+                        None
+                    }
+                }
+            }
+        }
+    };
+    if let Some(run_id) = this_run {
+        let in_run: Vec<bool> = known.iter().map(|runs| runs.contains(&run_id)).collect();
+        let new_files: Vec<PathBuf> = parsed
             .files
             .iter()
-            .zip(&known)
-            .filter_map(|(path, run)| run.map(|run| (path.clone(), run)))
+            .zip(&in_run)
+            .filter(|(_, in_run)| !**in_run)
+            .map(|(path, _)| path.clone())
             .collect();
-        return Err(IngestError::SeveralRuns { files });
-    }
-    let new_files: Vec<PathBuf> = parsed
-        .files
-        .iter()
-        .zip(&known)
-        .filter(|(_, run)| run.is_none())
-        .map(|(path, _)| path.clone())
-        .collect();
-    if let Some(&run_id) = runs.first() {
-        if new_files.is_empty() {
+        let legacy = known.iter().all(Vec::is_empty) && run.run_id.is_none();
+        if new_files.is_empty() || legacy {
             return Ok(Report {
                 parsed,
                 recorded: Some(Recorded::AlreadyRecorded { run_id }),
-                new_files,
+                new_files: Vec::new(),
             });
         }
-        // New files complete a run only when given as that run's: another run's report left
-        // in the same folder must not be merged into it.
-        if let Some(earlier) = history.run_summary(run_id)?.map(|summary| summary.run)
-            && (earlier.lane.as_str(), earlier.kind, earlier.commit.as_str())
-                != (run.lane.as_str(), run.kind, run.commit.as_str())
-        {
-            return Err(IngestError::OtherRun {
-                run_id,
-                lane: earlier.lane,
-                kind: earlier.kind,
-                commit: earlier.commit,
-                recorded: parsed.files.len() - new_files.len(),
-                new_files,
-            });
-        }
-        let recorded = complete(history, run_id, &parsed, &known)?;
+        let recorded = complete(history, run_id, &parsed, &in_run)?;
         return Ok(Report {
             parsed,
             recorded: Some(recorded),
@@ -104,7 +180,7 @@ pub fn record(
     };
     let recorded = history.record_ingested_run(&new_run, &parsed.results, &parsed.digests)?;
     let new_files = if recorded.is_new() {
-        new_files
+        parsed.files.clone()
     } else {
         Vec::new()
     };
@@ -115,14 +191,51 @@ pub fn record(
     })
 }
 
-/// Completes run `run_id` with the files of `parsed` that it does not have (`known[i]` is
-/// `None` for those): they are read again, merged after the run's recorded results, and the
+/// The ingest key of a run given by its id: the lane and the id (an id names one run of a lane;
+/// a CI job that ingests several lanes' reports gives each its own run).
+pub fn run_id_key(lane: &str, id: &str) -> String {
+    format!("{RUN_ID_PREFIX}{lane}\n{id}")
+}
+
+/// The ingest key of a run given by its details: the SHA-256 of its files' key, lane, kind,
+/// commit and, when given, its start; so that identical reports of two runs are two keys.
+fn details_key(files_key: &str, run: &RunInfo) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [files_key, &run.lane, run.kind.as_str(), &run.commit] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    if run.at_given {
+        hasher.update(run.started_at.as_millisecond().to_le_bytes());
+    }
+    format!("{DETAILS_PREFIX}{}", super::files::hex(&hasher.finalize()))
+}
+
+/// Whether a recorded run has the details given: lane, kind, commit, and the start when it
+/// was given.
+fn same_details(recorded: &crate::history::RunRow, run: &RunInfo) -> bool {
+    (
+        recorded.lane.as_str(),
+        recorded.kind,
+        recorded.commit.as_str(),
+    ) == (run.lane.as_str(), run.kind, run.commit.as_str())
+        && (!run.at_given || recorded.started_at == run.started_at)
+}
+
+/// The prefix of the ingest key of a run given by its id.
+pub const RUN_ID_PREFIX: &str = "run-id:";
+/// The prefix of the ingest key of a run given by its details and files.
+pub const DETAILS_PREFIX: &str = "junit-run:";
+
+/// Completes run `run_id` with the files of `parsed` that it does not have (`in_run[i]` is
+/// `false` for those): they are read again, merged after the run's recorded results, and the
 /// merge replaces them.
 fn complete(
     history: &mut History,
     run_id: i64,
     parsed: &Parsed,
-    known: &[Option<i64>],
+    in_run: &[bool],
 ) -> Result<Recorded, IngestError> {
     let mut merger = Merger::of_rows(history.ingested_results(run_id)?);
     merger.index_file(0, 0);
@@ -131,8 +244,8 @@ fn complete(
         .files
         .iter()
         .zip(&parsed.digests)
-        .zip(known)
-        .filter(|(_, run)| run.is_none())
+        .zip(in_run)
+        .filter(|(_, in_run)| !**in_run)
         .map(|(file, _)| file)
     {
         // Read again: `parsed` keeps only the merge of all files.
@@ -186,6 +299,8 @@ mod tests {
             kind: RunKind::Periodic,
             commit: format!("c{hour}"),
             started_at: Timestamp::from_second(1_790_000_000 + hour * 3600).unwrap(),
+            at_given: true,
+            run_id: None,
         }
     }
 
@@ -217,21 +332,42 @@ mod tests {
         assert_eq!(first.parsed.skipped.len(), 1);
         let second = ingest(&mut history, std::slice::from_ref(&other), &periodic(2)).unwrap();
         assert_eq!(second.recorded.unwrap().run_id(), 2);
-        // One file of run 1, alone, under another name: recorded already.
+        // One file of run 1, alone, under another name, as run 1: recorded already.
         let copy = write(dir.path(), "elsewhere/renamed.xml", PART_A);
-        let again = ingest(&mut history, &[copy], &periodic(3)).unwrap();
+        let again = ingest(&mut history, std::slice::from_ref(&copy), &periodic(1)).unwrap();
         assert_eq!(
             again.recorded,
             Some(Recorded::AlreadyRecorded { run_id: 1 })
         );
         assert!(again.new_files.is_empty());
-        // Files of two runs together: refused, nothing written.
-        let mixed = ingest(&mut history, &[a.clone(), other], &periodic(3)).unwrap_err();
+        // The same bytes as another run (another commit, another start): another run, whose
+        // report happens to be identical.
+        // (Hour 0: older than run 1, so that run 1's tags stay the newest below.)
+        let identical = ingest(&mut history, &[copy], &periodic(0)).unwrap();
+        assert_eq!(identical.recorded.unwrap().run_id(), 3);
+        assert_eq!(history.runs(None).unwrap().len(), 3);
+        // Files of two runs with the same details, given together: refused, nothing written.
+        let y = write(dir.path(), "y/y.xml", PART_B);
+        assert_eq!(
+            ingest(&mut history, std::slice::from_ref(&y), &periodic(0))
+                .unwrap()
+                .recorded
+                .unwrap()
+                .run_id(),
+            4,
+            "a file run 3 does not have, given alone with run 3's details, is a run of its own"
+        );
+        let mixed = ingest(
+            &mut history,
+            &[dir.path().join("elsewhere/renamed.xml"), y],
+            &periodic(0),
+        )
+        .unwrap_err();
         assert!(
             matches!(&mixed, IngestError::SeveralRuns { files } if files.len() == 2),
             "{mixed}"
         );
-        assert!(mixed.to_string().contains("(run 2)"), "{mixed}");
+        assert!(mixed.to_string().contains("(run 4)"), "{mixed}");
         // The fixed file completes run 1: its results join those recorded ("failure wins"
         // across files), the run is not recorded twice.
         std::fs::write(
@@ -265,8 +401,11 @@ mod tests {
         );
         assert_eq!(fixed.new_files, std::slice::from_ref(&bad));
         let summaries = history.run_summaries(None).unwrap();
-        assert_eq!(summaries.len(), 2);
-        let run1 = &summaries[0];
+        assert_eq!(summaries.len(), 4);
+        let run1 = summaries
+            .iter()
+            .find(|summary| summary.run.id == 1)
+            .unwrap();
         assert_eq!(
             (run1.run.id, run1.run.commit.as_str()),
             (1, "c1"),
@@ -304,7 +443,7 @@ mod tests {
         let tests = history.tests().unwrap();
         let one = tests.iter().find(|test| test.name == "pkg.A::one").unwrap();
         assert_eq!(one.tags, ["sig-compute", "sig-net"]);
-        let again = ingest(&mut history, &folder, &periodic(9)).unwrap();
+        let again = ingest(&mut history, &folder, &periodic(1)).unwrap();
         assert_eq!(
             again.recorded,
             Some(Recorded::AlreadyRecorded { run_id: 1 })
@@ -328,7 +467,7 @@ mod tests {
         assert_eq!(conn.execute("DELETE FROM ingested_files", []).unwrap(), 2);
         drop(conn);
         let mut history = History::open(&path).unwrap();
-        let again = ingest(&mut history, &[b, a], &periodic(2)).unwrap();
+        let again = ingest(&mut history, &[b, a], &periodic(1)).unwrap();
         assert_eq!(
             again.recorded,
             Some(Recorded::AlreadyRecorded { run_id: 1 })
@@ -354,6 +493,8 @@ mod tests {
                 kind: RunKind::Periodic,
                 commit: format!("c{hour}"),
                 started_at: Timestamp::from_second(1_790_000_000 + hour * 3600).unwrap(),
+                at_given: true,
+                run_id: None,
             };
             ingest(&mut history, &[file], &run).unwrap();
             history.tests().unwrap()[0].tags.clone()

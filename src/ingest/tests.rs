@@ -50,6 +50,8 @@ fn malformed_files_are_skipped_with_their_position() {
         kind: RunKind::Periodic,
         commit: "1a2b3c4".to_owned(),
         started_at: "2026-11-20T03:00:00Z".parse().unwrap(),
+        at_given: true,
+        run_id: None,
     };
     let inputs = [dir.path().to_path_buf(), dir.path().join("empty")];
     let report = ingest(&mut history, &inputs, &run).unwrap();
@@ -85,6 +87,8 @@ fn inputs_that_do_not_exist_or_hold_nothing_fail() {
         kind: RunKind::Local,
         commit: "unknown".to_owned(),
         started_at: Timestamp::now(),
+        at_given: true,
+        run_id: None,
     };
     let missing = ingest(&mut history, &[dir.path().join("nope")], &run).unwrap_err();
     assert!(missing.to_string().contains("nope"), "{missing}");
