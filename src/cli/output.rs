@@ -334,8 +334,8 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
             "Unknown quarantine entries (no such test in the history: fix the name or remove \
              the entry from harness.toml):\n",
         );
-        for test in &plan.unknown_quarantine_entries {
-            let _ = writeln!(out, "  {test}");
+        for (test, closest) in &plan.unknown_quarantine_closest {
+            let _ = writeln!(out, "  {test}{}", closest_names(closest));
         }
         out.push('\n');
     }
@@ -544,11 +544,12 @@ pub fn plan_markdown(plan: &Plan) -> String {
     }
     if !plan.unknown_quarantine_entries.is_empty() {
         out.push_str("### Unknown quarantine entries\n\n");
-        for test in &plan.unknown_quarantine_entries {
+        for (test, closest) in &plan.unknown_quarantine_closest {
             let _ = writeln!(
                 out,
-                "- {}: no such test in the history; fix the name or remove the entry",
-                code(test)
+                "- {}: no such test in the history; fix the name or remove the entry{}",
+                code(test),
+                closest_names(closest)
             );
         }
         out.push('\n');
@@ -604,5 +605,14 @@ mod tests {
     fn code_spans() {
         assert_eq!(code("a::b"), "`a::b`");
         assert_eq!(code("a`b"), "`` a`b ``");
+    }
+}
+
+/// "; closest: a, b" for an unknown name's closest known ones (nothing when there are none).
+fn closest_names(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; closest: {}", closest.join(", "))
     }
 }

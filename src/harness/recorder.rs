@@ -1,6 +1,8 @@
 //! Recording canary executions in the history as the harness runs them: every attempt of every
-//! canary as `canary::<name>`, and every named test the recipe CI reported in that attempt as
-//! `<recipe>::<stage>::<test>`, into one run per harness invocation, or per nextest run (whose
+//! canary as `canary::<name>`, and every named test the recipe CI reported in that attempt by
+//! the id `coalmine ingest` gives the same report (`<classname>::<name>`; `<recipe>::<stage>::
+//! <test>` for cc-ci results, whose tests have no identity but their stage), into one run per
+//! harness invocation, or per nextest run (whose
 //! test processes share `NEXTEST_RUN_ID`, so they append to the same run).
 //!
 //! The lane, kind and commit come from `[history]` in harness.toml or from `COALMINE_LANE`,
@@ -138,9 +140,10 @@ fn results_of(attempts: &[CanaryRun]) -> Vec<NewResult> {
         });
         for stage in record.results.iter().flat_map(|results| &results.stages) {
             for test in &stage.tests {
+                let (test_id, tags) = named_test_id(&record.recipe, &stage.name, test);
                 results.push(NewResult {
-                    test: format!("{}::{}::{}", record.recipe, stage.name, test.name),
-                    tags: None,
+                    test: test_id,
+                    tags,
                     outcome: test.outcome,
                     duration_secs: test.duration_secs,
                     attempt,
@@ -150,6 +153,30 @@ fn results_of(attempts: &[CanaryRun]) -> Vec<NewResult> {
         }
     }
     results
+}
+
+/// The history id of a test the recipe CI reported, by the one rule ingest uses too
+/// ([`crate::ingest::test_id`]): a test with an identity of its own in the report (a
+/// classname or a suite, as every JUnit-family format gives) is `<classname>::<name>` (else
+/// `<suite>::<name>`), tags stripped and kept, so that a canary's run and `coalmine ingest` of
+/// the same report record the same test under the same id. A test known only by its stage
+/// and name (cc-ci results) is `<recipe>::<stage>::<name>`.
+fn named_test_id(
+    recipe: &str,
+    stage: &str,
+    test: &crate::results::TestCase,
+) -> (String, Option<Vec<String>>) {
+    let has_identity = test
+        .classname
+        .as_deref()
+        .is_some_and(|class| !class.is_empty())
+        || !test.suite.is_empty();
+    if has_identity {
+        let (id, tags) = crate::ingest::test_id(test);
+        (id, Some(tags))
+    } else {
+        (format!("{recipe}::{stage}::{}", test.name), None)
+    }
 }
 
 /// The commit checked out in `dir`: read from the repository's files (cheap: this runs in
@@ -288,5 +315,50 @@ mod tests {
         if std::env::var_os("GIT_DIR").is_none() {
             assert_eq!(head_commit(outside.path()), "unknown");
         }
+    }
+
+    #[test]
+    fn named_tests_get_the_id_ingest_gives_them() {
+        use crate::results::{Outcome, TestCase};
+        // nextest's JUnit for the strsim crate: suite and classname are the binary id.
+        let mut nextest = TestCase::new(
+            "tests::hamming_diff_multibyte".to_owned(),
+            Outcome::Pass,
+            "pass".to_owned(),
+        );
+        nextest.classname = Some("strsim".to_owned());
+        nextest.suite = vec!["strsim".to_owned()];
+        assert_eq!(
+            named_test_id("strsim", "strsim", &nextest),
+            (
+                "strsim::tests::hamming_diff_multibyte".to_owned(),
+                Some(Vec::new())
+            ),
+            "not strsim::strsim::tests::hamming_diff_multibyte"
+        );
+        assert_eq!(
+            named_test_id("strsim", "strsim", &nextest).0,
+            crate::ingest::test_id(&nextest).0
+        );
+        // Ginkgo's tags leave the id and are kept.
+        let mut ginkgo = TestCase::new(
+            "[It] VM lifecycle should start [sig-compute]".to_owned(),
+            Outcome::Fail,
+            "failure".to_owned(),
+        );
+        ginkgo.classname = Some("KubeVirt Suite".to_owned());
+        assert_eq!(
+            named_test_id("kubevirt", "e2e", &ginkgo),
+            (
+                "KubeVirt Suite::VM lifecycle should start".to_owned(),
+                Some(vec!["sig-compute".to_owned()])
+            )
+        );
+        // cc-ci: a test has nothing but its stage and name.
+        let cc_ci = TestCase::new("test_serving".to_owned(), Outcome::Pass, "pass".to_owned());
+        assert_eq!(
+            named_test_id("custom-html", "install", &cc_ci),
+            ("custom-html::install::test_serving".to_owned(), None)
+        );
     }
 }

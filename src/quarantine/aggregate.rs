@@ -308,6 +308,8 @@ struct Finisher<'a, 'i> {
     /// The latest fix per test id.
     fix: Vec<Option<&'i Fix>>,
     unknown_entries: Vec<String>,
+    /// The closest test ids to each unknown entry.
+    unknown_closest: Vec<(String, Vec<String>)>,
     duplicate_entries: Vec<String>,
 }
 
@@ -330,7 +332,13 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let mut unknown_entries = Vec::new();
         let mut duplicate_entries = Vec::new();
         for (index, quarantined) in input.quarantine.iter().enumerate() {
-            match agg.names.get(&quarantined.test) {
+            // Spelled as the history records it, or as a report writes it (with tags and
+            // `[QUARANTINE]`, which ingest strips): the spelling `quarantine fixed` accepts.
+            let found = agg.names.get(&quarantined.test).or_else(|| {
+                let (normalised, _) = crate::ingest::normalise(&quarantined.test);
+                agg.names.get(&normalised)
+            });
+            match found {
                 None => unknown_entries.push(quarantined.test.clone()),
                 Some(id) if entry[id as usize].is_some() => {
                     duplicate_entries.push(quarantined.test.clone());
@@ -349,6 +357,18 @@ impl<'a, 'i> Finisher<'a, 'i> {
         }
         unknown_entries.sort();
         unknown_entries.dedup();
+        let unknown_closest: Vec<(String, Vec<String>)> = unknown_entries
+            .iter()
+            .map(|test| {
+                let names = (0..agg.names.len()).map(|id| agg.names.name(id));
+                let closest = crate::suggest::closest_first(test, names)
+                    .into_iter()
+                    .take(3)
+                    .map(str::to_owned)
+                    .collect();
+                (test.clone(), closest)
+            })
+            .collect();
         duplicate_entries.sort();
         duplicate_entries.dedup();
         Finisher {
@@ -358,6 +378,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             entry,
             fix,
             unknown_entries,
+            unknown_closest,
             duplicate_entries,
         }
     }
@@ -776,6 +797,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             escalations,
             missing_owner,
             unknown_quarantine_entries: self.unknown_entries,
+            unknown_quarantine_closest: self.unknown_closest,
             duplicate_quarantine_entries: self.duplicate_entries,
             lanes,
             stability,

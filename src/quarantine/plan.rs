@@ -263,6 +263,8 @@ pub struct Plan {
     pub missing_owner: Vec<String>,
     /// `[[quarantine]]` entries naming a test neither in the history nor in the test list.
     pub unknown_quarantine_entries: Vec<String>,
+    /// For each unknown entry, the closest test ids in the history (at most 3), closest first.
+    pub unknown_quarantine_closest: Vec<(String, Vec<String>)>,
     /// Tests with more than one `[[quarantine]]` entry (the first is used).
     pub duplicate_quarantine_entries: Vec<String>,
     /// Every lane with runs in the lane window, and every required lane.

@@ -1146,6 +1146,37 @@ fn unknown_and_duplicate_entries_are_reported() {
     assert_eq!(plan.counts.tests, 2);
 }
 
+/// An entry may spell its test as a report writes it (tags, `[QUARANTINE]`), as `quarantine
+/// fixed` accepts it; an entry naming no test gets the closest ids.
+#[test]
+fn entries_are_matched_as_ingest_spells_ids_and_unknown_ones_name_the_closest() {
+    let mut hist = Hist::default();
+    hist.run(
+        RunKind::Periodic,
+        before(now(), days(1)),
+        &[("vm::starts", Outcome::Pass), ("vm::stops", Outcome::Pass)],
+    );
+    let entries = [
+        entry("[QUARANTINE] [sig-compute] vm::starts", None),
+        entry("vm::stop", None),
+    ];
+    let input = PlanInput {
+        quarantine: &entries,
+        ..PlanInput::default()
+    };
+    let plan = hist.plan_with(&input, &Policy::kubevirt(), now());
+    assert_eq!(plan.unknown_quarantine_entries, ["vm::stop"]);
+    assert_eq!(
+        plan.unknown_quarantine_closest,
+        [(
+            "vm::stop".to_owned(),
+            vec!["vm::stops".to_owned(), "vm::starts".to_owned()]
+        )]
+    );
+    let kept: Vec<&str> = plan.keep.iter().map(|k| k.test.as_str()).collect();
+    assert_eq!(kept, ["[QUARANTINE] [sig-compute] vm::starts"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Suite stability and lanes.
 
