@@ -585,6 +585,15 @@ fn blocker_note(candidate: &Candidate) -> &'static str {
     }
 }
 
+/// "; closest: a, b" for an unknown name's closest known ones (nothing when there are none).
+fn closest_names(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; closest: {}", closest.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,14 +614,5 @@ mod tests {
     fn code_spans() {
         assert_eq!(code("a::b"), "`a::b`");
         assert_eq!(code("a`b"), "`` a`b ``");
-    }
-}
-
-/// "; closest: a, b" for an unknown name's closest known ones (nothing when there are none).
-fn closest_names(closest: &[String]) -> String {
-    if closest.is_empty() {
-        String::new()
-    } else {
-        format!("; closest: {}", closest.join(", "))
     }
 }
