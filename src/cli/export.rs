@@ -6,7 +6,7 @@
 //!
 //! | `--for` | output | use |
 //! |---|---|---|
-//! | `nextest` | a filterset `not (test(=ID) \| ...)`; for an id with `::` also `(binary_id(=PREFIX) & test(=REST))` for each `::` in it, because nextest's JUnit classname is the binary id | `cargo nextest run -E "$(coalmine quarantine export --for nextest)"` |
+//! | `nextest` | a filterset `not (test(=ID) \| ...)`; for an id with `::` also `(binary_id(=PREFIX) & test(=REST))` for each `::` whose PREFIX is a test binary of the workspace (nextest's JUnit classname is the binary id, and nextest refuses a `binary_id` that matches no binary); the binaries are asked of nextest (`cargo nextest list --list-type binaries-only`), or read from `--binaries FILE` | `cargo nextest run -E "$(coalmine quarantine export --for nextest)"` |
 //! | `pytest` | one `--deselect=NODEID` per line; the classname `pkg.test_mod.TestClass` becomes `pkg/test_mod.py::TestClass` (trailing dotted parts starting with a capital letter are classes). pytest deselects every node id that *starts with* one given, so `test_x` also deselects `test_x[1]` and `test_x_slow` | `mapfile -t args < <(coalmine quarantine export --for pytest); pytest "${args[@]}"` |
 //! | `ginkgo` | a `--skip` regex matching the whole of `<suite description> <spec text>`, which Ginkgo matches it against: the id's first `::` is the space between the two (Ginkgo's JUnit classname is the suite description), words joined by a pattern that also allows the `[tags]` the id lost; anchored, since an unanchored `VM starts` would also skip `VM starts twice` | `ginkgo --skip="$(coalmine quarantine export --for ginkgo)"` |
 //! | `go` | a `go test -skip` regex: the part after the last `::` (the package), each `/`-separated level anchored, tests joined by `\|` | `go test -skip "$(coalmine quarantine export --for go)" ./...` |
@@ -59,6 +59,11 @@ pub struct ExportArgs {
     /// current folder or a parent].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// For nextest: the workspace's test binaries, as `cargo nextest list --list-type
+    /// binaries-only --message-format json` prints them (`-` for standard input) [default:
+    /// run that command in the current folder].
+    #[arg(long, value_name = "FILE")]
+    pub binaries: Option<PathBuf>,
 }
 
 /// Runs `coalmine quarantine export`; returns the exit code.
@@ -111,8 +116,113 @@ fn export_command(args: &ExportArgs) -> Result<u8, Failure> {
             config.path.display()
         );
     }
+    if args.runner == Runner::Nextest {
+        let binaries = nextest_binaries(args.binaries.as_deref())?;
+        let (filterset, unmatched) = export_nextest(&tests, &binaries);
+        for test in unmatched {
+            eprintln!(
+                "note: [[quarantine]] {test}: no test binary of this workspace is a prefix of its \
+                 id; only a test named exactly {test:?} is left out"
+            );
+        }
+        print!("{filterset}");
+        return Ok(EXIT_OK);
+    }
     print!("{}", export(args.runner, &tests));
     Ok(EXIT_OK)
+}
+
+/// The workspace's test binary ids: read from `file` (`-`: standard input), else asked of
+/// `cargo nextest list --list-type binaries-only --message-format json`.
+fn nextest_binaries(file: Option<&std::path::Path>) -> Result<BTreeSet<String>, Failure> {
+    let (json, source) = match file {
+        Some(path) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|error| {
+                format!("cannot read the binaries from standard input: {error}")
+            })?;
+            (text, "standard input".to_owned())
+        }
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|error| format!("cannot read --binaries {}: {error}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let output = std::process::Command::new(cargo)
+                .args([
+                    "nextest",
+                    "list",
+                    "--list-type",
+                    "binaries-only",
+                    "--message-format",
+                    "json",
+                ])
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|error| format!("cannot run cargo nextest list: {error}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "`cargo nextest list --list-type binaries-only` failed ({}): the nextest \
+                     filterset needs the workspace's test binaries (nextest refuses a binary_id \
+                     that matches none); run it where nextest runs, or give --binaries FILE",
+                    output.status
+                ));
+            }
+            (
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                "cargo nextest list".to_owned(),
+            )
+        }
+    };
+    binary_ids(&json).map_err(|why| format!("the binaries from {source}: {why}"))
+}
+
+/// The binary ids in nextest's `--list-type binaries-only --message-format json` output.
+pub fn binary_ids(json: &str) -> Result<BTreeSet<String>, String> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|error| format!("not the JSON of `cargo nextest list`: {error}"))?;
+    let binaries = value
+        .get("rust-binaries")
+        .and_then(serde_json::Value::as_object)
+        .ok_or("no \"rust-binaries\" object: not the JSON of `cargo nextest list --list-type binaries-only --message-format json`")?;
+    Ok(binaries.keys().cloned().collect())
+}
+
+/// The nextest filterset leaving out `tests`, naming only binaries in `binaries` (nextest
+/// refuses a `binary_id` that matches none), and the tests whose id starts with no binary.
+pub fn export_nextest<'t>(
+    tests: &[&'t str],
+    binaries: &BTreeSet<String>,
+) -> (String, Vec<&'t str>) {
+    let tests: BTreeSet<&str> = tests.iter().copied().collect();
+    if tests.is_empty() {
+        return ("all()\n".to_owned(), Vec::new());
+    }
+    let mut unmatched = Vec::new();
+    let terms: Vec<String> = tests
+        .iter()
+        .map(|test| {
+            let mut terms = vec![format!("test(={})", nextest_string(test))];
+            for (index, _) in test.match_indices("::") {
+                let (binary, rest) = (&test[..index], &test[index + 2..]);
+                if !rest.is_empty() && binaries.contains(binary) {
+                    terms.push(format!(
+                        "(binary_id(={}) & test(={}))",
+                        nextest_string(binary),
+                        nextest_string(rest)
+                    ));
+                }
+            }
+            // A canary's id is its test's name in the harness binary: nothing is missing.
+            if terms.len() == 1 && test.contains("::") && !test.starts_with("canary::") {
+                unmatched.push(*test);
+            }
+            terms.join(" | ")
+        })
+        .collect();
+    (format!("not ({})\n", terms.join(" | ")), unmatched)
 }
 
 fn runner_name(runner: Runner) -> &'static str {
@@ -196,12 +306,11 @@ pub const MATCH_NOTHING: &str = r"[^\s\S]";
 pub fn export(runner: Runner, tests: &[&str]) -> String {
     let tests: BTreeSet<&str> = tests.iter().copied().collect();
     match runner {
+        // Without the workspace's binaries, only the whole ids as test names (see
+        // [`export_nextest`]).
         Runner::Nextest => {
-            if tests.is_empty() {
-                return "all()\n".to_owned();
-            }
-            let terms: Vec<String> = tests.iter().map(|test| nextest_term(test)).collect();
-            format!("not ({})\n", terms.join(" | "))
+            let tests: Vec<&str> = tests.into_iter().collect();
+            export_nextest(&tests, &BTreeSet::new()).0
         }
         Runner::Pytest => tests
             .iter()
@@ -246,21 +355,6 @@ fn nextest_string(text: &str) -> String {
         }
     }
     out
-}
-
-fn nextest_term(test: &str) -> String {
-    let mut terms = vec![format!("test(={})", nextest_string(test))];
-    for (index, _) in test.match_indices("::") {
-        let (binary, rest) = (&test[..index], &test[index + 2..]);
-        if !binary.is_empty() && !rest.is_empty() {
-            terms.push(format!(
-                "(binary_id(={}) & test(={}))",
-                nextest_string(binary),
-                nextest_string(rest)
-            ));
-        }
-    }
-    terms.join(" | ")
 }
 
 /// A pytest node id from a test id `<classname>::<name>`.
@@ -342,9 +436,17 @@ mod tests {
         let tests = ["canary::good-simple", "pkg.test_mod.TestA::test_x[1,2]"];
         assert_eq!(
             export(Runner::Nextest, &tests),
-            "not (test(=canary::good-simple) | (binary_id(=canary) & test(=good-simple)) | \
-             test(=pkg.test_mod.TestA::test_x[1\\,2]) | (binary_id(=pkg.test_mod.TestA) & \
-             test(=test_x[1\\,2])))\n"
+            "not (test(=canary::good-simple) | test(=pkg.test_mod.TestA::test_x[1\\,2]))\n"
+        );
+        let binaries: BTreeSet<String> = ["pkg.test_mod.TestA".to_owned()].into();
+        assert_eq!(
+            export_nextest(&tests, &binaries),
+            (
+                "not (test(=canary::good-simple) | test(=pkg.test_mod.TestA::test_x[1\\,2]) | \
+                 (binary_id(=pkg.test_mod.TestA) & test(=test_x[1\\,2])))\n"
+                    .to_owned(),
+                Vec::<&str>::new()
+            )
         );
         assert_eq!(
             export(Runner::Pytest, &tests),

@@ -38,8 +38,10 @@ skip list for another test runner.
 
   nextest  a filterset without the tests:
            cargo nextest run -E \"$(coalmine quarantine export --for nextest)\"
-           (`not (test(=ID) | ...)`; ids with `::` also match as binary_id(=PREFIX) & test(=REST),
-           since nextest's JUnit classname is the binary id)
+           (`not (test(=ID) | ...)`; ids with `::` also match as binary_id(=PREFIX) & test(=REST)
+           for each PREFIX that is a test binary of the workspace, since nextest's JUnit classname
+           is the binary id: the binaries come from `cargo nextest list --list-type
+           binaries-only`, run here, or from --binaries FILE, that command's JSON)
   pytest   one --deselect=NODEID per line (pkg.test_mod.TestClass::test_x becomes
            pkg/test_mod.py::TestClass::test_x; pytest deselects every node id that starts
            with it, so test_x also deselects test_x[1] and test_x_slow):

@@ -1,0 +1,119 @@
+//! `coalmine quarantine export` against the real tools: the nextest filterset is accepted by
+//! cargo-nextest itself and leaves out exactly the quarantined test of a real crate
+//! (`fixtures/nextest-project`), whatever other, unknown tests the quarantine list names.
+
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn nextest_available() -> bool {
+    let available = common::cargo_in(Path::new("."))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "cargo-nextest is not installed and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!("SKIPPED: cargo-nextest is not installed; .ci/run installs it");
+    }
+    available
+}
+
+/// The tests `cargo nextest list` lists in `dir` under the filterset `filter`, or its error.
+fn listed(dir: &Path, filter: &str) -> Result<Vec<String>, String> {
+    let output = common::cargo_in(dir)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/export-tools"),
+        )
+        .args([
+            "nextest",
+            "list",
+            "--message-format",
+            "oneline",
+            "-E",
+            filter,
+        ])
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+#[test]
+fn nextest_accepts_the_filterset_and_leaves_out_exactly_the_quarantined_test() {
+    if !nextest_available() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root.join("fixtures/nextest-project"), dir.path());
+    std::fs::write(
+        dir.path().join("harness.toml"),
+        "[[quarantine]]\ntest = \"nextest-project::custom::test_missing_page_is_404\"\n\
+         owner = \"sig-web\"\nsince = 2026-11-20\n\n\
+         [[quarantine]]\ntest = \"other-crate::tests::gone_since_the_refactor\"\n\
+         owner = \"sig-web\"\nsince = 2026-11-20\n\n\
+         [[quarantine]]\ntest = \"canary::good-simple\"\nowner = \"sig-ci\"\nsince = 2026-11-20\n",
+    )
+    .unwrap();
+    let all = listed(dir.path(), "all()").unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+
+    let export = Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .args(["quarantine", "export", "--for", "nextest"])
+        .current_dir(dir.path())
+        .env_remove("COALMINE_CONFIG")
+        .env("CARGO_TARGET_DIR", root.join("target/export-tools"))
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let filter = String::from_utf8_lossy(&export.stdout).trim().to_owned();
+    let note = String::from_utf8_lossy(&export.stderr);
+    assert!(
+        note.contains("other-crate::tests::gone_since_the_refactor: no test binary"),
+        "{note}"
+    );
+    let kept = listed(dir.path(), &filter).unwrap_or_else(|error| panic!("{filter}\n{error}"));
+    assert_eq!(
+        kept,
+        [
+            "nextest-project::custom test_content_type_html_and_txt",
+            "nextest-project::install test_serving"
+        ],
+        "{filter}"
+    );
+    // Why the binaries must be known: nextest refuses a binary_id that names no binary, so a
+    // filterset that guessed one for the unknown test would break the whole run.
+    let guessed = "not (binary_id(=other-crate::tests) & test(=gone_since_the_refactor))";
+    let refused = listed(dir.path(), guessed).unwrap_err();
+    assert!(refused.contains("didn't match any binary IDs"), "{refused}");
+}
