@@ -595,12 +595,34 @@ fn plan_apply_export_on_a_seeded_history() {
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         stdout(&output)
     };
+    // nextest: binary_id terms only for the binaries the workspace has (here pkg.Suite).
+    write(
+        &root.join("binaries.json"),
+        "{\"rust-binaries\": {\"pkg.Suite\": {\"binary-id\": \"pkg.Suite\"}}}",
+    );
+    let nextest = coalmine(
+        root,
+        &[
+            "quarantine",
+            "export",
+            "--for",
+            "nextest",
+            "--binaries",
+            "binaries.json",
+        ],
+    );
+    assert_eq!(code(&nextest), 0, "{}", stderr(&nextest));
     assert_eq!(
-        export("nextest"),
-        "not (test(=other.Thing::orphan_test) | (binary_id(=other.Thing) & test(=orphan_test)) | \
+        stdout(&nextest),
+        "not (test(=other.Thing::orphan_test) | \
          test(=pkg.Suite::flaky_batch) | (binary_id(=pkg.Suite) & test(=flaky_batch)) | \
          test(=pkg.Suite::flaky_now) | (binary_id(=pkg.Suite) & test(=flaky_now)) | \
          test(=pkg.Suite::gone) | (binary_id(=pkg.Suite) & test(=gone)))\n"
+    );
+    assert!(
+        stderr(&nextest).contains("other.Thing::orphan_test: no test binary of this workspace"),
+        "{}",
+        stderr(&nextest)
     );
     assert_eq!(
         export("pytest"),
@@ -1050,8 +1072,32 @@ fn export_refuses_entries_that_would_skip_everything() {
             "{runner}: {err}"
         );
     }
-    let output = coalmine(root, &["quarantine", "export", "--for", "nextest"]);
+    // nextest with the workspace's binaries as `cargo nextest list` gives them (none here).
+    write(
+        &root.join("binaries.json"),
+        "{\"rust-build-meta\": {}, \"rust-binaries\": {}}",
+    );
+    let output = coalmine(
+        root,
+        &[
+            "quarantine",
+            "export",
+            "--for",
+            "nextest",
+            "--binaries",
+            "binaries.json",
+        ],
+    );
     assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "not (test(=Suite::) | test(=pkg.A::t))\n");
+    // Without them, and nowhere to ask nextest: a failure that says what to do.
+    let output = coalmine(root, &["quarantine", "export", "--for", "nextest"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("give --binaries FILE"),
+        "{}",
+        stderr(&output)
+    );
     // pytest deselects by prefix: a bare `test_api` would take all of test_api.py.
     harness_with_entries(root, &["test_api"]);
     let output = coalmine(root, &["quarantine", "export", "--for", "pytest"]);
