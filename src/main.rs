@@ -1,6 +1,6 @@
 //! The `coalmine` command line. Subcommands: `init` (set up canaries in a crate), `ingest`
 //! (JUnit XML into the history), `report` (flakiest tests, suite stability, lanes) and
-//! `quarantine plan|apply|export|fixed`, and `runs prune` (artifact retention). The history commands live in the library,
+//! `quarantine plan|apply|export|fixed`, `runs prune` (artifact retention) and `history merge`. The history commands live in the library,
 //! [`coalmine::cli`], shared with the tests and benchmarks.
 //!
 //! Exit codes: 0 success, 1 the command failed (the reason is on standard error), 2 the command
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use coalmine::cli::history::HistoryCommand;
 use coalmine::cli::ingest::IngestArgs;
 use coalmine::cli::quarantine::QuarantineCommand;
 use coalmine::cli::report::ReportArgs;
@@ -56,6 +57,9 @@ enum Command {
     /// Manage the canaries' run folders under `[run] artifacts`.
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Runs(RunsCommand),
+    /// Merge histories (several machines', or CI jobs') into one.
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    History(HistoryCommand),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Report(args) => ExitCode::from(coalmine::cli::report::run(&args)),
         Command::Quarantine(command) => ExitCode::from(coalmine::cli::quarantine::run(&command)),
         Command::Runs(command) => ExitCode::from(coalmine::cli::runs::run(&command)),
+        Command::History(command) => ExitCode::from(coalmine::cli::history::run(&command)),
     }
 }
 

@@ -11,6 +11,7 @@
 //!   [`Aggregator`](crate::quarantine::Aggregator).
 //! - [`output`]: text tables, Markdown and the plan's renderings.
 //! - [`runs`]: `runs prune`, artifact retention on demand.
+//! - [`history`]: `history merge`, several histories into one.
 //! - [`init`]: `coalmine init`, which sets up canaries in a crate.
 //!
 //! # Exit codes
@@ -32,6 +33,7 @@
 pub mod analysis;
 pub mod apply;
 pub mod export;
+pub mod history;
 pub mod ingest;
 pub mod init;
 pub mod output;

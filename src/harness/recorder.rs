@@ -26,6 +26,10 @@ pub const KIND_ENV: &str = "COALMINE_RUN_KIND";
 /// The variable naming the commit recorded.
 pub const COMMIT_ENV: &str = "COALMINE_COMMIT";
 
+/// The variable the shards of one canary run share (on several machines, e.g. `cargo nextest
+/// run --partition`), so that they record one run: merged, their histories hold it once.
+pub const HISTORY_RUN_ENV: &str = "COALMINE_HISTORY_RUN";
+
 /// Records the canaries of one harness invocation. Opens the database on first use.
 #[derive(Debug)]
 pub struct Recorder {
@@ -58,10 +62,13 @@ impl Recorder {
         let lane = env(LANE_ENV).unwrap_or_else(|| config.history.lane.clone());
         let commit = env(COMMIT_ENV).unwrap_or_else(|| head_commit(config.root()));
         let started_at = Timestamp::now();
-        // One run per invocation; the processes nextest starts for one run share its id.
-        let key = match env("NEXTEST_RUN_ID") {
-            Some(id) => format!("nextest:{id}"),
-            None => format!(
+        // One run per invocation; the processes nextest starts for one run share its id; the
+        // shards of one run on several machines share `COALMINE_HISTORY_RUN`, so that their
+        // histories, merged, hold one run.
+        let key = match (env(HISTORY_RUN_ENV), env("NEXTEST_RUN_ID")) {
+            (Some(id), _) => format!("shared:{id}"),
+            (None, Some(id)) => format!("nextest:{id}"),
+            (None, None) => format!(
                 "harness:{}:{}",
                 std::process::id(),
                 started_at.as_millisecond()

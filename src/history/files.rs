@@ -55,13 +55,27 @@ pub(super) fn results_of(
     path: &Path,
     run_id: i64,
 ) -> Result<Vec<NewResult>, Failure> {
+    Ok(batches_of(conn, path, run_id)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The results of run `run_id`, one list per recorded batch (an ingest, or one harness process
+/// of a nextest run), in recording order; as [`results_of`] gives them.
+pub(super) fn batches_of(
+    conn: &Connection,
+    path: &Path,
+    run_id: i64,
+) -> Result<Vec<Vec<NewResult>>, Failure> {
     let mut batches =
         conn.prepare_cached("SELECT rows FROM result_batches WHERE run_id = ?1 ORDER BY id")?;
     let mut test = conn.prepare_cached("SELECT name, tags FROM tests WHERE id = ?1")?;
     let mut known: HashMap<i64, (String, Vec<String>)> = HashMap::new();
     let mut rows = batches.query([run_id])?;
-    let mut results = Vec::new();
+    let mut all = Vec::new();
     while let Some(row) = rows.next()? {
+        let mut results = Vec::new();
         let text = row
             .get_ref(0)?
             .as_str()
@@ -107,6 +121,20 @@ pub(super) fn results_of(
                 message: row.message.map(|message| message.into_owned()),
             });
         }
+        all.push(results);
     }
-    Ok(results)
+    Ok(all)
+}
+
+/// The digests of the report files run `run_id` was read from.
+pub(super) fn digests_of(conn: &Connection, run_id: i64) -> Result<Vec<FileDigest>, Failure> {
+    let mut find =
+        conn.prepare_cached("SELECT digest FROM ingested_files WHERE run_id = ?1 ORDER BY digest")?;
+    let digests = find
+        .query_map([run_id], |row| row.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<Vec<u8>>>>()?;
+    Ok(digests
+        .into_iter()
+        .filter_map(|digest| FileDigest::try_from(digest.as_slice()).ok())
+        .collect())
 }

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod files;
+pub mod merge;
 pub mod model;
 pub mod packed;
 pub mod schema;

@@ -765,6 +765,41 @@ impl History {
         })
     }
 
+    /// The results of run `run_id`, one list per recorded batch, in recording order (see
+    /// [`History::ingested_results`] for the tags they carry).
+    pub fn run_batches(&self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
+        self.read_retry("reading a run's results", |conn| {
+            super::files::batches_of(conn, &self.path, run_id)
+        })
+    }
+
+    /// The digests of the report files run `run_id` was ingested from.
+    pub fn files_of_run(&self, run_id: i64) -> Result<Vec<FileDigest>, HistoryError> {
+        self.read_retry("reading a run's files", |conn| {
+            super::files::digests_of(conn, run_id)
+        })
+    }
+
+    /// Keeps `files` as report files of run `run_id` (those it has already are left as they
+    /// are).
+    pub fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
+        let History {
+            conn,
+            path,
+            lock_timeout,
+            jitter,
+            ..
+        } = self;
+        write_retry(
+            conn,
+            path,
+            *lock_timeout,
+            jitter,
+            "keeping report files",
+            |tx| super::files::add(tx, run_id, files),
+        )
+    }
+
     /// The results of run `run_id` as [`NewResult`]s, in recording order: what
     /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
     /// reported its test's tags carries the test's stored tags (which are this run's, or a later
