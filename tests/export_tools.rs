@@ -1,6 +1,8 @@
 //! `coalmine quarantine export` against the real tools: the nextest filterset is accepted by
 //! cargo-nextest itself and leaves out exactly the quarantined test of a real crate
-//! (`fixtures/nextest-project`), whatever other, unknown tests the quarantine list names.
+//! (`fixtures/nextest-project`), whatever other, unknown tests the quarantine list names; the
+//! pytest arguments make real pytest deselect exactly the quarantined test of
+//! `fixtures/pytest-project`.
 
 use std::path::Path;
 use std::process::Command;
@@ -116,4 +118,79 @@ fn nextest_accepts_the_filterset_and_leaves_out_exactly_the_quarantined_test() {
     let guessed = "not (binary_id(=other-crate::tests) & test(=gone_since_the_refactor))";
     let refused = listed(dir.path(), guessed).unwrap_err();
     assert!(refused.contains("didn't match any binary IDs"), "{refused}");
+}
+
+/// pytest on PATH (`.ci/run` puts its venv there), or why not.
+fn pytest_available() -> bool {
+    let available = Command::new("pytest")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "pytest is not on PATH and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!("SKIPPED: pytest is not on PATH; .ci/run installs it");
+    }
+    available
+}
+
+#[test]
+fn pytest_deselects_exactly_the_quarantined_test() {
+    if !pytest_available() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root.join("fixtures/pytest-project"), dir.path());
+    // The id ingest gives pytest's JUnit testcase classname="tests.test_custom" name="test_upload".
+    std::fs::write(
+        dir.path().join("harness.toml"),
+        "[[quarantine]]\ntest = \"tests.test_custom::test_upload\"\nowner = \"sig-web\"\n\
+         since = 2026-11-20\n",
+    )
+    .unwrap();
+    let export = Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .args(["quarantine", "export", "--for", "pytest"])
+        .current_dir(dir.path())
+        .env_remove("COALMINE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let args: Vec<String> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let collect = |extra: &[String]| {
+        let output = Command::new("pytest")
+            .args(["--collect-only", "-q", "-p", "no:cacheprovider"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.contains("::"))
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
+    };
+    let all = collect(&[]);
+    assert!(
+        all.contains(&"tests/test_custom.py::test_upload".to_owned()),
+        "{all:?}"
+    );
+    let kept = collect(&args);
+    let mut expected = all.clone();
+    expected.retain(|test| test != "tests/test_custom.py::test_upload");
+    assert_eq!(kept, expected, "{args:?}");
 }
