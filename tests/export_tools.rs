@@ -194,3 +194,161 @@ fn pytest_deselects_exactly_the_quarantined_test() {
     expected.retain(|test| test != "tests/test_custom.py::test_upload");
     assert_eq!(kept, expected, "{args:?}");
 }
+
+/// `go` on PATH (`.ci/run` installs Debian's golang-go), or why not.
+fn go_available() -> bool {
+    let available = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "go is not on PATH and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!("SKIPPED: go is not on PATH; .ci/run installs golang-go");
+    }
+    available
+}
+
+/// `go test` in the go fixture, offline, with a cache of its own under target/.
+fn go_test(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new("go")
+        .arg("test")
+        .args(args)
+        .arg(".")
+        .current_dir(dir)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOCACHE", root.join("target/go-cache"))
+        .env("GOPATH", root.join("target/go-path"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// The leaf tests `go test -v` ran (`=== RUN` lines of tests that have no subtest).
+fn leaves_run(verbose: &str) -> Vec<String> {
+    let ran: Vec<&str> = verbose
+        .lines()
+        .filter_map(|line| line.strip_prefix("=== RUN   "))
+        .collect();
+    ran.iter()
+        .filter(|test| {
+            !ran.iter()
+                .any(|other| other.starts_with(&format!("{test}/")))
+        })
+        .map(|test| (*test).to_owned())
+        .collect()
+}
+
+fn export_for(dir: &Path, runner: &str, tests: &[&str]) -> String {
+    let mut toml = String::new();
+    for test in tests {
+        toml.push_str(&format!(
+            "[[quarantine]]\ntest = {test:?}\nowner = \"sig-x\"\nsince = 2026-11-20\n\n"
+        ));
+    }
+    std::fs::write(dir.join("harness.toml"), toml).unwrap();
+    let export = Command::new(env!("CARGO_BIN_EXE_coalmine"))
+        .args(["quarantine", "export", "--for", runner])
+        .current_dir(dir)
+        .env_remove("COALMINE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    String::from_utf8_lossy(&export.stdout).trim().to_owned()
+}
+
+#[test]
+fn go_selects_exactly_the_quarantined_tests() {
+    if !go_available() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root.join("fixtures/go-project"), dir.path());
+    let pattern = export_for(
+        dir.path(),
+        "go",
+        &[
+            "example.com/skipfixture::TestParse/full.case",
+            "example.com/skipfixture::TestFormat",
+        ],
+    );
+    // `-skip` splits its pattern as `-run` does (on `|`, then on `/`, one regex a level): the
+    // tests `-run` selects with it are those `-skip` leaves out. Go 1.19 (Debian 12) has no
+    // `-skip`; its `-run` has the same matcher.
+    let selected = leaves_run(&go_test(dir.path(), &["-v", "-run", &pattern], &[]));
+    assert_eq!(selected, ["TestParse/full.case", "TestFormat"], "{pattern}");
+    let help = Command::new("go")
+        .args(["help", "testflag"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&help.stdout).contains("-skip regexp") {
+        let kept = leaves_run(&go_test(dir.path(), &["-v", "-skip", &pattern], &[]));
+        assert_eq!(
+            kept,
+            ["TestParse/empty", "TestParseMore", "TestGinkgoSkip"],
+            "{pattern}"
+        );
+    } else {
+        eprintln!("note: this go has no `go test -skip`; checked with -run's identical matcher");
+    }
+}
+
+#[test]
+fn ginkgos_regexp_skips_exactly_the_quarantined_spec() {
+    if !go_available() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root.join("fixtures/go-project"), dir.path());
+    // The id ingest gives Ginkgo's JUnit testcase classname="KubeVirt Suite"
+    // name="[It] [sig-compute] VM lifecycle should start [Conformance]".
+    let pattern = export_for(
+        dir.path(),
+        "ginkgo",
+        &["KubeVirt Suite::VM lifecycle should start"],
+    );
+    // What Ginkgo matches --skip against: the suite description and the spec's full text.
+    let specs = [
+        (
+            "KubeVirt Suite [sig-compute] VM lifecycle should start [Conformance]",
+            true,
+        ),
+        ("KubeVirt Suite VM lifecycle should start", true),
+        ("KubeVirt Suite VM lifecycle should start twice", false),
+        (
+            "KubeVirt Suite [sig-compute] VM lifecycle should stop",
+            false,
+        ),
+        ("Other Suite VM lifecycle should start", false),
+    ];
+    let lines: Vec<&str> = specs.iter().map(|(spec, _)| *spec).collect();
+    let joined = lines.join("\n");
+    let out = go_test(
+        dir.path(),
+        &["-v", "-run", "^TestGinkgoSkip$"],
+        &[("COALMINE_SKIP", &pattern), ("COALMINE_SPECS", &joined)],
+    );
+    for (spec, skipped) in specs {
+        assert!(
+            out.contains(&format!("MATCH {skipped}\t{spec}\n")),
+            "{spec}: expected {skipped} with {pattern}\n{out}"
+        );
+    }
+}
