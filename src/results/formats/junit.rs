@@ -2535,6 +2535,9 @@ impl<'a> Parser<'a> {
 }
 
 #[cfg(test)]
+mod differential;
+
+#[cfg(test)]
 mod tests {
     use std::io::{BufReader, Cursor};
 
@@ -2574,7 +2577,7 @@ mod tests {
     }
 
     /// Parses `bytes` whole and one byte at a time, which must agree (errors included).
-    fn parse_bytes(bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
+    pub(super) fn parse_bytes(bytes: &[u8]) -> Result<Vec<TestCase>, ResultsErrorKind> {
         let whole = read_with(&mut Cursor::new(bytes));
         let trickled = read_with(&mut BufReader::with_capacity(1, Trickle(bytes)));
         assert_eq!(
