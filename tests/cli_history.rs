@@ -673,6 +673,7 @@ fn report_json_has_its_documented_shape() {
     assert_eq!(
         keys,
         [
+            "broken",
             "counts",
             "flakiest",
             "lanes",
@@ -682,6 +683,7 @@ fn report_json_has_its_documented_shape() {
             "stability"
         ]
     );
+    assert_eq!(report["broken"], serde_json::json!([]));
     assert_eq!(report["now"], NOW);
     assert_eq!(report["preset"], "kubevirt");
     assert_eq!(report["quarantined"], 2);
@@ -703,6 +705,11 @@ fn report_json_has_its_documented_shape() {
     assert_eq!(first["failed"], 2);
     assert_eq!(first["executions"], 20);
     assert_eq!(first["runs"], 20);
+    // One run per commit: never passed and failed on one.
+    assert_eq!(
+        (&first["flipped_commits"], &first["commits"]),
+        (&0.into(), &20.into())
+    );
     assert_eq!(flaky[2]["status"], "quarantine-now");
     assert_eq!(flaky[2]["owner"], "sig-compute");
     let stability = &report["stability"];
@@ -736,7 +743,7 @@ fn report_json_has_its_documented_shape() {
     let markdown = stdout(&coalmine(root, &["report", "--format", "md", "--now", NOW]));
     assert!(
         markdown.contains(
-            "| `pkg.Suite::flaky_now` | sig-compute | quarantine-now | 10 % | 2/20 | 20 |"
+            "| `pkg.Suite::flaky_now` | sig-compute | quarantine-now | 10 % | 2/20 | 20 | 0/20 |"
         ),
         "{markdown}"
     );
@@ -842,7 +849,8 @@ fn plan_markdown_of_a_small_case() {
          ### sig-network\n\
          \n\
          - [QUARANTINE] [sig-network] `pkg.Net::dns resolves`: quarantine now; failed 2 of 3 \
-         execution(s) (66.67 %) in 3 trusted run(s) over the last 3 days: over 20 %\n\
+         execution(s) (66.67 %) in 3 trusted run(s) over the last 3 days: over 20 %; flipped on 1 of \
+         1 commit(s)\n\
          \n\
          ### sig-storage\n\
          \n\

@@ -1,7 +1,8 @@
 //! The plan computed from the history, as `plan`, `apply` and `report` (and the plan
 //! benchmark) do it: the runs of the longest policy window, the tests with their tags, the
 //! recorded fixes, and every result of those runs streamed once from SQLite
-//! ([`History::for_each_outcome`]) into the policy's [`Aggregator`]. Optionally, in the same
+//! ([`History::for_each_outcome`]) into the policy's [`Aggregator`]; then the message of each
+//! broken test's latest failure, read from that one run. Optionally, in the same
 //! pass, every test's failure rate (`Flakiness`) for the report.
 //!
 //! Memory is the aggregator's (one `u32` per counted execution in the windows), the test names
@@ -127,7 +128,20 @@ pub fn analyse(
         fixes: &fixes,
         owners: &config.owners,
     };
-    let plan = aggregator.finish(&input);
+    let mut plan = aggregator.finish(&input);
+    // The message of each broken test's latest failure, from that run's results (few runs).
+    for broken in &mut plan.broken {
+        let batches = history.run_batches(broken.latest_failure_run_id)?;
+        broken.latest_failure_message = batches
+            .into_iter()
+            .flatten()
+            .filter(|result| {
+                result.test == broken.test
+                    && matches!(result.outcome, Outcome::Fail | Outcome::Error)
+            })
+            .filter_map(|result| result.message)
+            .next_back();
+    }
     let flakiness = rates.map(|rates| rates.finish(&tests));
     Ok(Analysis {
         plan,

@@ -459,6 +459,8 @@ mod tests {
             passed: 5,
             runs: 10,
             window_days: 3,
+            flipped_commits: 2,
+            commits: 4,
             batch_date: None,
             release_blocker: false,
             fix: None,

@@ -122,6 +122,7 @@ fn candidate_table(candidates: &[Candidate]) -> Table {
         "RATE",
         "FAILED/EXECUTIONS",
         "RUNS",
+        "FLIPPED",
         "WINDOW",
         "NOTES",
     ]);
@@ -145,11 +146,74 @@ fn candidate_table(candidates: &[Candidate]) -> Table {
             percent(candidate.rate),
             ratio(candidate.failed, candidate.failed + candidate.passed),
             candidate.runs.to_string(),
+            format!(
+                "{}/{} commits",
+                candidate.flipped_commits, candidate.commits
+            ),
             format!("{} days", candidate.window_days),
             notes.join(", "),
         ]);
     }
     table
+}
+
+/// Broken tests, one row each: the culprit range, the streak and the latest failure.
+fn broken_table(plan: &Plan) -> Table {
+    let mut table = Table::new(&[
+        "TEST",
+        "OWNER",
+        "BROKE BETWEEN",
+        "SINCE",
+        "FAILED RUNS",
+        "LATEST FAILURE",
+    ]);
+    for broken in &plan.broken {
+        table.row(vec![
+            broken.test.clone(),
+            owner_text(broken.owner.as_deref()),
+            format!(
+                "{} and {}",
+                broken
+                    .last_pass_commit
+                    .as_deref()
+                    .unwrap_or("(no pass in the history read)"),
+                broken.since_commit
+            ),
+            format!("{} ({})", show_time(broken.since), broken.since_lane),
+            broken.failed_runs.to_string(),
+            broken
+                .latest_failure_message
+                .as_deref()
+                .map(first_line)
+                .unwrap_or_else(|| format!("run {}", broken.latest_failure_run_id)),
+        ]);
+    }
+    table
+}
+
+/// The first line of a message, at most 80 characters.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(80) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_owned(),
+    }
+}
+
+/// The broken section of a plan or report: first, since quarantine would hide a regression.
+pub fn broken_section(out: &mut String, plan: &Plan, policy: &Policy) {
+    if policy.broken_min_runs == 0 {
+        return;
+    }
+    section(
+        out,
+        &format!(
+            "Broken, not flaky (failed every trusted run since a commit, at least {} runs over \
+             more than one commit; never quarantined: fix or revert the culprit)",
+            policy.broken_min_runs
+        ),
+        &broken_table(plan),
+    );
 }
 
 fn section(out: &mut String, title: &str, table: &Table) {
@@ -199,6 +263,7 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
         plan.counts.runs_in_windows,
         plan.counts.tests
     );
+    broken_section(&mut out, plan, policy);
     let (now_rule, batch_rule) = rule_titles(policy);
     section(
         &mut out,
@@ -224,6 +289,14 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
             &mut out,
             "Deferred to a later run (auto-quarantine limit)",
             &candidate_table(&plan.deferred),
+        );
+    }
+    if policy.require_flip {
+        section(
+            &mut out,
+            "Failing, not shown to be flaky (over a threshold, never passed and failed on one \
+             commit; `require_flip` holds them back)",
+            &candidate_table(&plan.not_shown_flaky),
         );
     }
 
@@ -373,7 +446,7 @@ pub fn stability_text(plan: &Plan) -> String {
         return format!("{heading}  {NOTHING_MEASURED}\n");
     };
     let verdict = |met: bool| if met { "meets" } else { "misses" };
-    format!(
+    let mut text = format!(
         "{heading}  projected {} ({} the goal), {} after this plan's quarantines\n  measured {} \
          of {} trusted runs passed ({} the goal)\n",
         percent(stability.projected),
@@ -382,7 +455,17 @@ pub fn stability_text(plan: &Plan) -> String {
         percent(measured),
         stability.measured_runs,
         verdict(measured >= stability.goal)
-    )
+    );
+    if !plan.broken.is_empty() {
+        let _ = writeln!(
+            text,
+            "  broken tests failed {} of the {} failed runs; fixed, the projection would be {}",
+            stability.broken_failed_runs,
+            stability.measured_failed_runs,
+            percent(stability.projected_without_broken)
+        );
+    }
+    text
 }
 
 /// What the stability texts say without a trusted run in the window.
@@ -488,6 +571,22 @@ pub fn plan_markdown(plan: &Plan) -> String {
         }
         for change in changes {
             let _ = writeln!(out, "- {}", change.line);
+        }
+        out.push('\n');
+    }
+    if !plan.broken.is_empty() {
+        out.push_str(
+            "### Broken, not quarantined\n\nThese fail on every run since a commit: quarantine \
+             would hide a regression. Fix or revert the culprit.\n\n",
+        );
+        for broken in &plan.broken {
+            let _ = writeln!(
+                out,
+                "- {} {}: {}",
+                marker(broken.owner.as_deref()),
+                code(&broken.test),
+                broken.reason
+            );
         }
         out.push('\n');
     }

@@ -4,23 +4,32 @@
 //! The flakiest tests are those with a failed execution in the batch window (14 days by
 //! default), counted as the policy counts (trusted runs, systemic runs left out, a flaky pass
 //! as one failure and one pass), highest failure rate first. Each has a status: `quarantined`
-//! (a `[[quarantine]]` entry), `quarantine-now`, `next-batch`, `deferred` (the plan's
-//! candidates), or `watch` (failing, under the thresholds).
+//! (a `[[quarantine]]` entry), `broken` (failing every run since a commit: never quarantined),
+//! `quarantine-now`, `next-batch`, `deferred` (the plan's candidates), `not-shown-flaky` (over
+//! a threshold, held back by `require_flip`), or `watch` (failing, under the thresholds), and
+//! the commits it flipped on (passed and failed on one commit) of those it ran on. Broken
+//! tests are listed first, as the plan lists them.
 //!
 //! The JSON shape:
 //! ```json
 //! {
 //!   "now": "2026-11-20T12:00:00Z",
 //!   "preset": "kubevirt",
+//!   "broken": [{"test": "...", "owner": "sig-storage", "since_commit": "c25",
+//!               "since": "...", "since_lane": "...", "last_pass_commit": "c24",
+//!               "last_pass": "...", "failed_runs": 12, "latest_failure_run_id": 36,
+//!               "latest_failure_message": "...", "reason": "..."}],
 //!   "flakiest": {
 //!     "window_days": 14,
 //!     "tests": [{"test": "...", "owner": "sig-compute", "status": "quarantine-now",
-//!                "rate": 0.5, "failed": 5, "executions": 10, "runs": 10}],
+//!                "rate": 0.5, "failed": 5, "executions": 10, "runs": 10,
+//!                "flipped_commits": 4, "commits": 9}],
 //!     "more": 0
 //!   },
 //!   "stability": {"window_days": 14, "projected": 0.5, "projected_after_plan": 1.0,
-//!                 "measured": 0.5, "measured_runs": 10, "goal": 0.9, "projected_met": false,
-//!                 "measured_met": false},
+//!                 "projected_without_broken": 0.5, "measured_failed_runs": 5,
+//!                 "broken_failed_runs": 0, "measured": 0.5, "measured_runs": 10, "goal": 0.9,
+//!                 "projected_met": false, "measured_met": false},
 //!   "lanes": [{"lane": "...", "required": false, "runs": 10, "failed_runs": 5, "rate": 0.5,
 //!              "distinct_failing_tests": 1, "failing_tests": ["..."],
 //!              "optional_candidate": false}],
@@ -37,9 +46,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::analysis::{self, TestRate};
-use super::output::{NOTHING_MEASURED, Table, code, stability_text};
+use super::output::{NOTHING_MEASURED, Table, broken_section, code, stability_text};
 use super::{EXIT_OK, Failure, Format, Store, exit_code, open_existing, parse_time, show_time};
-use crate::quarantine::{Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent};
+use crate::quarantine::{
+    Broken, Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
+};
 
 /// `coalmine report`.
 #[derive(Debug, Clone, Args)]
@@ -65,6 +76,8 @@ pub struct Report {
     pub now: String,
     /// The policy preset.
     pub preset: String,
+    /// Tests a change broke (failing every run since a commit), as the plan lists them.
+    pub broken: Vec<Broken>,
     /// The flakiest tests.
     pub flakiest: Flakiest,
     /// Suite stability.
@@ -95,7 +108,8 @@ pub struct FlakyTest {
     pub test: String,
     /// Its owner, if known.
     pub owner: Option<String>,
-    /// `quarantined`, `quarantine-now`, `next-batch`, `deferred` or `watch`.
+    /// `quarantined`, `broken`, `quarantine-now`, `next-batch`, `deferred`, `not-shown-flaky`
+    /// or `watch`.
     pub status: &'static str,
     /// `failed / executions`.
     pub rate: f64,
@@ -105,6 +119,10 @@ pub struct FlakyTest {
     pub executions: u64,
     /// Runs with an execution.
     pub runs: u64,
+    /// Commits on which it both passed and failed in the window.
+    pub flipped_commits: u64,
+    /// Commits it ran on in the window.
+    pub commits: u64,
 }
 
 /// Runs `coalmine report`; returns the exit code.
@@ -155,19 +173,31 @@ fn build(
         let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
         if config.quarantine.iter().any(|entry| entry.test == test) {
             "quarantined"
+        } else if plan.broken.iter().any(|broken| broken.test == test) {
+            "broken"
         } else if listed(&plan.quarantine_now) {
             "quarantine-now"
         } else if listed(&plan.next_batch) {
             "next-batch"
         } else if listed(&plan.deferred) {
             "deferred"
+        } else if listed(&plan.not_shown_flaky) {
+            "not-shown-flaky"
         } else {
             "watch"
         }
     };
+    let flips = |test: &str| {
+        plan.flips
+            .binary_search_by(|flip| flip.test.as_str().cmp(test))
+            .ok()
+            .map(|index| &plan.flips[index])
+    };
     let flaky = failing[..shown]
         .iter()
         .map(|rate| FlakyTest {
+            flipped_commits: flips(&rate.test).map_or(0, |flip| flip.flipped_commits),
+            commits: flips(&rate.test).map_or(0, |flip| flip.commits),
             test: rate.test.clone(),
             owner: config
                 .quarantine
@@ -185,6 +215,7 @@ fn build(
     Report {
         now: show_time(plan.now),
         preset: plan.preset.to_string(),
+        broken: plan.broken.clone(),
         flakiest: Flakiest {
             window_days: config.policy.batch_window_days,
             tests: flaky,
@@ -204,6 +235,7 @@ const FLAKY_HEADERS: &[&str] = &[
     "RATE",
     "FAILED/EXECUTIONS",
     "RUNS",
+    "FLIPPED COMMITS",
 ];
 
 const FLAKY_HEADERS_MD: &[&str] = &[
@@ -213,6 +245,7 @@ const FLAKY_HEADERS_MD: &[&str] = &[
     "Rate",
     "Failed/executions",
     "Runs",
+    "Flipped commits",
 ];
 
 fn flaky_table(report: &Report, name: impl Fn(&str) -> String, headers: &[&str]) -> Table {
@@ -225,6 +258,7 @@ fn flaky_table(report: &Report, name: impl Fn(&str) -> String, headers: &[&str])
             percent(test.rate),
             format!("{}/{}", test.failed, test.executions),
             test.runs.to_string(),
+            format!("{}/{}", test.flipped_commits, test.commits),
         ]);
     }
     table
@@ -266,6 +300,7 @@ fn text(report: &Report, plan: &Plan, policy: &Policy) -> String {
         report.counts.tests,
         report.quarantined
     );
+    broken_section(&mut out, plan, policy);
     let flaky = flaky_table(report, str::to_owned, FLAKY_HEADERS);
     let title = format!(
         "Flakiest tests (trusted, non-systemic runs, last {} days)",

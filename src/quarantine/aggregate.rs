@@ -4,7 +4,9 @@
 //! Memory is one `u32` per counted execution of a run inside the longest window (test id and
 //! outcome packed), plus per-test counters; test names are interned once. Per-test rates need
 //! to know which runs are systemic, which is only known once every row of a run is in, hence
-//! the compact buffer and a single time-ordered pass in `finish`.
+//! the compact buffer and a single time-ordered pass in `finish` (rates, streaks, grace),
+//! followed by one pass grouped by commit for same-commit flips. Per test, the streak state
+//! and the flip counts are a few words; per run, a commit key and its flags.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,8 +18,8 @@ use super::calendar::{add_days, batch_at, days, in_window, start_of_day, utc_dat
 use super::model::{Fix, QuarantineEntry, TestInfo, owner_of};
 use super::owners::Owners;
 use super::plan::{
-    BatchInfo, Candidate, Counts, FixProgress, GraceRelease, IssueDraft, Keep, LANE_TESTS_SHOWN,
-    LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    BatchInfo, Broken, Candidate, Counts, FixProgress, FlipCount, GraceRelease, IssueDraft, Keep,
+    LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 use super::policy::{FlakyPassCounting, Policy, Statistics, team_from_lane};
 use crate::history::model::{ResultRow, RunKind, RunRow};
@@ -291,6 +293,115 @@ impl Tally {
     }
 }
 
+/// Same-commit flips per test: for the now, batch and stability windows, the commits on which
+/// it both passed and failed, and the commits it ran on.
+struct Flips {
+    flipped: [Vec<u32>; 3],
+    commits: [Vec<u32>; 3],
+    /// Whether it passed on a commit its open streak failed on.
+    in_streak: Vec<bool>,
+    /// Whether it failed in the batch window.
+    failed_in_batch: Vec<bool>,
+}
+
+impl Flips {
+    /// Every test that failed in the batch window, by name.
+    fn listed(&self, names: &Interner) -> Vec<FlipCount> {
+        let mut listed: Vec<FlipCount> = (0..names.len())
+            .filter(|&id| self.failed_in_batch[id])
+            .map(|id| FlipCount {
+                test: names.name(id).to_owned(),
+                flipped_commits: u64::from(self.flipped[1][id]),
+                commits: u64::from(self.commits[1][id]),
+            })
+            .collect();
+        listed.sort_by(|a, b| a.test.cmp(&b.test));
+        listed
+    }
+}
+
+/// A test's latest run of failures: consecutive trusted, non-systemic runs in which it failed
+/// and did not pass (runs are ranks in time order, commits dense keys).
+#[derive(Debug, Clone, Copy, Default)]
+struct Streak {
+    /// Runs in the streak (0: none).
+    runs: u32,
+    /// The rank of its first run.
+    first: u32,
+    /// The rank of its latest run.
+    last: u32,
+    /// The commit of its first run.
+    first_commit: u32,
+    /// The commit of its latest run.
+    last_commit: u32,
+    /// Whether it spans more than one commit.
+    commits: bool,
+    /// Whether the test passed on a commit the streak failed on, seen at the streak's edges
+    /// (its last pass before the streak, the pass that ends it).
+    flipped: bool,
+    /// Failed executions and runs of the streak in the now, batch and stability windows.
+    failed: [u32; 3],
+    window_runs: [u32; 3],
+    /// The rank of the test's latest passing run, and its commit.
+    last_pass: Option<u32>,
+    last_pass_commit: u32,
+}
+
+/// What a broken streak that ended held in each window, to take out of the rates.
+struct EndedStreak {
+    failed: [u32; 3],
+    runs: [u32; 3],
+}
+
+impl Streak {
+    /// A run in which the test failed `failed` times and never passed.
+    fn fail(&mut self, commit: u32, rank: u32, failed: u32, windows: [bool; 3]) {
+        if self.runs == 0 {
+            *self = Streak {
+                first: rank,
+                first_commit: commit,
+                flipped: self.last_pass.is_some() && self.last_pass_commit == commit,
+                last_pass: self.last_pass,
+                last_pass_commit: self.last_pass_commit,
+                ..Streak::default()
+            };
+        } else {
+            self.commits |= commit != self.first_commit;
+            self.flipped |= self.last_pass.is_some() && self.last_pass_commit == commit;
+        }
+        self.runs += 1;
+        self.last = rank;
+        self.last_commit = commit;
+        for (window, inside) in windows.into_iter().enumerate() {
+            if inside {
+                self.failed[window] += failed;
+                self.window_runs[window] += 1;
+            }
+        }
+    }
+
+    /// Whether the streak so far meets the broken rule (flips found elsewhere aside).
+    fn is_broken(&self, min_runs: u32) -> bool {
+        self.runs >= min_runs && self.commits && !self.flipped
+    }
+
+    /// A run in which the test passed: the streak ends. Returns what a broken streak held.
+    fn end(&mut self, commit: u32, rank: u32, min_runs: u32) -> Option<EndedStreak> {
+        let flipped = commit == self.first_commit || commit == self.last_commit;
+        let ended =
+            (self.runs > 0 && !flipped && self.is_broken(min_runs)).then_some(EndedStreak {
+                failed: self.failed,
+                runs: self.window_runs,
+            });
+        *self = Streak {
+            last_pass: Some(rank),
+            last_pass_commit: commit,
+            ..Streak::default()
+        };
+        ended
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct LaneTally {
     runs: u64,
@@ -420,7 +531,16 @@ impl<'a, 'i> Finisher<'a, 'i> {
             (run.started_at, run.id)
         });
         let mut failing: Vec<u32> = Vec::new();
-        for &slot_index in &order {
+        // Commits as dense keys (a run without a known commit is a commit of its own), the
+        // flags each run kept once systemic runs are known, and the broken-streak state.
+        let commit_keys = self.commit_keys(&order);
+        let mut kept_flags = vec![0u8; order.len()];
+        let broken_rule = policy.broken_min_runs > 0;
+        let mut streaks = vec![Streak::default(); if broken_rule { n } else { 0 }];
+        let mut fail_executions = vec![0u32; if broken_rule { n } else { 0 }];
+        let mut stability_failures: Vec<(u32, u32)> = Vec::new();
+        for (rank, &slot_index) in order.iter().enumerate() {
+            let rank = rank as u32;
             let slot = &self.agg.slots[slot_index as usize];
             let run = &runs[slot.row];
             let entries = &self.agg.entries[slot_index as usize];
@@ -455,9 +575,16 @@ impl<'a, 'i> Finisher<'a, 'i> {
                         .map(|&id| (slot.lane, id)),
                 );
             }
+            kept_flags[rank as usize] = flags;
             if flags & STABILITY != 0 {
                 measured_runs += 1;
                 measured_clean += u64::from(!failed_here);
+                stability_failures.extend(
+                    failing
+                        .iter()
+                        .filter(|&&id| !self.quarantined(id as usize))
+                        .map(|&id| (rank, id)),
+                );
             }
             if flags & (NOW | BATCH | STABILITY | RELEASE) != 0 {
                 for &packed in entries {
@@ -482,6 +609,41 @@ impl<'a, 'i> Finisher<'a, 'i> {
                     }
                 }
             }
+            if broken_rule && flags & TRUSTED != 0 {
+                let commit = commit_keys[rank as usize];
+                let windows = [flags & NOW != 0, flags & BATCH != 0, flags & STABILITY != 0];
+                for &packed in entries {
+                    let id = (packed >> 2) as usize;
+                    if packed & 3 == FAIL {
+                        fail_executions[id] += 1;
+                    } else if streaks[id].last_pass != Some(rank) {
+                        // A pass ends a streak; a broken one's failures leave the windows.
+                        let streak = &mut streaks[id];
+                        if let Some(ended) = streak.end(commit, rank, policy.broken_min_runs) {
+                            for (window, tally) in
+                                [&mut now_tally, &mut batch_tally, &mut stability_tally]
+                                    .into_iter()
+                                    .enumerate()
+                            {
+                                let tally = &mut tally[id];
+                                debug_assert!(tally.failed >= u64::from(ended.failed[window]));
+                                debug_assert!(tally.runs >= u64::from(ended.runs[window]));
+                                tally.failed =
+                                    tally.failed.saturating_sub(u64::from(ended.failed[window]));
+                                tally.runs =
+                                    tally.runs.saturating_sub(u64::from(ended.runs[window]));
+                            }
+                        }
+                    }
+                }
+                for &id in &failing {
+                    let id = id as usize;
+                    let failed = std::mem::take(&mut fail_executions[id]);
+                    if streaks[id].last_pass != Some(rank) {
+                        streaks[id].fail(commit, rank, failed, windows);
+                    }
+                }
+            }
             if any_fix && flags & TRUSTED != 0 {
                 for &packed in entries {
                     let id = (packed >> 2) as usize;
@@ -498,6 +660,22 @@ impl<'a, 'i> Finisher<'a, 'i> {
             }
         }
 
+        let flips = self.flips(&order, &commit_keys, &kept_flags, &streaks);
+        let mut broken = Vec::new();
+        let mut is_broken = vec![false; n];
+        if broken_rule {
+            for (id, streak) in streaks.iter().enumerate() {
+                if self.quarantined(id)
+                    || !streak.is_broken(policy.broken_min_runs)
+                    || flips.in_streak[id]
+                {
+                    continue;
+                }
+                is_broken[id] = true;
+                broken.push(self.broken(id, streak, &order));
+            }
+        }
+
         let batch = batch_at(policy, now);
         let today = utc_date(now);
 
@@ -511,8 +689,9 @@ impl<'a, 'i> Finisher<'a, 'i> {
                 .filter(|score| *score > threshold)
         };
         let mut candidates = Vec::new();
+        let mut not_shown_flaky = Vec::new();
         for id in 0..n {
-            if self.quarantined(id) {
+            if self.quarantined(id) || is_broken[id] {
                 continue;
             }
             let (rule, tally, score) =
@@ -523,7 +702,21 @@ impl<'a, 'i> Finisher<'a, 'i> {
                 } else {
                     continue;
                 };
-            candidates.push(self.candidate(id, rule, tally, score, streak[id]));
+            let window = match rule {
+                Rule::Now => 0,
+                Rule::Batch => 1,
+            };
+            let flipped = (flips.flipped[window][id], flips.commits[window][id]);
+            let mut candidate = self.candidate(id, rule, tally, score, streak[id], flipped);
+            if policy.require_flip && candidate.flipped_commits == 0 {
+                candidate.reason.push_str(
+                    "; failing, not shown to be flaky: it never passed and failed on one commit \
+                     (`require_flip`)",
+                );
+                not_shown_flaky.push(candidate);
+                continue;
+            }
+            candidates.push(candidate);
         }
 
         let mut quarantine_now = Vec::new();
@@ -754,6 +947,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             }
         }
         let (mut projected, mut projected_after_plan) = (1.0f64, 1.0f64);
+        let mut projected_without_broken = 1.0f64;
         for (id, tally) in stability_tally.iter().enumerate() {
             if self.quarantined(id) || tally.counted() == 0 {
                 continue;
@@ -763,7 +957,13 @@ impl<'a, 'i> Finisher<'a, 'i> {
             if !planned[id] {
                 projected_after_plan *= pass;
             }
+            if !is_broken[id] {
+                projected_without_broken *= pass;
+            }
         }
+        stability_failures.retain(|&(_, id)| is_broken[id as usize]);
+        stability_failures.dedup_by_key(|&mut (rank, _)| rank);
+        let broken_failed_runs = stability_failures.len() as u64;
         let measured = (measured_runs > 0).then(|| measured_clean as f64 / measured_runs as f64);
         let stability = Stability {
             window_days: policy.stability_window_days,
@@ -772,11 +972,20 @@ impl<'a, 'i> Finisher<'a, 'i> {
             measured,
             measured_runs,
             goal: policy.goal,
+            projected_without_broken,
+            measured_failed_runs: measured_runs - measured_clean,
+            broken_failed_runs,
             projected_met: projected >= policy.goal,
             measured_met: measured.map(|measured| measured >= policy.goal),
         };
 
-        for list in [&mut quarantine_now, &mut next_batch, &mut deferred] {
+        broken.sort_by(|a, b| a.test.cmp(&b.test));
+        for list in [
+            &mut quarantine_now,
+            &mut next_batch,
+            &mut deferred,
+            &mut not_shown_flaky,
+        ] {
             list.sort_by(|a, b| a.test.cmp(&b.test));
         }
         grace_released.sort_by(|a, b| a.test.cmp(&b.test));
@@ -788,9 +997,11 @@ impl<'a, 'i> Finisher<'a, 'i> {
             now,
             preset: policy.preset,
             batch,
+            broken,
             quarantine_now,
             next_batch,
             deferred,
+            not_shown_flaky,
             grace_released,
             release,
             keep,
@@ -802,11 +1013,156 @@ impl<'a, 'i> Finisher<'a, 'i> {
             lanes,
             stability,
             systemic_runs,
+            flips: flips.listed(&self.agg.names),
             counts,
         }
     }
 
-    fn candidate(&self, id: usize, rule: Rule, tally: Tally, score: f64, streak: u64) -> Candidate {
+    /// Dense commit keys of the runs in `order`: equal (case-insensitive) commits share one;
+    /// a run whose commit is unknown (empty or `unknown`) has one of its own.
+    fn commit_keys(&self, order: &[u32]) -> Vec<u32> {
+        let mut keys: HashMap<String, u32> = HashMap::new();
+        let mut next = 0u32;
+        order
+            .iter()
+            .map(|&slot| {
+                let commit = self.agg.runs[self.agg.slots[slot as usize].row]
+                    .commit
+                    .trim()
+                    .to_ascii_lowercase();
+                let mut fresh = || {
+                    next += 1;
+                    next - 1
+                };
+                if commit.is_empty() || commit == "unknown" {
+                    fresh()
+                } else {
+                    *keys.entry(commit).or_insert_with(fresh)
+                }
+            })
+            .collect()
+    }
+
+    /// Same-commit flips: per commit, which tests both passed and failed in its trusted,
+    /// non-systemic runs, per window; and whether a test passed on a commit its open streak
+    /// failed on.
+    fn flips(
+        &self,
+        order: &[u32],
+        commit_keys: &[u32],
+        kept_flags: &[u8],
+        streaks: &[Streak],
+    ) -> Flips {
+        let n = self.agg.names.len();
+        let mut flips = Flips {
+            flipped: std::array::from_fn(|_| vec![0; n]),
+            commits: std::array::from_fn(|_| vec![0; n]),
+            in_streak: vec![false; n],
+            failed_in_batch: vec![false; n],
+        };
+        let mut ranks: Vec<u32> = (0..order.len() as u32)
+            .filter(|&rank| kept_flags[rank as usize] & TRUSTED != 0)
+            .collect();
+        ranks.sort_unstable_by_key(|&rank| (commit_keys[rank as usize], rank));
+        const ANY_PASS: u8 = 1 << 6;
+        const STREAK_FAIL: u8 = 1 << 7;
+        let mut bits = vec![0u8; n];
+        let mut touched: Vec<u32> = Vec::new();
+        for group in ranks.chunk_by(|a, b| commit_keys[*a as usize] == commit_keys[*b as usize]) {
+            for &rank in group {
+                let flags = kept_flags[rank as usize];
+                for &packed in &self.agg.entries[order[rank as usize] as usize] {
+                    let id = (packed >> 2) as usize;
+                    let (passed, failed) = split(packed & 3);
+                    let (passed, failed) = (passed > 0, failed > 0);
+                    let mut b = 0u8;
+                    for (window, flag) in [NOW, BATCH, STABILITY].into_iter().enumerate() {
+                        if flags & flag != 0 {
+                            b |= (u8::from(passed) | u8::from(failed) << 1) << (2 * window);
+                        }
+                    }
+                    if passed {
+                        b |= ANY_PASS;
+                    }
+                    if let Some(streak) = streaks.get(id)
+                        && failed
+                        && streak.runs > 0
+                        && rank >= streak.first
+                    {
+                        b |= STREAK_FAIL;
+                    }
+                    if bits[id] == 0 && b != 0 {
+                        touched.push(id as u32);
+                    }
+                    bits[id] |= b;
+                }
+            }
+            for &id in &touched {
+                let id = id as usize;
+                let b = std::mem::take(&mut bits[id]);
+                for window in 0..3 {
+                    match (b >> (2 * window)) & 3 {
+                        0 => {}
+                        3 => {
+                            flips.commits[window][id] += 1;
+                            flips.flipped[window][id] += 1;
+                        }
+                        _ => flips.commits[window][id] += 1,
+                    }
+                }
+                flips.in_streak[id] |= b & (ANY_PASS | STREAK_FAIL) == ANY_PASS | STREAK_FAIL;
+                flips.failed_in_batch[id] |= b & (2 << 2) != 0;
+            }
+            touched.clear();
+        }
+        flips
+    }
+
+    /// The entry of [`Plan::broken`] for a test whose open streak meets the rule.
+    fn broken(&self, id: usize, streak: &Streak, order: &[u32]) -> Broken {
+        let run_at = |rank: u32| &self.agg.runs[self.agg.slots[order[rank as usize] as usize].row];
+        let first = run_at(streak.first);
+        let latest = run_at(streak.last);
+        let last_pass = streak.last_pass.map(run_at);
+        let info = self.test_info(id);
+        let culprit = match last_pass {
+            Some(pass) => format!(
+                "broke between {} and {}: last passed at {} ({}, lane {})",
+                pass.commit, first.commit, pass.commit, pass.started_at, pass.lane
+            ),
+            None => format!(
+                "it did not pass in the last {} days",
+                self.agg.policy.horizon_days()
+            ),
+        };
+        Broken {
+            test: info.name.clone(),
+            owner: owner_of(&info, self.input.owners),
+            since_commit: first.commit.clone(),
+            since: first.started_at,
+            since_lane: first.lane.clone(),
+            last_pass_commit: last_pass.map(|run| run.commit.clone()),
+            last_pass: last_pass.map(|run| run.started_at),
+            failed_runs: u64::from(streak.runs),
+            latest_failure_run_id: latest.id,
+            latest_failure_message: None,
+            reason: format!(
+                "failed every one of its {} trusted run(s) since commit {} ({}, lane {}), over \
+                 more than one commit and never passing on one of them; {culprit}",
+                streak.runs, first.commit, first.started_at, first.lane
+            ),
+        }
+    }
+
+    fn candidate(
+        &self,
+        id: usize,
+        rule: Rule,
+        tally: Tally,
+        score: f64,
+        streak: u64,
+        (flipped_commits, commits): (u32, u32),
+    ) -> Candidate {
         let policy = self.agg.policy;
         let info = self.test_info(id);
         let (threshold, window_days) = match rule {
@@ -823,7 +1179,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         };
         let reason = format!(
             "failed {} of {} execution(s) ({}{statistic}) in {} trusted run(s) over the last {} \
-             days: over {}",
+             days: over {}; flipped on {flipped_commits} of {commits} commit(s)",
             tally.failed,
             tally.counted(),
             percent(tally.rate()),
@@ -842,6 +1198,8 @@ impl<'a, 'i> Finisher<'a, 'i> {
             passed: tally.passed,
             runs: tally.runs,
             window_days,
+            flipped_commits: u64::from(flipped_commits),
+            commits: u64::from(commits),
             batch_date: None,
             release_blocker: info.is_release_blocker(),
             fix: self.fix[id].map(|fix| fix_progress(fix, streak, policy.grace_passes)),

@@ -33,6 +33,18 @@
 //!   released when, in the last 14 days (all after `stable_by`), it had at least
 //!   `release_sample_min` (1) execution on periodic runs and no failure
 //!   (`release_max_rate` = 0). Without a `stable_by` date it stays.
+//! - **Broken, not flaky** (`broken_min_runs`, 5; 0 turns it off): a test whose trusted,
+//!   non-systemic runs have all failed since some run (a run with a passing execution of it,
+//!   a retry or a `flaky-pass` included, ends the streak), for at least that many runs over
+//!   more than one commit, and that never passed on one of those commits, is [`Broken`]: not a
+//!   quarantine candidate, whatever its rate (quarantining it would hide a regression). A
+//!   pass on a streak commit is found at the streak's edges (the last pass before it, the pass
+//!   that ends it) and, for the open streak, anywhere in the history read. A streak that met
+//!   the rule when a pass ended it was a breakage that got fixed: its failures leave the
+//!   now, batch and stability tallies, so the test is judged on the rest.
+//! - **Same-commit flips**: per test and window, the commits on which it both passed and
+//!   failed in trusted, non-systemic runs, and the commits it ran on; with `require_flip`, a
+//!   candidate without a flip in its rule's window is [`Plan::not_shown_flaky`] instead.
 //! - **Suite stability**: projected pass rate = ∏ (1 − rate) over the non-quarantined tests
 //!   with executions in the last 14 days; measured = share of trusted, non-systemic runs
 //!   without a failed non-quarantined test. Goal: at least 90 %.
@@ -91,8 +103,8 @@ pub use model::{
 };
 pub use owners::{Owners, OwnersError};
 pub use plan::{
-    BatchInfo, Candidate, Counts, FixProgress, GraceRelease, IssueDraft, Keep, LANE_TESTS_SHOWN,
-    LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    BatchInfo, Broken, Candidate, Counts, FixProgress, FlipCount, GraceRelease, IssueDraft, Keep,
+    LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 pub use policy::{
     FlakyPassCounting, MAX_DAYS, Policy, PolicyError, Preset, RequiredLane, Statistics,

@@ -42,6 +42,11 @@ pub struct Candidate {
     pub runs: u64,
     /// The window, in days.
     pub window_days: u32,
+    /// Commits in the window on which it both passed and failed (across runs, and across
+    /// retries within one run): the evidence that it is flaky.
+    pub flipped_commits: u64,
+    /// Commits in the window it had a counted execution on.
+    pub commits: u64,
     /// The batch it is proposed in (batch candidates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_date: Option<Date>,
@@ -53,6 +58,48 @@ pub struct Candidate {
     pub fix: Option<FixProgress>,
     /// A sentence saying why.
     pub reason: String,
+}
+
+/// A test that a change broke rather than a flaky one: since some run it has failed in every
+/// trusted, non-systemic run, at least `broken_min_runs` runs over more than one commit, and
+/// never passed on one of those commits. Never a quarantine candidate: quarantining it would
+/// hide the regression.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Broken {
+    /// The test's stable id.
+    pub test: String,
+    /// The owning team, if known.
+    pub owner: Option<String>,
+    /// The commit of the first failing run of the streak.
+    pub since_commit: String,
+    /// When that run started.
+    pub since: Timestamp,
+    /// Its lane.
+    pub since_lane: String,
+    /// The commit of the last run in which it passed (`None`: no pass in the history read):
+    /// the culprit is between it and `since_commit`.
+    pub last_pass_commit: Option<String>,
+    /// When that run started.
+    pub last_pass: Option<Timestamp>,
+    /// Runs it failed since (the streak).
+    pub failed_runs: u64,
+    /// The latest failing run's id.
+    pub latest_failure_run_id: i64,
+    /// The message of its latest failure, when the caller looked it up in the history.
+    pub latest_failure_message: Option<String>,
+    /// A sentence saying why.
+    pub reason: String,
+}
+
+/// How often a test that failed in the batch window flipped (passed and failed on one commit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlipCount {
+    /// The test's stable id.
+    pub test: String,
+    /// Commits on which it both passed and failed.
+    pub flipped_commits: u64,
+    /// Commits it had a counted execution on.
+    pub commits: u64,
 }
 
 /// A recorded fix and the consecutive passes seen since.
@@ -181,6 +228,13 @@ pub struct Stability {
     pub projected: f64,
     /// The same product once this plan's quarantine candidates (now and batch) are quarantined.
     pub projected_after_plan: f64,
+    /// The same product without the broken tests: what the suite would pass at once they are
+    /// fixed (`projected_without_broken - projected` is the share broken tests explain).
+    pub projected_without_broken: f64,
+    /// The runs `measured` is over that failed.
+    pub measured_failed_runs: u64,
+    /// Among them, those in which a broken test failed.
+    pub broken_failed_runs: u64,
     /// The share of trusted, non-systemic runs with executions in the window that had no
     /// failed non-quarantined test; `None` without such runs.
     pub measured: Option<f64>,
@@ -244,12 +298,17 @@ pub struct Plan {
     pub preset: Preset,
     /// The batch the batch candidates are for.
     pub batch: BatchInfo,
+    /// Tests a change broke (not flaky): never proposed for quarantine. Listed first.
+    pub broken: Vec<Broken>,
     /// Quarantine at once.
     pub quarantine_now: Vec<Candidate>,
     /// Quarantine in the batch of [`Plan::batch`].
     pub next_batch: Vec<Candidate>,
     /// Auto-quarantine only: candidates beyond `auto_quarantine_max_per_run`, for a later run.
     pub deferred: Vec<Candidate>,
+    /// With `require_flip`: tests over a threshold that never flipped on one commit in its
+    /// window, so not shown to be flaky, and not proposed.
+    pub not_shown_flaky: Vec<Candidate>,
     /// Batch candidates (or entries added by the batch in grace) whose fix passed.
     pub grace_released: Vec<GraceRelease>,
     /// Quarantined tests to release.
@@ -273,6 +332,9 @@ pub struct Plan {
     pub stability: Stability,
     /// Systemic runs within the windows, oldest first.
     pub systemic_runs: Vec<SystemicRun>,
+    /// Every test with a failed execution in the batch window, by name: the commits it
+    /// flipped on (passed and failed on one commit) and those it ran on.
+    pub flips: Vec<FlipCount>,
     /// What the plan was computed from.
     pub counts: Counts,
 }

@@ -233,6 +233,15 @@ pub struct Policy {
     pub flaky_pass: FlakyPassCounting,
     /// The branch named in release-blocker drafts, `/release-blocker <branch>` (default main).
     pub release_branch: String,
+    /// A test whose trusted, non-systemic runs have all failed for at least this many runs in a
+    /// row, over at least 2 commits, with no pass on any of those commits, is **broken**, not
+    /// flaky: never a quarantine candidate (default 5; 0 turns the rule off). See
+    /// [`crate::quarantine`] for the trade-off.
+    pub broken_min_runs: u32,
+    /// Whether a candidate must have flipped (passed and failed on one commit) in its rule's
+    /// window to be proposed; one that did not is reported as failing, not shown to be flaky
+    /// (default false).
+    pub require_flip: bool,
 }
 
 impl Default for Policy {
@@ -288,6 +297,8 @@ impl Policy {
             auto_quarantine_max_per_run: 0,
             flaky_pass: FlakyPassCounting::FailAndPass,
             release_branch: "main".to_owned(),
+            broken_min_runs: 5,
+            require_flip: false,
         }
     }
 
@@ -400,6 +411,13 @@ impl Policy {
                 return Err(PolicyError(format!("`{key}` must be at least 1")));
             }
         }
+        if self.broken_min_runs == 1 {
+            return Err(PolicyError(
+                "`broken_min_runs` = 1 cannot be met (a broken streak spans at least 2 commits, so \
+                 at least 2 runs): write 2 or more, or 0 to turn the broken rule off"
+                    .to_owned(),
+            ));
+        }
         if !(self.wilson_z.is_finite() && self.wilson_z > 0.0) {
             return Err(PolicyError(format!(
                 "`wilson_z` = {} must be a positive number (1.96 for 95 %)",
@@ -474,6 +492,8 @@ struct RawPolicy {
     auto_quarantine_max_per_run: Option<u32>,
     flaky_pass: Option<FlakyPassCounting>,
     release_branch: Option<String>,
+    broken_min_runs: Option<u32>,
+    require_flip: Option<bool>,
 }
 
 impl TryFrom<RawPolicy> for Policy {
@@ -515,6 +535,8 @@ impl TryFrom<RawPolicy> for Policy {
                 .unwrap_or(base.auto_quarantine_max_per_run),
             flaky_pass: raw.flaky_pass.unwrap_or(base.flaky_pass),
             release_branch: raw.release_branch.unwrap_or(base.release_branch),
+            broken_min_runs: raw.broken_min_runs.unwrap_or(base.broken_min_runs),
+            require_flip: raw.require_flip.unwrap_or(base.require_flip),
         };
         policy.validate()?;
         Ok(policy)

@@ -8,6 +8,8 @@ use super::*;
 use crate::history::model::{ResultRow, RunKind, RunRow};
 use crate::results::Outcome;
 
+mod broken;
+
 /// Wednesday; the batch of 2026-06-01 ended its grace on 06-03, the next is 2026-06-15.
 const NOW: &str = "2026-06-10T12:00:00Z";
 
@@ -100,6 +102,26 @@ impl Hist {
             } else {
                 Outcome::Pass
             };
+            let at = before(newest, step * index as i32);
+            self.run(RunKind::Periodic, at, &[(test, outcome)]);
+        }
+    }
+
+    /// As [`Hist::series`], with the failures spread evenly among the runs (the newest run
+    /// fails when any does), so that no run of failures looks like a breakage.
+    fn spread(
+        &mut self,
+        test: &str,
+        passes: usize,
+        fails: usize,
+        newest: Timestamp,
+        step: SignedDuration,
+    ) {
+        let total = passes + fails;
+        for index in 0..total {
+            // Bresenham: run `index` fails when the count of failures up to it steps.
+            let failed = (index + 1) * fails / total > index * fails / total;
+            let outcome = if failed { Outcome::Fail } else { Outcome::Pass };
             let at = before(newest, step * index as i32);
             self.run(RunKind::Periodic, at, &[(test, outcome)]);
         }
@@ -356,7 +378,7 @@ fn batch_rule_is_strictly_over_five_percent_in_fourteen_days() {
     ];
     for (test, passes, fails, step, expected) in cases {
         let mut hist = Hist::default();
-        hist.series(test, *passes, *fails, newest, *step);
+        hist.spread(test, *passes, *fails, newest, *step);
         let plan = hist.plan(&Policy::kubevirt(), now());
         let found = plan
             .quarantine_now
@@ -400,7 +422,7 @@ fn now_rule_is_strictly_over_twenty_percent_in_three_days() {
     ];
     for (test, passes, fails, step, expected) in cases {
         let mut hist = Hist::default();
-        hist.series(test, *passes, *fails, newest, *step);
+        hist.spread(test, *passes, *fails, newest, *step);
         let plan = hist.plan(&Policy::kubevirt(), now());
         let found = plan
             .quarantine_now
@@ -1228,7 +1250,7 @@ fn stability_multiplies_pass_rates() {
 #[test]
 fn projected_after_plan_leaves_out_the_candidates() {
     let mut hist = Hist::default();
-    hist.series("flaky", 5, 5, before(now(), hours(1)), hours(1));
+    hist.spread("flaky", 5, 5, before(now(), hours(1)), hours(1));
     hist.series(
         "ok",
         10,
@@ -1461,7 +1483,7 @@ fn min_runs_and_wilson_stop_one_failure_in_three_runs() {
     assert!(plan.quarantine_now.is_empty() && plan.next_batch.is_empty());
     // ... but a test failing half of 40 runs is still quarantined at once.
     let mut hist = Hist::default();
-    hist.series("t", 20, 20, before(now(), hours(1)), hours(1));
+    hist.spread("t", 20, 20, before(now(), hours(1)), hours(1));
     let plan = hist.plan(&wilson, now());
     assert_eq!(names(&plan.quarantine_now), ["t"]);
     let candidate = &plan.quarantine_now[0];
