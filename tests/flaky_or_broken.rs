@@ -179,3 +179,65 @@ fn a_broken_test_is_listed_first_with_its_culprit_range_and_never_quarantined() 
     assert!(body.contains("### Broken, not quarantined"), "{body}");
     assert!(body.contains("`e2e::disk attaches`"), "{body}");
 }
+
+#[test]
+fn explain_says_why_from_the_plans_own_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    seed(root);
+    let text = ok(coalmine(
+        root,
+        &["quarantine", "explain", "e2e::disk attaches", "--now", NOW],
+    ));
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("e2e::disk attaches: broken, never quarantined:"),
+        "{text}"
+    );
+    assert!(first.contains("broke between c12 and c13"), "{text}");
+    assert!(
+        text.contains("Owner: sig-compute (from the [owners] pattern \"e2e::*\")"),
+        "{text}"
+    );
+    // A spelling with tags, as a report writes it, is the same test.
+    let json: Value = serde_json::from_str(&ok(coalmine(
+        root,
+        &[
+            "quarantine",
+            "explain",
+            "[sig-compute] e2e::vm migrates",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+        ],
+    )))
+    .unwrap();
+    assert_eq!(json["test"], "e2e::vm migrates");
+    assert_eq!(json["decision"], "next-batch");
+    assert_eq!(json["rules"][1]["rule"], "batch");
+    assert_eq!(json["rules"][1]["met"], true);
+    assert_eq!(json["rules"][1]["flipped_commits"], 6);
+    // The plan says the same.
+    let plan: Value = serde_json::from_str(&ok(coalmine(
+        root,
+        &["quarantine", "plan", "--format", "json", "--now", NOW],
+    )))
+    .unwrap();
+    assert_eq!(
+        json["verdict"].as_str().unwrap(),
+        format!(
+            "quarantine in the next batch: {}",
+            plan["next_batch"][0]["reason"].as_str().unwrap()
+        )
+    );
+    // An unknown test names the closest ids, and fails.
+    let output = coalmine(
+        root,
+        &["quarantine", "explain", "e2e::vm start", "--now", NOW],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no test `e2e::vm start`"), "{stderr}");
+    assert!(stderr.contains("  e2e::vm starts"), "{stderr}");
+}

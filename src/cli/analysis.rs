@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::history::{History, HistoryError, OutcomeRow, RunRow};
 use crate::quarantine::calendar::{days_before, in_window};
 use crate::quarantine::{
-    Aggregator, Fix, FlakyPassCounting, Plan, PlanInput, Policy, QuarantineConfig, TestInfo,
-    TestKey, owner_of, parse_tags,
+    Aggregator, Explanation, Fix, FlakyPassCounting, Plan, PlanInput, Policy, QuarantineConfig,
+    TestInfo, TestKey, owner_of, parse_tags,
 };
 use crate::results::Outcome;
 
@@ -30,6 +30,8 @@ pub struct Analysis {
     pub tests: Vec<TestInfo>,
     /// Per-test failure rates, when asked for.
     pub flakiness: Option<Vec<TestRate>>,
+    /// Why the test asked about is or is not a candidate ([`explain`]).
+    pub explanation: Option<Explanation>,
 }
 
 /// One test's failure rate over the report window.
@@ -55,6 +57,27 @@ pub fn analyse(
     config: &QuarantineConfig,
     now: Timestamp,
     flakiness: bool,
+) -> Result<Analysis, HistoryError> {
+    analyse_watching(history, config, now, flakiness, None)
+}
+
+/// [`analyse`], with the [`Explanation`] of `test` (its id as the history records it) from the
+/// same pass.
+pub fn explain(
+    history: &History,
+    config: &QuarantineConfig,
+    now: Timestamp,
+    test: &str,
+) -> Result<Analysis, HistoryError> {
+    analyse_watching(history, config, now, false, Some(test))
+}
+
+fn analyse_watching(
+    history: &History,
+    config: &QuarantineConfig,
+    now: Timestamp,
+    flakiness: bool,
+    watch: Option<&str>,
 ) -> Result<Analysis, HistoryError> {
     let policy = &config.policy;
     let since = days_before(now, policy.horizon_days());
@@ -105,6 +128,9 @@ pub fn analyse(
     };
 
     let mut aggregator = Aggregator::new(&runs, policy, now);
+    if let Some(test) = watch {
+        aggregator.watch(test);
+    }
     let mut rates = flakiness.then(|| Flakiness::new(&runs, policy, now, tests.len()));
     // Each test's key, looked up when the test is first seen (`None`: not yet; `Some(None)`:
     // past the most tests the aggregator keeps).
@@ -128,7 +154,7 @@ pub fn analyse(
         fixes: &fixes,
         owners: &config.owners,
     };
-    let mut plan = aggregator.finish(&input);
+    let (mut plan, explanation) = aggregator.finish_explained(&input);
     // The message of each broken test's latest failure, from that run's results (few runs).
     for broken in &mut plan.broken {
         let batches = history.run_batches(broken.latest_failure_run_id)?;
@@ -147,6 +173,7 @@ pub fn analyse(
         plan,
         tests,
         flakiness,
+        explanation,
     })
 }
 

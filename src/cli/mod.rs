@@ -1,12 +1,13 @@
 //! The history commands of the `coalmine` binary: `ingest`, `report` and `quarantine
-//! plan|apply|export|fixed`. They live in the library (not the binary) so that the binary,
+//! plan|apply|explain|export|fixed`. They live in the library (not the binary) so that the binary,
 //! the integration tests and the benchmarks share one code path: `src/main.rs` only declares
 //! the subcommands (with the argument structs defined here) and calls each module's `run`.
 //!
 //! - [`ingest`]: JUnit XML files and folders into the history, as one run.
 //! - [`report`]: flakiest tests, suite stability, lanes.
-//! - [`quarantine`]: the plan and `fixed` (records a fix), with [`apply`] (edits harness.toml)
-//!   and [`export`] (skip lists for other runners).
+//! - [`quarantine`]: the plan, `explain` (why a test is or is not a candidate) and `fixed`
+//!   (records a fix), with [`apply`] (edits harness.toml) and [`export`] (skip lists for
+//!   other runners).
 //! - [`analysis`]: the plan computed from the history by streaming it into the policy's
 //!   [`Aggregator`](crate::quarantine::Aggregator).
 //! - [`output`]: text tables, Markdown and the plan's renderings.
@@ -201,13 +202,7 @@ pub fn parse_time(text: &str) -> Result<Timestamp, String> {
     ))
 }
 
-/// A time as printed: RFC 3339 in UTC, to the second.
-pub fn show_time(at: Timestamp) -> String {
-    at.round(jiff::Unit::Second)
-        .unwrap_or(at)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+pub use crate::quarantine::calendar::show_time;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,6 @@
-//! `coalmine quarantine plan|apply|export|fixed`.
+//! `coalmine quarantine plan|apply|explain|export|fixed`.
+
+use std::path::Path;
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
@@ -9,6 +11,7 @@ use super::output::{plan_markdown, plan_text};
 use super::{
     EXIT_OK, Failure, Format, Store, analysis, exit_code, open_existing, parse_time, show_time,
 };
+use crate::history::History;
 use crate::ingest::normalise;
 use crate::suggest::closest_first;
 
@@ -27,6 +30,12 @@ pub enum QuarantineCommand {
     /// Print the quarantined tests of harness.toml as a skip list for another test runner.
     #[command(long_about = EXPORT_HELP)]
     Export(ExportArgs),
+    /// Why TEST is, or is not, a quarantine candidate: the decisive line first, then every
+    /// rule with its numbers (window, executions, rate, threshold, Wilson bound, same-commit
+    /// flips), what was left out and why (untrusted runs by kind, systemic runs, runs after
+    /// --now), the broken rule's streak, the owner and where it came from, and the quarantine
+    /// entry with its release progress. Computed by the same pass as `plan`.
+    Explain(ExplainArgs),
     /// Record that a fix for TEST landed at a commit: a batch candidate whose fix then passes
     /// `[policy] grace_passes` (5) consecutive executions leaves the batch during its grace
     /// period.
@@ -75,6 +84,23 @@ pub struct PlanArgs {
     pub store: Store,
 }
 
+/// `coalmine quarantine explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The test, by its id in the history (bracket tags and `[QUARANTINE]` in it are ignored).
+    #[arg(value_name = "TEST")]
+    pub test: String,
+    /// How to print it: text, or JSON (`md` prints the text).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The instant to explain the plan of (runs after it are ignored): RFC 3339 or a day
+    /// [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
+    #[command(flatten)]
+    pub store: Store,
+}
+
 /// `coalmine quarantine fixed`.
 #[derive(Debug, Clone, Args)]
 pub struct FixedArgs {
@@ -98,6 +124,7 @@ pub fn run(command: &QuarantineCommand) -> u8 {
         QuarantineCommand::Plan(args) => exit_code(plan(args)),
         QuarantineCommand::Apply(args) => apply::run(args),
         QuarantineCommand::Export(args) => export::run(args),
+        QuarantineCommand::Explain(args) => exit_code(explain(args)),
         QuarantineCommand::Fixed(args) => exit_code(fixed(args)),
     }
 }
@@ -142,35 +169,7 @@ fn fixed(args: &FixedArgs) -> Result<u8, Failure> {
     }
     let path = args.store.history_path_lazily()?;
     let mut history = open_existing(&path)?;
-    let tests = history.tests().map_err(|error| error.to_string())?;
-    let known = |name: &str| tests.iter().any(|test| test.name == name);
-    let (normalised, _) = normalise(&args.test);
-    let test = if known(&args.test) {
-        args.test.clone()
-    } else if known(&normalised) {
-        normalised
-    } else {
-        let closest = closest_first(&normalised, tests.iter().map(|test| test.name.as_str()));
-        let shown: Vec<String> = closest
-            .iter()
-            .take(SUGGESTIONS)
-            .map(|name| format!("  {name}"))
-            .collect();
-        return Err(if shown.is_empty() {
-            format!(
-                "no test `{}` in the history {}: it holds no test yet",
-                args.test,
-                path.display()
-            )
-        } else {
-            format!(
-                "no test `{}` in the history {}; the closest known names:\n{}",
-                args.test,
-                path.display(),
-                shown.join("\n")
-            )
-        });
-    };
+    let test = known_test(&history, &path, &args.test)?;
     let at = args.at.unwrap_or_else(Timestamp::now);
     history
         .record_fix(&test, args.commit.trim(), at)
@@ -181,5 +180,63 @@ fn fixed(args: &FixedArgs) -> Result<u8, Failure> {
         args.commit.trim(),
         show_time(at)
     );
+    Ok(EXIT_OK)
+}
+
+/// The history's id for `given`: as given, or normalised as ingest normalises names; else an
+/// error naming the closest known ids.
+fn known_test(history: &History, path: &Path, given: &str) -> Result<String, Failure> {
+    let tests = history.tests().map_err(|error| error.to_string())?;
+    let known = |name: &str| tests.iter().any(|test| test.name == name);
+    let (normalised, _) = normalise(given);
+    if known(given) {
+        return Ok(given.to_owned());
+    }
+    if known(&normalised) {
+        return Ok(normalised);
+    }
+    let closest = closest_first(&normalised, tests.iter().map(|test| test.name.as_str()));
+    let shown: Vec<String> = closest
+        .iter()
+        .take(SUGGESTIONS)
+        .map(|name| format!("  {name}"))
+        .collect();
+    Err(if shown.is_empty() {
+        format!(
+            "no test `{given}` in the history {}: it holds no test yet",
+            path.display()
+        )
+    } else {
+        format!(
+            "no test `{given}` in the history {}; the closest known names:\n{}",
+            path.display(),
+            shown.join("\n")
+        )
+    })
+}
+
+fn explain(args: &ExplainArgs) -> Result<u8, Failure> {
+    let config = args.store.config()?;
+    let quarantine = config
+        .as_ref()
+        .map(|config| config.quarantine.clone())
+        .unwrap_or_default();
+    let path = args.store.history_path(config.as_ref())?;
+    let history = open_existing(&path)?;
+    let test = known_test(&history, &path, &args.test)?;
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let explanation = analysis::explain(&history, &quarantine, now, &test)
+        .map_err(|error| error.to_string())?
+        .explanation
+        .ok_or_else(|| {
+            format!("`{test}` could not be explained: the history has too many tests")
+        })?;
+    let text = match args.format {
+        Format::Table | Format::Md => explanation.text(&quarantine.policy),
+        Format::Json => {
+            serde_json::to_string_pretty(&explanation).map_err(|error| error.to_string())? + "\n"
+        }
+    };
+    print!("{text}");
     Ok(EXIT_OK)
 }

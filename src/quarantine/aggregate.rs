@@ -15,6 +15,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use jiff::Timestamp;
 
 use super::calendar::{add_days, batch_at, days, in_window, start_of_day, utc_date};
+use super::explain::Explanation;
 use super::model::{Fix, QuarantineEntry, TestInfo, owner_of};
 use super::owners::Owners;
 use super::plan::{
@@ -24,6 +25,8 @@ use super::plan::{
 use super::policy::{FlakyPassCounting, Policy, Statistics, team_from_lane};
 use crate::history::model::{ResultRow, RunKind, RunRow};
 use crate::results::Outcome;
+
+mod explaining;
 
 /// What the policy needs besides the history, the policy and the time.
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +116,9 @@ pub struct Aggregator<'a> {
     entries: Vec<Vec<u32>>,
     cache: Option<(i64, Option<u32>)>,
     counts: Counts,
+    /// The test [`Aggregator::watch`] asked about, and every row of it (run slot, outcome).
+    watched: Option<u32>,
+    watched_rows: Vec<(u32, Outcome)>,
 }
 
 impl<'a> Aggregator<'a> {
@@ -189,7 +195,16 @@ impl<'a> Aggregator<'a> {
             entries,
             cache: None,
             counts,
+            watched: None,
+            watched_rows: Vec::new(),
         }
+    }
+
+    /// Keeps every row of `test` (whatever its run and outcome), so that
+    /// [`finish_explained`](Aggregator::finish_explained) can say what was counted and what
+    /// was left out. Call it before adding rows.
+    pub fn watch(&mut self, test: &str) {
+        self.watched = self.names.intern(test);
     }
 
     /// Adds one result row.
@@ -245,6 +260,9 @@ impl<'a> Aggregator<'a> {
     /// Keeps one execution of test `id` in the run at `slot`, when the run is in a window and
     /// the outcome counts.
     fn push(&mut self, slot: usize, id: u32, outcome: Outcome) {
+        if self.watched == Some(id) {
+            self.watched_rows.push((slot as u32, outcome));
+        }
         if !self.slots[slot].kept {
             return;
         }
@@ -262,6 +280,12 @@ impl<'a> Aggregator<'a> {
 
     /// Applies the policy to everything added.
     pub fn finish(self, input: &PlanInput<'_>) -> Plan {
+        Finisher::new(self, input).run().0
+    }
+
+    /// [`finish`](Aggregator::finish), with the [`Explanation`] of the test given to
+    /// [`watch`](Aggregator::watch) (`None` when none was).
+    pub fn finish_explained(self, input: &PlanInput<'_>) -> (Plan, Option<Explanation>) {
         Finisher::new(self, input).run()
     }
 }
@@ -505,7 +529,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         }
     }
 
-    fn run(self) -> Plan {
+    fn run(self) -> (Plan, Option<Explanation>) {
         let policy = self.agg.policy;
         let now = self.agg.now;
         let n = self.agg.names.len();
@@ -539,6 +563,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let mut streaks = vec![Streak::default(); if broken_rule { n } else { 0 }];
         let mut fail_executions = vec![0u32; if broken_rule { n } else { 0 }];
         let mut stability_failures: Vec<(u32, u32)> = Vec::new();
+        let mut breakage_left_out = [0u64; 3];
         for (rank, &slot_index) in order.iter().enumerate() {
             let rank = rank as u32;
             let slot = &self.agg.slots[slot_index as usize];
@@ -620,6 +645,11 @@ impl<'a, 'i> Finisher<'a, 'i> {
                         // A pass ends a streak; a broken one's failures leave the windows.
                         let streak = &mut streaks[id];
                         if let Some(ended) = streak.end(commit, rank, policy.broken_min_runs) {
+                            if self.agg.watched == Some(id as u32) {
+                                for (window, failed) in ended.failed.iter().enumerate() {
+                                    breakage_left_out[window] += u64::from(*failed);
+                                }
+                            }
                             for (window, tally) in
                                 [&mut now_tally, &mut batch_tally, &mut stability_tally]
                                     .into_iter()
@@ -680,14 +710,8 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let today = utc_date(now);
 
         // Candidates.
-        let threshold_met = |tally: &Tally, threshold: f64| -> Option<f64> {
-            if tally.counted() == 0 || tally.runs < u64::from(policy.min_runs) {
-                return None;
-            }
-            policy
-                .score(tally.failed, tally.counted())
-                .filter(|score| *score > threshold)
-        };
+        let threshold_met =
+            |tally: &Tally, threshold: f64| -> Option<f64> { meets(policy, tally, threshold) };
         let mut candidates = Vec::new();
         let mut not_shown_flaky = Vec::new();
         for id in 0..n {
@@ -993,7 +1017,33 @@ impl<'a, 'i> Finisher<'a, 'i> {
         keep.sort_by(|a, b| a.test.cmp(&b.test));
         let mut counts = self.agg.counts.clone();
         counts.tests = n as u64;
-        Plan {
+        let explanation = self.agg.watched.map(|id| {
+            let id = id as usize;
+            let lists = Lists {
+                broken: &broken,
+                quarantine_now: &quarantine_now,
+                next_batch: &next_batch,
+                deferred: &deferred,
+                not_shown_flaky: &not_shown_flaky,
+                grace_released: &grace_released,
+                release: &release,
+                keep: &keep,
+            };
+            let tallies = [now_tally[id], batch_tally[id]];
+            self.explain(ExplainInput {
+                id,
+                lists,
+                tallies,
+                release: release_tally[id],
+                last_release_failure: last_release_failure[id],
+                streak: streaks.get(id).copied(),
+                flips: &flips,
+                breakage_left_out,
+                order: &order,
+                systemic_runs: &systemic_runs,
+            })
+        });
+        let plan = Plan {
             now,
             preset: policy.preset,
             batch,
@@ -1015,7 +1065,8 @@ impl<'a, 'i> Finisher<'a, 'i> {
             systemic_runs,
             flips: flips.listed(&self.agg.names),
             counts,
-        }
+        };
+        (plan, explanation)
     }
 
     /// Dense commit keys of the runs in `order`: equal (case-insensitive) commits share one;
@@ -1227,6 +1278,44 @@ impl<'a, 'i> Finisher<'a, 'i> {
             was_quarantined: false,
         })
     }
+}
+
+/// The score of a quarantine rule when `tally` meets it: some execution, at least `min_runs`
+/// runs, and the score (rate or Wilson bound) strictly over `threshold`.
+fn meets(policy: &Policy, tally: &Tally, threshold: f64) -> Option<f64> {
+    if tally.counted() == 0 || tally.runs < u64::from(policy.min_runs) {
+        return None;
+    }
+    policy
+        .score(tally.failed, tally.counted())
+        .filter(|score| *score > threshold)
+}
+
+/// The plan's lists, for [`Finisher::explain`] to find its test in.
+struct Lists<'p> {
+    broken: &'p [Broken],
+    quarantine_now: &'p [Candidate],
+    next_batch: &'p [Candidate],
+    deferred: &'p [Candidate],
+    not_shown_flaky: &'p [Candidate],
+    grace_released: &'p [GraceRelease],
+    release: &'p [Release],
+    keep: &'p [Keep],
+}
+
+/// What [`Finisher::explain`] reads of the finished fold for its test.
+struct ExplainInput<'p> {
+    id: usize,
+    lists: Lists<'p>,
+    /// The now and batch windows' tallies.
+    tallies: [Tally; 2],
+    release: Tally,
+    last_release_failure: Option<Timestamp>,
+    streak: Option<Streak>,
+    flips: &'p Flips,
+    breakage_left_out: [u64; 3],
+    order: &'p [u32],
+    systemic_runs: &'p [SystemicRun],
 }
 
 fn fix_progress(fix: &Fix, streak: u64, needed: u32) -> FixProgress {

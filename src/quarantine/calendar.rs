@@ -67,3 +67,11 @@ pub fn batch_at(policy: &Policy, now: Timestamp) -> BatchInfo {
         in_grace: date <= today && today < grace_ends,
     }
 }
+
+/// A time as the commands print it: `2026-11-20T03:00:00Z`, rounded to the second.
+pub fn show_time(at: Timestamp) -> String {
+    at.round(jiff::Unit::Second)
+        .unwrap_or(at)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}

@@ -90,6 +90,7 @@
 mod aggregate;
 pub mod calendar;
 mod dates;
+mod explain;
 pub mod generator;
 mod model;
 mod owners;
@@ -97,6 +98,10 @@ mod plan;
 mod policy;
 
 pub use aggregate::{Aggregator, PlanInput, TestKey, percent, plan};
+pub use explain::{
+    Decision, Explanation, LeftOut, OwnerSource, QuarantineProgress, RuleCheck, StreakInfo,
+    SystemicExecution, UntrustedKind,
+};
 pub use model::{
     Fix, QuarantineConfig, QuarantineEntry, RELEASE_BLOCKER_TAG, TestInfo, owner_of, parse_tags,
     same_commit,

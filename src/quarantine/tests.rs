@@ -9,6 +9,7 @@ use crate::history::model::{ResultRow, RunKind, RunRow};
 use crate::results::Outcome;
 
 mod broken;
+mod explain;
 
 /// Wednesday; the batch of 2026-06-01 ended its grace on 06-03, the next is 2026-06-15.
 const NOW: &str = "2026-06-10T12:00:00Z";

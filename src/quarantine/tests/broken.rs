@@ -5,7 +5,7 @@
 use super::*;
 
 /// One periodic run per `(commit, outcomes)`, an hour apart, the last one an hour before now.
-fn timeline(hist: &mut Hist, runs: &[(&str, &[(&str, Outcome)])]) -> Vec<i64> {
+pub(super) fn timeline(hist: &mut Hist, runs: &[(&str, &[(&str, Outcome)])]) -> Vec<i64> {
     let count = runs.len() as i32;
     runs.iter()
         .enumerate()
@@ -23,7 +23,7 @@ fn timeline(hist: &mut Hist, runs: &[(&str, &[(&str, Outcome)])]) -> Vec<i64> {
 }
 
 /// `passes` passing runs on commits c01.., then `fails` failing ones on the next commits.
-fn broke_at(hist: &mut Hist, test: &str, passes: usize, fails: usize) -> Vec<i64> {
+pub(super) fn broke_at(hist: &mut Hist, test: &str, passes: usize, fails: usize) -> Vec<i64> {
     let runs: Vec<(String, [(&str, Outcome); 1])> = (0..passes + fails)
         .map(|index| {
             let outcome = if index < passes {
