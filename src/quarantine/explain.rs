@@ -171,6 +171,11 @@ pub struct QuarantineProgress {
     /// The latest failed execution counted for release, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<Timestamp>,
+    /// Whole days without a counted failure so far, from the later of the latest failure and
+    /// the start of `stable_by` (or `since`, without one).
+    pub clean_days: u32,
+    /// The clean days release needs (`release_days`).
+    pub needed_days: u32,
     /// Why it stays or is released.
     pub reason: String,
 }
@@ -296,7 +301,7 @@ impl Explanation {
                 let _ = writeln!(
                     out,
                     "Quarantined since {}{}: {} execution(s) counted for release in the last {} \
-                 days, {} failed{}{}; {}",
+                 days, {} failed{}; clean for {} of the {} days release needs{}; {}",
                     entry.since,
                     entry
                         .stable_by
@@ -309,6 +314,8 @@ impl Explanation {
                         .last_failure
                         .map(|at| format!(" (the latest at {})", show_time(at)))
                         .unwrap_or_default(),
+                    progress.clean_days,
+                    progress.needed_days,
                     progress
                         .earliest_release
                         .map(|date| format!(", earliest release {date}"))

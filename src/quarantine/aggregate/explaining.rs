@@ -297,6 +297,13 @@ impl Finisher<'_, '_> {
                 executions: input.release.counted(),
                 failed: input.release.failed,
                 last_failure: input.last_release_failure,
+                clean_days: {
+                    let from = super::start_of_day(entry.stable_by.unwrap_or(entry.since));
+                    let from = input.last_release_failure.map_or(from, |at| at.max(from));
+                    u32::try_from(now.duration_since(from).as_hours().max(0) / 24)
+                        .unwrap_or(u32::MAX)
+                },
+                needed_days: policy.release_days,
                 reason: keep
                     .map(|keep| keep.reason.clone())
                     .or_else(|| release.map(|release| release.reason.clone()))

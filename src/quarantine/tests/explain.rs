@@ -189,5 +189,6 @@ fn a_flip_across_retries_and_a_quarantined_test_are_explained() {
     assert_eq!(explanation.owner_source, OwnerSource::QuarantineEntry);
     let progress = explanation.quarantine.as_ref().unwrap();
     assert_eq!(progress.earliest_release, Some(date("2026-06-19")));
+    assert_eq!((progress.clean_days, progress.needed_days), (0, 14));
     insta::assert_snapshot!("quarantined", text);
 }
