@@ -85,7 +85,7 @@ fn build(path: &Path) {
 fn plan_only(path: &Path) {
     let started = Instant::now();
     let history = History::open(path).expect("opening the history");
-    let analysis = analyse(&history, &QuarantineConfig::default(), end(), false).expect("planning");
+    let analysis = analyse(&history, &QuarantineConfig::default(), end()).expect("planning");
     let elapsed = started.elapsed().as_secs_f64();
     let plan = &analysis.plan;
     println!(

@@ -2,24 +2,22 @@
 //! benchmark) do it: the runs of the longest policy window, the tests with their tags, the
 //! recorded fixes, and every result of those runs streamed once from SQLite
 //! ([`History::for_each_outcome`]) into the policy's [`Aggregator`]; then the message of each
-//! broken test's latest failure, read from that one run. Optionally, in the same
-//! pass, every test's failure rate (`Flakiness`) for the report.
+//! broken test's latest failure, read from that one run. The report's per-test rates are the
+//! plan's own ([`Plan::failing`]).
 //!
-//! Memory is the aggregator's (one `u32` per counted execution in the windows), the test names
-//! (once), and for the report one run's results at a time.
+//! Memory is the aggregator's (one `u32` per counted execution in the windows) and the test
+//! names (once).
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
-use serde::Serialize;
-
-use crate::history::{History, HistoryError, OutcomeRow, RunRow};
-use crate::quarantine::calendar::{days_before, in_window};
+use crate::history::{History, HistoryError, OutcomeRow};
+use crate::quarantine::calendar::days_before;
 use crate::quarantine::{
-    Aggregator, Explanation, Fix, FlakyPassCounting, Plan, PlanInput, Policy, QuarantineConfig,
-    TestInfo, TestKey, owner_of, parse_tags,
+    Aggregator, Explanation, Fix, Plan, PlanInput, QuarantineConfig, TestInfo, TestKey, owner_of,
+    parse_tags,
 };
 use crate::results::Outcome;
+use jiff::Timestamp;
 
 /// A plan and what it was computed from.
 #[derive(Debug)]
@@ -28,37 +26,17 @@ pub struct Analysis {
     pub plan: Plan,
     /// Every test the history knows, with its tags (stored ones and those in its name).
     pub tests: Vec<TestInfo>,
-    /// Per-test failure rates, when asked for.
-    pub flakiness: Option<Vec<TestRate>>,
     /// Why the test asked about is or is not a candidate ([`explain`]).
     pub explanation: Option<Explanation>,
 }
 
-/// One test's failure rate over the report window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TestRate {
-    /// The test's id.
-    pub test: String,
-    /// `failed / executions`.
-    pub rate: f64,
-    /// Failed executions (fail, error, and flaky passes counted as a failure and a pass).
-    pub failed: u64,
-    /// Counted executions (passed + failed).
-    pub executions: u64,
-    /// Distinct trusted, non-systemic runs with an execution.
-    pub runs: u64,
-}
-
-/// Computes the plan as of `now` from `history` and the quarantine tables of harness.toml;
-/// with `flakiness`, also every test's failure rate over the batch window (trusted,
-/// non-systemic runs, as the policy counts).
+/// Computes the plan as of `now` from `history` and the quarantine tables of harness.toml.
 pub fn analyse(
     history: &History,
     config: &QuarantineConfig,
     now: Timestamp,
-    flakiness: bool,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, flakiness, None)
+    analyse_watching(history, config, now, None)
 }
 
 /// [`analyse`], with the [`Explanation`] of `test` (its id as the history records it) from the
@@ -69,14 +47,13 @@ pub fn explain(
     now: Timestamp,
     test: &str,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, false, Some(test))
+    analyse_watching(history, config, now, Some(test))
 }
 
 fn analyse_watching(
     history: &History,
     config: &QuarantineConfig,
     now: Timestamp,
-    flakiness: bool,
     watch: Option<&str>,
 ) -> Result<Analysis, HistoryError> {
     let policy = &config.policy;
@@ -131,7 +108,6 @@ fn analyse_watching(
     if let Some(test) = watch {
         aggregator.watch(test);
     }
-    let mut rates = flakiness.then(|| Flakiness::new(&runs, policy, now, tests.len()));
     // Each test's key, looked up when the test is first seen (`None`: not yet; `Some(None)`:
     // past the most tests the aggregator keeps).
     let mut keys: Vec<Option<Option<TestKey>>> = vec![None; tests.len()];
@@ -143,9 +119,6 @@ fn analyse_watching(
         match key {
             Some(key) => aggregator.add_keyed(row.run_id, key, row.outcome),
             None => aggregator.add_result(row.run_id, &tests[index].name, row.outcome),
-        }
-        if let Some(rates) = rates.as_mut() {
-            rates.add(row.run_id, index, row.outcome);
         }
     })?;
     let input = PlanInput {
@@ -168,11 +141,9 @@ fn analyse_watching(
             .filter_map(|result| result.message)
             .next_back();
     }
-    let flakiness = rates.map(|rates| rates.finish(&tests));
     Ok(Analysis {
         plan,
         tests,
-        flakiness,
         explanation,
     })
 }
@@ -182,113 +153,5 @@ pub fn owner(tests: &[TestInfo], config: &QuarantineConfig, test: &str) -> Optio
     match tests.iter().find(|info| info.name == test) {
         Some(info) => owner_of(info, &config.owners),
         None => owner_of(&TestInfo::from_name(test), &config.owners),
-    }
-}
-
-/// Per-test failure rates over the batch window, counted as the policy counts: trusted runs,
-/// without systemic ones (decided per run, whose rows arrive together).
-struct Flakiness {
-    counted_runs: HashMap<i64, ()>,
-    systemic_failures: u32,
-    flaky_pass: FlakyPassCounting,
-    current: Option<i64>,
-    /// The current run's executions: (test index, passed, failed).
-    buffer: Vec<(usize, u64, u64)>,
-    failing: Vec<usize>,
-    tallies: Vec<(u64, u64, u64)>,
-    last_run: Vec<i64>,
-}
-
-impl Flakiness {
-    fn new(runs: &[RunRow], policy: &Policy, now: Timestamp, tests: usize) -> Flakiness {
-        let counted_runs = runs
-            .iter()
-            .filter(|run| {
-                policy.is_trusted(run.kind)
-                    && in_window(run.started_at, now, policy.batch_window_days)
-            })
-            .map(|run| (run.id, ()))
-            .collect();
-        Flakiness {
-            counted_runs,
-            systemic_failures: policy.systemic_failures,
-            flaky_pass: policy.flaky_pass,
-            current: None,
-            buffer: Vec::new(),
-            failing: Vec::new(),
-            tallies: vec![(0, 0, 0); tests],
-            last_run: vec![i64::MIN; tests],
-        }
-    }
-
-    fn add(&mut self, run: i64, test: usize, outcome: Outcome) {
-        if self.current != Some(run) {
-            self.flush();
-            self.current = Some(run);
-        }
-        if !self.counted_runs.contains_key(&run) {
-            return;
-        }
-        let (passed, failed) = match outcome {
-            Outcome::Pass => (1, 0),
-            Outcome::Fail | Outcome::Error => (0, 1),
-            Outcome::FlakyPass => match self.flaky_pass {
-                FlakyPassCounting::FailAndPass => (1, 1),
-                FlakyPassCounting::Pass => (1, 0),
-            },
-            Outcome::Skip | Outcome::NotRun | Outcome::Xfail | Outcome::Xpass => return,
-        };
-        self.buffer.push((test, passed, failed));
-    }
-
-    fn flush(&mut self) {
-        let Some(run) = self.current else {
-            return;
-        };
-        self.failing.clear();
-        self.failing.extend(
-            self.buffer
-                .iter()
-                .filter(|(_, _, failed)| *failed > 0)
-                .map(|(test, _, _)| *test),
-        );
-        self.failing.sort_unstable();
-        self.failing.dedup();
-        if (self.failing.len() as u64) < u64::from(self.systemic_failures) {
-            for &(test, passed, failed) in &self.buffer {
-                let tally = &mut self.tallies[test];
-                tally.0 += passed;
-                tally.1 += failed;
-                if self.last_run[test] != run {
-                    self.last_run[test] = run;
-                    tally.2 += 1;
-                }
-            }
-        }
-        self.buffer.clear();
-    }
-
-    fn finish(mut self, tests: &[TestInfo]) -> Vec<TestRate> {
-        self.flush();
-        let mut rates: Vec<TestRate> = self
-            .tallies
-            .iter()
-            .enumerate()
-            .filter(|(_, (passed, failed, _))| passed + failed > 0)
-            .map(|(index, &(passed, failed, runs))| TestRate {
-                test: tests[index].name.clone(),
-                rate: failed as f64 / (passed + failed) as f64,
-                failed,
-                executions: passed + failed,
-                runs,
-            })
-            .collect();
-        rates.sort_by(|a, b| {
-            b.rate
-                .total_cmp(&a.rate)
-                .then(b.failed.cmp(&a.failed))
-                .then(a.test.cmp(&b.test))
-        });
-        rates
     }
 }

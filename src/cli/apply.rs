@@ -105,7 +105,7 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
     let history = open_existing(&path)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let quarantine = &config.quarantine;
-    let plan = analysis::analyse(&history, quarantine, now, false)
+    let plan = analysis::analyse(&history, quarantine, now)
         .map_err(|error| error.to_string())?
         .plan;
     if plan.blocks_apply() {

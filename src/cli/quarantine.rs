@@ -138,7 +138,7 @@ fn plan(args: &PlanArgs) -> Result<u8, Failure> {
     let path = args.store.history_path(config.as_ref())?;
     let history = open_existing(&path)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
-    let plan = analysis::analyse(&history, &quarantine, now, false)
+    let plan = analysis::analyse(&history, &quarantine, now)
         .map_err(|error| error.to_string())?
         .plan;
     let text = match args.format {

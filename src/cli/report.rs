@@ -2,8 +2,9 @@
 //! text, Markdown or JSON.
 //!
 //! The flakiest tests are those with a failed execution in the batch window (14 days by
-//! default), counted as the policy counts (trusted runs, systemic runs left out, a flaky pass
-//! as one failure and one pass), highest failure rate first. Each has a status: `quarantined`
+//! default), counted by the policy itself ([`Plan::failing`]: trusted runs, systemic runs
+//! left out, a flaky pass as one failure and one pass, a fixed breakage's failures left out),
+//! highest failure rate first. Each has a status: `quarantined`
 //! (a `[[quarantine]]` entry), `broken` (failing every run since a commit: never quarantined),
 //! `quarantine-now`, `next-batch`, `deferred` (the plan's candidates), `not-shown-flaky` (over
 //! a threshold, held back by `require_flip`), or `watch` (failing, under the thresholds), and
@@ -45,11 +46,12 @@ use clap::Args;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::analysis::{self, TestRate};
+use super::analysis;
 use super::output::{NOTHING_MEASURED, Table, broken_section, code, stability_text};
 use super::{EXIT_OK, Failure, Format, Store, exit_code, open_existing, parse_time, show_time};
+use crate::ingest::normalise;
 use crate::quarantine::{
-    Broken, Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
+    Broken, Counts, FailingTest, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
 };
 
 /// `coalmine report`.
@@ -140,15 +142,8 @@ fn report(args: &ReportArgs) -> Result<u8, Failure> {
     let history = open_existing(&path)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let analysis =
-        analysis::analyse(&history, &quarantine, now, true).map_err(|error| error.to_string())?;
-    let rates = analysis.flakiness.unwrap_or_default();
-    let report = build(
-        &analysis.plan,
-        &quarantine,
-        &analysis.tests,
-        &rates,
-        args.top,
-    );
+        analysis::analyse(&history, &quarantine, now).map_err(|error| error.to_string())?;
+    let report = build(&analysis.plan, &quarantine, &analysis.tests, args.top);
     let text = match args.format {
         Format::Json => {
             serde_json::to_string_pretty(&report).map_err(|error| error.to_string())? + "\n"
@@ -164,14 +159,27 @@ fn build(
     plan: &Plan,
     config: &QuarantineConfig,
     tests: &[crate::quarantine::TestInfo],
-    rates: &[TestRate],
     top: usize,
 ) -> Report {
-    let failing: Vec<&TestRate> = rates.iter().filter(|rate| rate.failed > 0).collect();
+    // Highest failure rate first, as the policy counts it.
+    let mut failing: Vec<&FailingTest> = plan.failing.iter().collect();
+    failing.sort_by(|a, b| {
+        b.rate
+            .total_cmp(&a.rate)
+            .then(b.failed.cmp(&a.failed))
+            .then(a.test.cmp(&b.test))
+    });
     let shown = failing.len().min(top);
+    // A `[[quarantine]]` entry names its test as the history does, or as a report writes it.
+    let entry_of = |test: &str| {
+        config
+            .quarantine
+            .iter()
+            .find(|entry| entry.test == test || normalise(&entry.test).0 == test)
+    };
     let status = |test: &str| -> &'static str {
         let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
-        if config.quarantine.iter().any(|entry| entry.test == test) {
+        if entry_of(test).is_some() {
             "quarantined"
         } else if plan.broken.iter().any(|broken| broken.test == test) {
             "broken"
@@ -187,29 +195,20 @@ fn build(
             "watch"
         }
     };
-    let flips = |test: &str| {
-        plan.flips
-            .binary_search_by(|flip| flip.test.as_str().cmp(test))
-            .ok()
-            .map(|index| &plan.flips[index])
-    };
     let flaky = failing[..shown]
         .iter()
         .map(|rate| FlakyTest {
-            flipped_commits: flips(&rate.test).map_or(0, |flip| flip.flipped_commits),
-            commits: flips(&rate.test).map_or(0, |flip| flip.commits),
             test: rate.test.clone(),
-            owner: config
-                .quarantine
-                .iter()
-                .find(|entry| entry.test == rate.test)
+            owner: entry_of(&rate.test)
                 .map(|entry| entry.owner.clone())
                 .or_else(|| analysis::owner(tests, config, &rate.test)),
             status: status(&rate.test),
             rate: rate.rate,
             failed: rate.failed,
-            executions: rate.executions,
+            executions: rate.failed + rate.passed,
             runs: rate.runs,
+            flipped_commits: rate.flipped_commits,
+            commits: rate.commits,
         })
         .collect();
     Report {

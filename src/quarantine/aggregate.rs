@@ -19,7 +19,7 @@ use super::explain::Explanation;
 use super::model::{Fix, QuarantineEntry, TestInfo, owner_of};
 use super::owners::Owners;
 use super::plan::{
-    BatchInfo, Broken, Candidate, Counts, FixProgress, FlipCount, GraceRelease, IssueDraft, Keep,
+    BatchInfo, Broken, Candidate, Counts, FailingTest, FixProgress, GraceRelease, IssueDraft, Keep,
     LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 use super::policy::{FlakyPassCounting, Policy, Statistics, team_from_lane};
@@ -324,17 +324,19 @@ struct Flips {
     commits: [Vec<u32>; 3],
     /// Whether it passed on a commit its open streak failed on.
     in_streak: Vec<bool>,
-    /// Whether it failed in the batch window.
-    failed_in_batch: Vec<bool>,
 }
 
 impl Flips {
-    /// Every test that failed in the batch window, by name.
-    fn listed(&self, names: &Interner) -> Vec<FlipCount> {
-        let mut listed: Vec<FlipCount> = (0..names.len())
-            .filter(|&id| self.failed_in_batch[id])
-            .map(|id| FlipCount {
+    /// Every test with a counted failure in the batch window, by name.
+    fn failing(&self, names: &Interner, batch: &[Tally]) -> Vec<FailingTest> {
+        let mut listed: Vec<FailingTest> = (0..names.len())
+            .filter(|&id| batch[id].failed > 0)
+            .map(|id| FailingTest {
                 test: names.name(id).to_owned(),
+                rate: batch[id].rate(),
+                failed: batch[id].failed,
+                passed: batch[id].passed,
+                runs: batch[id].runs,
                 flipped_commits: u64::from(self.flipped[1][id]),
                 commits: u64::from(self.commits[1][id]),
             })
@@ -1063,7 +1065,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             lanes,
             stability,
             systemic_runs,
-            flips: flips.listed(&self.agg.names),
+            failing: flips.failing(&self.agg.names, &batch_tally),
             counts,
         };
         (plan, explanation)
@@ -1109,7 +1111,6 @@ impl<'a, 'i> Finisher<'a, 'i> {
             flipped: std::array::from_fn(|_| vec![0; n]),
             commits: std::array::from_fn(|_| vec![0; n]),
             in_streak: vec![false; n],
-            failed_in_batch: vec![false; n],
         };
         let mut ranks: Vec<u32> = (0..order.len() as u32)
             .filter(|&rank| kept_flags[rank as usize] & TRUSTED != 0)
@@ -1162,7 +1163,6 @@ impl<'a, 'i> Finisher<'a, 'i> {
                     }
                 }
                 flips.in_streak[id] |= b & (ANY_PASS | STREAK_FAIL) == ANY_PASS | STREAK_FAIL;
-                flips.failed_in_batch[id] |= b & (2 << 2) != 0;
             }
             touched.clear();
         }

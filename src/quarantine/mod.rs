@@ -108,7 +108,7 @@ pub use model::{
 };
 pub use owners::{Owners, OwnersError};
 pub use plan::{
-    BatchInfo, Broken, Candidate, Counts, FixProgress, FlipCount, GraceRelease, IssueDraft, Keep,
+    BatchInfo, Broken, Candidate, Counts, FailingTest, FixProgress, GraceRelease, IssueDraft, Keep,
     LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 pub use policy::{

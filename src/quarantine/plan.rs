@@ -91,11 +91,20 @@ pub struct Broken {
     pub reason: String,
 }
 
-/// How often a test that failed in the batch window flipped (passed and failed on one commit).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FlipCount {
+/// A test with a counted failure in the batch window: its rate, as the policy counts it, and
+/// its same-commit flips.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailingTest {
     /// The test's stable id.
     pub test: String,
+    /// `failed / (passed + failed)`.
+    pub rate: f64,
+    /// Failed executions (a fixed breakage's left out).
+    pub failed: u64,
+    /// Passed executions.
+    pub passed: u64,
+    /// Distinct trusted, non-systemic runs with an execution.
+    pub runs: u64,
     /// Commits on which it both passed and failed.
     pub flipped_commits: u64,
     /// Commits it had a counted execution on.
@@ -332,9 +341,10 @@ pub struct Plan {
     pub stability: Stability,
     /// Systemic runs within the windows, oldest first.
     pub systemic_runs: Vec<SystemicRun>,
-    /// Every test with a failed execution in the batch window, by name: the commits it
-    /// flipped on (passed and failed on one commit) and those it ran on.
-    pub flips: Vec<FlipCount>,
+    /// Every test with a counted failure in the batch window (trusted, non-systemic runs; a
+    /// fixed breakage's failures left out), by name, quarantined ones included: what `report`
+    /// lists as the flakiest tests.
+    pub failing: Vec<FailingTest>,
     /// What the plan was computed from.
     pub counts: Counts,
 }

@@ -157,9 +157,13 @@ fn a_flaky_test_flips_on_its_commits_and_is_proposed() {
         candidate.reason
     );
     assert_eq!(
-        plan.flips,
-        [FlipCount {
+        plan.failing,
+        [FailingTest {
             test: "t".to_owned(),
+            rate: 6.0 / 36.0,
+            failed: 6,
+            passed: 30,
+            runs: 36,
             flipped_commits: 6,
             commits: 12
         }]
@@ -238,6 +242,8 @@ fn broken_then_fixed_is_an_ordinary_test_and_flaky_after_it_is_proposed() {
     let candidate = &plan.quarantine_now[0];
     assert_eq!((candidate.failed, candidate.passed), (4, 15));
     assert_eq!(candidate.flipped_commits, 4);
+    // The report's rates are the plan's: the breakage is left out there too.
+    assert_eq!((plan.failing[0].failed, plan.failing[0].passed), (4, 15));
 }
 
 #[test]
