@@ -49,6 +49,7 @@ use jiff::Timestamp;
 
 use crate::config::{Config, ConfigErrorKind};
 use crate::history::History;
+use crate::quarantine::QuarantineConfig;
 
 /// Done.
 pub const EXIT_OK: u8 = 0;
@@ -147,6 +148,20 @@ impl Store {
             )),
             None => Ok(History::resolve_path(None, &current_dir()?)),
         }
+    }
+
+    /// What the reading commands (`plan`, `explain`, `report`) start from: the quarantine
+    /// tables of harness.toml (empty without one), the history's path, and the history, which
+    /// must exist.
+    pub fn for_reading(&self) -> Result<(QuarantineConfig, PathBuf, History), Failure> {
+        let config = self.config()?;
+        let quarantine = config
+            .as_ref()
+            .map(|config| config.quarantine.clone())
+            .unwrap_or_default();
+        let path = self.history_path(config.as_ref())?;
+        let history = open_existing(&path)?;
+        Ok((quarantine, path, history))
     }
 
     /// The history path without a harness.toml at hand: harness.toml is loaded only when

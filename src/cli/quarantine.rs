@@ -130,13 +130,7 @@ pub fn run(command: &QuarantineCommand) -> u8 {
 }
 
 fn plan(args: &PlanArgs) -> Result<u8, Failure> {
-    let config = args.store.config()?;
-    let quarantine = config
-        .as_ref()
-        .map(|config| config.quarantine.clone())
-        .unwrap_or_default();
-    let path = args.store.history_path(config.as_ref())?;
-    let history = open_existing(&path)?;
+    let (quarantine, _, history) = args.store.for_reading()?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let plan = analysis::analyse(&history, &quarantine, now)
         .map_err(|error| error.to_string())?
@@ -216,13 +210,7 @@ fn known_test(history: &History, path: &Path, given: &str) -> Result<String, Fai
 }
 
 fn explain(args: &ExplainArgs) -> Result<u8, Failure> {
-    let config = args.store.config()?;
-    let quarantine = config
-        .as_ref()
-        .map(|config| config.quarantine.clone())
-        .unwrap_or_default();
-    let path = args.store.history_path(config.as_ref())?;
-    let history = open_existing(&path)?;
+    let (quarantine, path, history) = args.store.for_reading()?;
     let test = known_test(&history, &path, &args.test)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let explanation = analysis::explain(&history, &quarantine, now, &test)

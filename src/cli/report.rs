@@ -48,7 +48,7 @@ use serde::Serialize;
 
 use super::analysis;
 use super::output::{NOTHING_MEASURED, Table, broken_section, code, stability_text};
-use super::{EXIT_OK, Failure, Format, Store, exit_code, open_existing, parse_time, show_time};
+use super::{EXIT_OK, Failure, Format, Store, exit_code, parse_time, show_time};
 use crate::ingest::normalise;
 use crate::quarantine::{
     Broken, Counts, FailingTest, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
@@ -133,13 +133,7 @@ pub fn run(args: &ReportArgs) -> u8 {
 }
 
 fn report(args: &ReportArgs) -> Result<u8, Failure> {
-    let config = args.store.config()?;
-    let quarantine = config
-        .as_ref()
-        .map(|config| config.quarantine.clone())
-        .unwrap_or_default();
-    let path = args.store.history_path(config.as_ref())?;
-    let history = open_existing(&path)?;
+    let (quarantine, _, history) = args.store.for_reading()?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let analysis =
         analysis::analyse(&history, &quarantine, now).map_err(|error| error.to_string())?;
