@@ -88,6 +88,7 @@
 //! the 3 s and 500 MB budget (see [`generator::HistorySpec::large`]).
 
 mod aggregate;
+mod auto;
 pub mod calendar;
 mod dates;
 pub mod generator;
@@ -104,11 +105,11 @@ pub use model::{
 pub use owners::{Owners, OwnersError};
 pub use plan::{
     BatchInfo, Broken, Candidate, Counts, FixProgress, FlipCount, GraceRelease, IssueDraft, Keep,
-    LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 pub use policy::{
-    FlakyPassCounting, MAX_DAYS, Policy, PolicyError, Preset, RequiredLane, Statistics,
-    team_from_lane, wilson_lower_bound,
+    FlakyPassCounting, MAX_DAYS, Policy, PolicyError, Preset, QuarantineRule, RequiredLane,
+    Statistics, team_from_lane, wilson_lower_bound,
 };
 
 #[cfg(test)]
