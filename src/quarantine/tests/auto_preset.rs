@@ -390,6 +390,27 @@ fn rule_5_two_failures_within_72_hours_at_least_24_hours_apart_per_lane() {
         assert_eq!(chosen(&hist), expected, "failures {fail_hours:?} hours ago");
     }
 
+    // With `min_failure_interval_hours = 0` the spread is not checked (the robot's
+    // `minInterval <= 0`), and the count alone decides.
+    let no_spread = Policy {
+        min_failure_interval_hours: 0,
+        ..robot()
+    };
+    for (fail_hours, met) in [(&[2i64, 3][..], true), (&[4, 200], false), (&[4], false)] {
+        let mut hist = Hist::default();
+        presubmits(&mut hist, LANE, "t", 19 * fail_hours.len(), fail_hours);
+        let expected: &[&str] = if met { &["t"] } else { &[] };
+        let plan = hist.plan(&no_spread, now());
+        assert_eq!(names(&plan.quarantine_now), expected, "{fail_hours:?}");
+    }
+    let three = Policy {
+        min_recent_failures: 3,
+        ..robot()
+    };
+    let mut hist = Hist::default();
+    presubmits(&mut hist, LANE, "t", 38, &[4, 36]);
+    assert_eq!(proposed(&hist.plan(&three, now())), Vec::<&str>::new());
+
     // Failures of different lanes are never combined: 5 % on each lane, one recent failure on
     // each, 32 hours apart.
     let mut hist = Hist::default();
@@ -473,6 +494,30 @@ fn rule_6_one_lane_suffices_and_the_most_recent_failures_go_first_one_per_plan()
         .map(|lane| lane.lane.as_str())
         .collect();
     assert_eq!(lanes, [LANE]);
+}
+
+#[test]
+fn rule_6_ties_break_by_total_then_busiest_lane_day_then_average_then_name() {
+    // Failures on the same days, equal totals at every day neither failed: the robot's
+    // `AllFailures` tie-breaks, in its order. Names are chosen so that the name alone would
+    // pick the other test.
+    // Sum: "zz" failed once more 13 days and 18 hours ago (the busiest lane-day is 2 for both,
+    // over three lane-days each).
+    let mut hist = Hist::default();
+    presubmits(&mut hist, LANE, "aa", 76, &[4, 5, 30, 330]);
+    presubmits(&mut hist, NETWORK, "zz", 95, &[4, 5, 30, 330, 331]);
+    assert_eq!(chosen(&hist), ["zz"]);
+    // Max: 3 + 1 against 2 + 2 on one lane, over two (lane, day) pairs each.
+    let mut hist = Hist::default();
+    presubmits(&mut hist, LANE, "zz", 36, &[2, 3, 4, 30]);
+    presubmits(&mut hist, LANE, "aa", 36, &[2, 3, 30, 31]);
+    assert_eq!(chosen(&hist), ["zz"]);
+    // Avg: 2 + 2 over two (lane, day) pairs against 2 + 1 + 1 over three.
+    let mut hist = Hist::default();
+    presubmits(&mut hist, LANE, "zz", 26, &[2, 3, 30, 31]);
+    presubmits(&mut hist, LANE, "aa", 27, &[2, 3, 30]);
+    presubmits(&mut hist, NETWORK, "aa", 0, &[31]);
+    assert_eq!(chosen(&hist), ["zz"]);
 }
 
 // ---------------------------------------------------------------------------------------------
