@@ -1179,17 +1179,23 @@ fn stability_without_trusted_runs_claims_nothing() {
     );
 }
 
-/// Under the auto-quarantine preset there are no batches: the plan shows none, and says that
-/// either rule quarantines at once.
+/// Under the auto-quarantine preset there are no batches: the plan shows none, says which rule
+/// quarantines at once, lane by lane, notes that every lane counts without `required_lanes`,
+/// and defers all but the test with the most recent failures.
 #[test]
 fn auto_quarantine_plans_show_no_batch() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     seed(root);
+    // The seed's runs are periodic, one every 12 hours: count them, and look back further.
     let harness = std::fs::read_to_string(root.join("harness.toml")).unwrap();
     write(
         &root.join("harness.toml"),
-        &harness.replace("[policy]\n", "[policy]\npreset = \"auto-quarantine\"\n"),
+        &harness.replace(
+            "[policy]\n",
+            "[policy]\npreset = \"auto-quarantine\"\ntrusted_kinds = [\"periodic\"]\n\
+             max_failure_age_hours = 200\nmin_failure_interval_hours = 12\n",
+        ),
     );
     let output = coalmine(root, &["quarantine", "plan", "--now", NOW]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
@@ -1197,15 +1203,36 @@ fn auto_quarantine_plans_show_no_batch() {
     assert!(!text.contains("next batch"), "{text}");
     assert!(
         text.contains(
-            "Quarantine now (auto-quarantine of at most 1 per plan: over 20 % in the last 3 \
-             days, or over 5 % in the last 14 days):\n  TEST"
+            "Quarantine now (auto-quarantine of at most 1 per plan, the most recent failures \
+             first: on one lane, failed in at least 5 % of its runs in the last 14 days, and at \
+             least 2 times in the last 200 hours, at least 12 hours apart):\n  TEST"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Note: per-lane rule: `required_lanes` is empty, so every lane of periodic runs counts"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("lane periodic-e2e-sig-compute: 2 recent failures, 12 h apart"),
         "{text}"
     );
     assert!(
         text.contains("Deferred to a later run (auto-quarantine limit):"),
         "{text}"
     );
+    let plan = json(&coalmine(
+        root,
+        &["quarantine", "plan", "--format", "json", "--now", NOW],
+    ));
+    assert_eq!(tests_of(&plan["quarantine_now"]), ["pkg.Suite::flaky_now"]);
+    assert_eq!(
+        tests_of(&plan["deferred"]),
+        ["other.Thing::orphan_test", "pkg.Suite::flaky_batch"]
+    );
+    assert_eq!(plan["quarantine_now"][0]["rule"], "per-lane");
 }
 
 /// jest writes `name=""` for a test with an empty title: recorded under its suite, with a

@@ -464,6 +464,7 @@ mod tests {
             batch_date: None,
             release_blocker: false,
             fix: None,
+            lanes: Vec::new(),
             reason: "failed 5 of 10 execution(s) (50 %)".to_owned(),
         }
     }

@@ -140,6 +140,17 @@ fn candidate_table(candidates: &[Candidate]) -> Table {
                 fix.commit, fix.consecutive_passes, fix.needed
             ));
         }
+        if let Some(lane) = candidate.lanes.first() {
+            let apart = lane
+                .newest_recent_failure
+                .duration_since(lane.oldest_recent_failure);
+            notes.push(format!(
+                "lane {}: {} recent failures, {} h apart",
+                lane.lane,
+                lane.recent_failures,
+                apart.as_hours()
+            ));
+        }
         table.row(vec![
             candidate.test.clone(),
             owner_text(candidate.owner.as_deref()),
@@ -238,6 +249,23 @@ fn rule_titles(policy: &Policy) -> (String, String) {
         percent(policy.batch_rate),
         policy.batch_window_days
     );
+    if policy.is_per_lane() {
+        // KubeVirt's robot: lane by lane, at once, up to the limit.
+        return (
+            format!(
+                " (auto-quarantine of at most {} per plan, the most recent failures first: on \
+                 one lane, failed in at least {} of its runs in the last {} days, and at least {} \
+                 times in the last {} hours, at least {} hours apart)",
+                policy.auto_quarantine_max_per_run,
+                percent(policy.batch_rate),
+                policy.batch_window_days,
+                policy.min_recent_failures,
+                policy.max_failure_age_hours,
+                policy.min_failure_interval_hours
+            ),
+            String::new(),
+        );
+    }
     if policy.is_auto() {
         // No batches: either rule quarantines at once, up to the limit.
         (
@@ -263,6 +291,9 @@ pub fn plan_text(plan: &Plan, policy: &Policy) -> String {
         plan.counts.runs_in_windows,
         plan.counts.tests
     );
+    for note in &plan.notes {
+        let _ = writeln!(out, "Note: {note}.\n");
+    }
     broken_section(&mut out, plan, policy);
     let (now_rule, batch_rule) = rule_titles(policy);
     section(
@@ -552,6 +583,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
         plan.next_batch.len(),
         plan.release.len() + plan.grace_released.len()
     );
+    for note in &plan.notes {
+        let _ = writeln!(out, "Note: {note}.\n");
+    }
     if changes.is_empty() {
         out.push_str("No test to quarantine or release.\n\n");
     }

@@ -14,13 +14,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use jiff::Timestamp;
 
+use super::auto::{self, LaneRule};
 use super::calendar::{add_days, batch_at, days, in_window, start_of_day, utc_date};
 use super::explain::Explanation;
 use super::model::{Fix, QuarantineEntry, TestInfo, owner_of};
 use super::owners::Owners;
 use super::plan::{
     BatchInfo, Broken, Candidate, Counts, FailingTest, FixProgress, GraceRelease, IssueDraft, Keep,
-    LANE_TESTS_SHOWN, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
 };
 use super::policy::{FlakyPassCounting, Policy, Statistics, team_from_lane};
 use crate::history::model::{ResultRow, RunKind, RunRow};
@@ -309,6 +310,15 @@ impl Tally {
         self.passed + self.failed
     }
 
+    /// The per-lane rule's numbers as a tally: the lane's runs, failed or not.
+    fn of_lane(lane: &LaneImpact) -> Tally {
+        Tally {
+            passed: lane.runs - lane.failed_runs,
+            failed: lane.failed_runs,
+            runs: lane.runs,
+        }
+    }
+
     fn rate(&self) -> f64 {
         match self.counted() {
             0 => 0.0,
@@ -377,6 +387,9 @@ struct Streak {
 struct EndedStreak {
     failed: [u32; 3],
     runs: [u32; 3],
+    /// Its first and last run (ranks), for the per-lane rule.
+    first: u32,
+    last: u32,
 }
 
 impl Streak {
@@ -418,6 +431,8 @@ impl Streak {
             (self.runs > 0 && !flipped && self.is_broken(min_runs)).then_some(EndedStreak {
                 failed: self.failed,
                 runs: self.window_runs,
+                first: self.first,
+                last: self.last,
             });
         *self = Streak {
             last_pass: Some(rank),
@@ -566,6 +581,9 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let mut fail_executions = vec![0u32; if broken_rule { n } else { 0 }];
         let mut stability_failures: Vec<(u32, u32)> = Vec::new();
         let mut breakage_left_out = [0u64; 3];
+        let mut per_lane = policy
+            .is_per_lane()
+            .then(|| LaneRule::new(policy, now, &self.agg.lanes));
         for (rank, &slot_index) in order.iter().enumerate() {
             let rank = rank as u32;
             let slot = &self.agg.slots[slot_index as usize];
@@ -603,6 +621,18 @@ impl<'a, 'i> Finisher<'a, 'i> {
                 );
             }
             kept_flags[rank as usize] = flags;
+            if let Some(per_lane) = &mut per_lane {
+                let systemic = failing.len() as u64 >= u64::from(policy.systemic_failures);
+                let in_window = slot.flags & BATCH != 0;
+                per_lane.run(
+                    slot.lane,
+                    rank,
+                    run.started_at,
+                    in_window,
+                    systemic,
+                    &failing,
+                );
+            }
             if flags & STABILITY != 0 {
                 measured_runs += 1;
                 measured_clean += u64::from(!failed_here);
@@ -652,6 +682,9 @@ impl<'a, 'i> Finisher<'a, 'i> {
                                     breakage_left_out[window] += u64::from(*failed);
                                 }
                             }
+                            if let Some(per_lane) = &mut per_lane {
+                                per_lane.forget(id as u32, ended.first, ended.last);
+                            }
                             for (window, tally) in
                                 [&mut now_tally, &mut batch_tally, &mut stability_tally]
                                     .into_iter()
@@ -692,6 +725,9 @@ impl<'a, 'i> Finisher<'a, 'i> {
             }
         }
 
+        let names = &self.agg.names;
+        let per_lane =
+            per_lane.map(|rule| rule.finish(&self.agg.lanes, |id| names.name(id as usize)));
         let flips = self.flips(&order, &commit_keys, &kept_flags, &streaks);
         let mut broken = Vec::new();
         let mut is_broken = vec![false; n];
@@ -716,24 +752,41 @@ impl<'a, 'i> Finisher<'a, 'i> {
             |tally: &Tally, threshold: f64| -> Option<f64> { meets(policy, tally, threshold) };
         let mut candidates = Vec::new();
         let mut not_shown_flaky = Vec::new();
-        for id in 0..n {
+        // The per-lane rule's tests come in the robot's order, the others by id.
+        let ids: Vec<usize> = match &per_lane {
+            Some(found) => found.order().collect(),
+            None => (0..n).collect(),
+        };
+        for id in ids {
             if self.quarantined(id) || is_broken[id] {
                 continue;
             }
-            let (rule, tally, score) =
-                if let Some(score) = threshold_met(&now_tally[id], policy.now_rate) {
-                    (Rule::Now, now_tally[id], score)
-                } else if let Some(score) = threshold_met(&batch_tally[id], policy.batch_rate) {
-                    (Rule::Batch, batch_tally[id], score)
-                } else {
-                    continue;
-                };
+            let lane_match = per_lane.as_ref().and_then(|found| found.get(id));
+            let (rule, tally, score) = if let Some(found) = lane_match {
+                (
+                    Rule::PerLane,
+                    Tally::of_lane(found.top()),
+                    found.top().score,
+                )
+            } else if per_lane.is_some() {
+                continue;
+            } else if let Some(score) = threshold_met(&now_tally[id], policy.now_rate) {
+                (Rule::Now, now_tally[id], score)
+            } else if let Some(score) = threshold_met(&batch_tally[id], policy.batch_rate) {
+                (Rule::Batch, batch_tally[id], score)
+            } else {
+                continue;
+            };
             let window = match rule {
                 Rule::Now => 0,
-                Rule::Batch => 1,
+                Rule::Batch | Rule::PerLane => 1,
             };
             let flipped = (flips.flipped[window][id], flips.commits[window][id]);
             let mut candidate = self.candidate(id, rule, tally, score, streak[id], flipped);
+            if let Some(found) = lane_match {
+                candidate.reason = found.reason(policy, flipped);
+                candidate.lanes = found.lanes.clone();
+            }
             if policy.require_flip && candidate.flipped_commits == 0 {
                 candidate.reason.push_str(
                     "; failing, not shown to be flaky: it never passed and failed on one commit \
@@ -750,13 +803,16 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let mut deferred = Vec::new();
         let mut grace_released = Vec::new();
         if policy.is_auto() {
-            candidates.sort_by(|a, b| {
-                a.rule
-                    .cmp(&b.rule)
-                    .then(b.score.total_cmp(&a.score))
-                    .then(b.failed.cmp(&a.failed))
-                    .then(a.test.cmp(&b.test))
-            });
+            // The per-lane rule's candidates are in the robot's order already.
+            if per_lane.is_none() {
+                candidates.sort_by(|a, b| {
+                    a.rule
+                        .cmp(&b.rule)
+                        .then(b.score.total_cmp(&a.score))
+                        .then(b.failed.cmp(&a.failed))
+                        .then(a.test.cmp(&b.test))
+                });
+            }
             let limit = policy.auto_quarantine_max_per_run as usize;
             for (rank, mut candidate) in candidates.into_iter().enumerate() {
                 if rank < limit {
@@ -772,7 +828,8 @@ impl<'a, 'i> Finisher<'a, 'i> {
         } else {
             for mut candidate in candidates {
                 match candidate.rule {
-                    Rule::Now => quarantine_now.push(candidate),
+                    // Per-lane without a limit (a policy built by hand): at once.
+                    Rule::Now | Rule::PerLane => quarantine_now.push(candidate),
                     Rule::Batch => match self.grace_release(&candidate, batch) {
                         Some(release) => grace_released.push(release),
                         None => {
@@ -1067,6 +1124,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             systemic_runs,
             failing: flips.failing(&self.agg.names, &batch_tally),
             counts,
+            notes: auto::notes(policy),
         };
         (plan, explanation)
     }
@@ -1218,7 +1276,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let info = self.test_info(id);
         let (threshold, window_days) = match rule {
             Rule::Now => (policy.now_rate, policy.now_window_days),
-            Rule::Batch => (policy.batch_rate, policy.batch_window_days),
+            Rule::Batch | Rule::PerLane => (policy.batch_rate, policy.batch_window_days),
         };
         let statistic = match policy.statistics {
             Statistics::Plain => String::new(),
@@ -1254,6 +1312,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             batch_date: None,
             release_blocker: info.is_release_blocker(),
             fix: self.fix[id].map(|fix| fix_progress(fix, streak, policy.grace_passes)),
+            lanes: Vec::new(),
             reason,
         }
     }

@@ -17,6 +17,9 @@ pub enum Rule {
     Now,
     /// Over `batch_rate` in the last `batch_window_days`: quarantine in the next batch.
     Batch,
+    /// The per-lane rule of KubeVirt's robot (`quarantine_rule = "per-lane"`): quarantine at
+    /// once, within `auto_quarantine_max_per_run`. See [`Candidate::lanes`].
+    PerLane,
 }
 
 /// A test that meets a quarantine rule.
@@ -28,17 +31,19 @@ pub struct Candidate {
     pub owner: Option<String>,
     /// The rule met.
     pub rule: Rule,
-    /// `failed / (passed + failed)` in the window.
+    /// `failed / (passed + failed)` in the window. Per-lane rule: the impact on the first of
+    /// [`Candidate::lanes`], the share of that lane's counted runs in which it failed.
     pub rate: f64,
     /// The statistic compared with the threshold: `rate`, or its Wilson lower bound.
     pub score: f64,
-    /// The threshold it is over.
+    /// The threshold it is over (per-lane rule: at least).
     pub threshold: f64,
-    /// Failed executions in the window.
+    /// Failed executions in the window (per-lane rule: the lane's runs in which it failed).
     pub failed: u64,
-    /// Passed executions in the window.
+    /// Passed executions in the window (per-lane rule: the lane's other counted runs).
     pub passed: u64,
-    /// Distinct trusted, non-systemic runs with an execution of it in the window.
+    /// Distinct trusted, non-systemic runs with an execution of it in the window (per-lane
+    /// rule: the lane's counted runs, systemic ones included).
     pub runs: u64,
     /// The window, in days.
     pub window_days: u32,
@@ -56,8 +61,41 @@ pub struct Candidate {
     /// The recorded fix, if any, and how far it got towards leaving the batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<FixProgress>,
+    /// Per-lane rule: every lane on which it met the rule, the highest impact first (as the
+    /// robot's pull request lists them); empty for the other rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lanes: Vec<LaneImpact>,
     /// A sentence saying why.
     pub reason: String,
+}
+
+/// A lane on which a test met the per-lane rule: its impact over `batch_window_days` and its
+/// recent failures (runs started at most `max_failure_age_hours` before `now`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LaneImpact {
+    /// The lane (CI job) name.
+    pub lane: String,
+    /// Whether it is listed in `required_lanes` (false when that list is empty and every lane
+    /// counts).
+    pub required: bool,
+    /// The lane's counted runs (of `trusted_kinds`, with a counted execution) in the window,
+    /// systemic ones included.
+    pub runs: u64,
+    /// Those in which the test failed.
+    pub failed_runs: u64,
+    /// Among them, the systemic ones (`systemic_failures` or more failed tests): they count,
+    /// as in the robot, as long as one failure is not in such a run.
+    pub clustered_failed_runs: u64,
+    /// `failed_runs / runs`.
+    pub impact: f64,
+    /// The statistic compared with `batch_rate`: `impact`, or its Wilson lower bound.
+    pub score: f64,
+    /// Failed runs among the recent ones.
+    pub recent_failures: u64,
+    /// When the oldest recent failing run started.
+    pub oldest_recent_failure: Timestamp,
+    /// When the newest recent failing run started.
+    pub newest_recent_failure: Timestamp,
 }
 
 /// A test that a change broke rather than a flaky one: since some run it has failed in every
@@ -313,7 +351,8 @@ pub struct Plan {
     pub quarantine_now: Vec<Candidate>,
     /// Quarantine in the batch of [`Plan::batch`].
     pub next_batch: Vec<Candidate>,
-    /// Auto-quarantine only: candidates beyond `auto_quarantine_max_per_run`, for a later run.
+    /// Auto-quarantine only: candidates beyond `auto_quarantine_max_per_run`, for a later run
+    /// (per-lane rule: those after the first in the robot's order, most recent failures first).
     pub deferred: Vec<Candidate>,
     /// With `require_flip`: tests over a threshold that never flipped on one commit in its
     /// window, so not shown to be flaky, and not proposed.
@@ -347,6 +386,9 @@ pub struct Plan {
     pub failing: Vec<FailingTest>,
     /// What the plan was computed from.
     pub counts: Counts,
+    /// Notes on how the policy was applied (e.g. the per-lane rule counting every lane because
+    /// `required_lanes` is empty), one sentence each.
+    pub notes: Vec<String>,
 }
 
 impl Plan {

@@ -8,6 +8,7 @@ use super::*;
 use crate::history::model::{ResultRow, RunKind, RunRow};
 use crate::results::Outcome;
 
+mod auto_preset;
 mod broken;
 mod explain;
 
@@ -184,6 +185,7 @@ fn defaults_are_the_methodology() {
     assert_eq!(policy.auto_quarantine_max_per_run, 0);
     assert_eq!(policy.statistics, Statistics::Plain);
     assert_eq!(policy.min_runs, 0);
+    assert_eq!(policy.quarantine_rule, QuarantineRule::Rates);
     policy.validate().unwrap();
     Policy::auto_quarantine().validate().unwrap();
 }
@@ -213,7 +215,7 @@ required_lanes = ["pull-e2e-sig-compute", { lane = "pull-net", team = "sig-netwo
     .unwrap();
     assert_eq!(custom.preset, Preset::AutoQuarantine);
     assert_eq!(custom.auto_quarantine_max_per_run, 3);
-    assert_eq!(custom.release_sample_min, 1000, "kept from the preset");
+    assert_eq!(custom.release_sample_min, 500, "kept from the preset");
     assert_eq!(custom.batch_rate, 0.1);
     assert_eq!(custom.batch_anchor, date("2026-01-05"));
     assert_eq!(custom.statistics, Statistics::Wilson);
@@ -1390,17 +1392,26 @@ fn lanes_ignore_quarantined_tests_and_old_runs() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The auto-quarantine preset and small-sample statistics.
+// A limit on the rates rule, the auto-quarantine preset's release, small-sample statistics.
+// (The preset's per-lane rule has its own module, `tests/auto_preset.rs`.)
+
+/// The rates rule with `auto_quarantine_max_per_run`: every candidate at once, ranked.
+fn rates_at_once(limit: u32) -> Policy {
+    Policy {
+        auto_quarantine_max_per_run: limit,
+        ..Policy::kubevirt()
+    }
+}
 
 #[test]
-fn auto_quarantine_takes_at_most_one_test_per_run() {
+fn a_limit_on_the_rates_rule_takes_at_most_that_many_tests_per_run() {
     let mut hist = Hist::default();
     let recent = before(now(), hours(1));
     hist.series("worst", 1, 3, recent, hours(1)); // 75 % in 3 days
     hist.series("bad", 2, 2, recent, hours(1)); // 50 % in 3 days
     hist.series("slow-burn", 18, 2, before(now(), days(4)), hours(1)); // 10 % in 14 days
-    let plan = hist.plan(&Policy::auto_quarantine(), now());
-    assert_eq!(plan.preset, Preset::AutoQuarantine);
+    let plan = hist.plan(&rates_at_once(1), now());
+    assert_eq!(plan.preset, Preset::Kubevirt);
     assert_eq!(names(&plan.quarantine_now), ["worst"]);
     assert_eq!(names(&plan.deferred), ["bad", "slow-burn"]);
     assert!(plan.next_batch.is_empty() && plan.grace_released.is_empty());
@@ -1408,27 +1419,25 @@ fn auto_quarantine_takes_at_most_one_test_per_run() {
     // Missing owners of deferred tests do not block apply.
     assert_eq!(plan.missing_owner, ["worst"]);
 
-    let policy = Policy {
-        auto_quarantine_max_per_run: 2,
-        ..Policy::auto_quarantine()
-    };
-    let plan = hist.plan(&policy, now());
+    let plan = hist.plan(&rates_at_once(2), now());
     assert_eq!(names(&plan.quarantine_now), ["bad", "worst"]);
     assert_eq!(names(&plan.deferred), ["slow-burn"]);
     // Without a 3-day candidate, the 14-day one is taken.
     let mut hist = Hist::default();
     hist.series("slow-burn", 18, 2, before(now(), days(4)), hours(1));
-    let plan = hist.plan(&Policy::auto_quarantine(), now());
+    let plan = hist.plan(&rates_at_once(1), now());
     assert_eq!(names(&plan.quarantine_now), ["slow-burn"]);
     assert_eq!(plan.quarantine_now[0].batch_date, None);
 }
 
 #[test]
-fn auto_quarantine_releases_at_most_a_tenth_of_a_percent_over_a_sample() {
+fn auto_quarantine_releases_at_most_a_tenth_of_a_percent_over_500_periodic_executions() {
     // stable_by long past; (executions, failures, released)
     for (executions, failures, released) in [
-        (1000usize, 1usize, true),
-        (999, 0, false),
+        (500usize, 0usize, true),
+        (499, 0, false),
+        (500, 1, false),
+        (1000, 1, true),
         (1000, 2, false),
         (2000, 2, true),
     ] {
