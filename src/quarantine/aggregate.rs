@@ -726,8 +726,13 @@ impl<'a, 'i> Finisher<'a, 'i> {
         }
 
         let names = &self.agg.names;
-        let per_lane =
-            per_lane.map(|rule| rule.finish(&self.agg.lanes, |id| names.name(id as usize)));
+        let per_lane = per_lane.map(|rule| {
+            rule.finish(
+                &self.agg.lanes,
+                |id| names.name(id as usize),
+                self.agg.watched,
+            )
+        });
         let flips = self.flips(&order, &commit_keys, &kept_flags, &streaks);
         let mut broken = Vec::new();
         let mut is_broken = vec![false; n];
@@ -1100,6 +1105,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
                 breakage_left_out,
                 order: &order,
                 systemic_runs: &systemic_runs,
+                lanes: per_lane.as_ref().map(|found| found.watched.as_slice()),
             })
         });
         let plan = Plan {
@@ -1375,6 +1381,8 @@ struct ExplainInput<'p> {
     breakage_left_out: [u64; 3],
     order: &'p [u32],
     systemic_runs: &'p [SystemicRun],
+    /// With the per-lane rule: its test's counted lanes with a failure, each judged.
+    lanes: Option<&'p [auto::LaneVerdict]>,
 }
 
 fn fix_progress(fix: &Fix, streak: u64, needed: u32) -> FixProgress {

@@ -105,8 +105,15 @@ impl<'p> LaneRule<'p> {
         self.fixed.push((test, first, last));
     }
 
-    /// Judges every test lane by lane; `name` breaks the last ties of the order.
-    pub(super) fn finish<'n>(mut self, lanes: &[String], name: impl Fn(u32) -> &'n str) -> Found {
+    /// Judges every test lane by lane; `name` breaks the last ties of the order. For the
+    /// `watched` test (`quarantine explain`'s), every counted lane it failed on is judged with
+    /// its numbers and the first rule it did not meet ([`Found::watched`]).
+    pub(super) fn finish<'n>(
+        mut self,
+        lanes: &[String],
+        name: impl Fn(u32) -> &'n str,
+        watched: Option<u32>,
+    ) -> Found {
         if !self.fixed.is_empty() {
             self.fixed.sort_unstable();
             let fixed = &self.fixed;
@@ -122,7 +129,14 @@ impl<'p> LaneRule<'p> {
             .sort_unstable_by_key(|failure| (failure.test, failure.lane, failure.rank));
         let days = self.policy.batch_window_days as usize + 1;
         let mut tests = Vec::new();
+        let mut watched_lanes = Vec::new();
         for failures in self.failures.chunk_by(|a, b| a.test == b.test) {
+            if watched == Some(failures[0].test) {
+                watched_lanes = failures
+                    .chunk_by(|a, b| a.lane == b.lane)
+                    .map(|on_lane| self.evaluate(on_lane, lanes))
+                    .collect();
+            }
             let mut per_day = vec![0u32; days];
             let (mut busiest, mut lane_days) = (0u32, 0u32);
             let mut met = Vec::new();
@@ -161,42 +175,93 @@ impl<'p> LaneRule<'p> {
             a.cmp_recency(b)
                 .then_with(|| name(a.test).cmp(name(b.test)))
         });
-        Found { tests, order }
+        Found {
+            tests,
+            order,
+            watched: watched_lanes,
+        }
     }
 
     /// Rules 3 to 5 on one lane's failures of one test (in time order).
     fn judge(&self, failures: &[Failure], lanes: &[String]) -> Option<LaneImpact> {
+        self.evaluate(failures, lanes).met
+    }
+
+    /// [`judge`](LaneRule::judge), with the numbers and the first rule not met.
+    fn evaluate(&self, failures: &[Failure], lanes: &[String]) -> LaneVerdict {
         let policy = self.policy;
         let lane = failures[0].lane as usize;
         let runs = u64::from(self.lane_runs[lane]);
         let failed = failures.len() as u64;
+        let name = lanes[lane].clone();
+        let summary = |why: String| {
+            format!(
+                "lane {name}: failed in {failed} of its {runs} counted run(s) in the last {} days \
+                 ({}): {why}",
+                policy.batch_window_days,
+                percent(if runs == 0 {
+                    0.0
+                } else {
+                    failed as f64 / runs as f64
+                })
+            )
+        };
+        let not_met = |why: String| LaneVerdict {
+            lane: name.clone(),
+            runs,
+            failed,
+            met: None,
+            summary: summary(why),
+        };
         if runs < u64::from(policy.min_runs) {
-            return None;
+            return not_met(format!("fewer runs than `min_runs` = {}", policy.min_runs));
         }
         // Impact: `Percent >= 5.0` (searchci.go, `matchingTimeRange`): at least, not over.
-        let score = policy.score(failed, runs)?;
+        let Some(score) = policy.score(failed, runs) else {
+            return not_met("no counted run".to_owned());
+        };
         if score < policy.batch_rate {
-            return None;
+            return not_met(format!("impact under {}", percent(policy.batch_rate)));
         }
         // Clustering: dropped only when every failure is in a systemic run
         // (`hasNotOnlyClusteredFailures`, most-flaky-tests-report.go).
         let clustered = failures.iter().filter(|failure| failure.clustered).count() as u64;
         if clustered == failed {
-            return None;
+            return not_met(format!(
+                "every failure was in a run with {} or more failed tests",
+                policy.systemic_failures
+            ));
         }
         // Recency (`HasMinRecentFailures`, searchci.go): at least `min_recent_failures` runs at
         // most `max_failure_age_hours` old, the newest and the oldest of them at least
         // `min_failure_interval_hours` apart; at least one in any case.
         let recent = &failures[failures.partition_point(|failure| failure.at < self.recent_from)..];
-        let (oldest, newest) = (recent.first()?.at, recent.last()?.at);
+        let (Some(oldest), Some(newest)) = (recent.first(), recent.last()) else {
+            return not_met(format!(
+                "no failure in the last {} hours",
+                policy.max_failure_age_hours
+            ));
+        };
+        let (oldest, newest) = (oldest.at, newest.at);
         if (recent.len() as u64) < u64::from(policy.min_recent_failures) {
-            return None;
+            return not_met(format!(
+                "{} failure(s) in the last {} hours, at least {} needed",
+                recent.len(),
+                policy.max_failure_age_hours,
+                policy.min_recent_failures
+            ));
         }
         let interval = SignedDuration::from_hours(i64::from(policy.min_failure_interval_hours));
         if newest.duration_since(oldest) < interval {
-            return None;
+            return not_met(format!(
+                "its {} failures in the last {} hours are {} apart, at least {} hours needed",
+                recent.len(),
+                policy.max_failure_age_hours,
+                hours(newest.duration_since(oldest)),
+                policy.min_failure_interval_hours
+            ));
         }
-        Some(LaneImpact {
+        let met = LaneImpact {
             lane: lanes[lane].clone(),
             required: policy.required_lane(&lanes[lane]).is_some(),
             runs,
@@ -207,8 +272,34 @@ impl<'p> LaneRule<'p> {
             recent_failures: recent.len() as u64,
             oldest_recent_failure: oldest,
             newest_recent_failure: newest,
-        })
+        };
+        LaneVerdict {
+            lane: name.clone(),
+            runs,
+            failed,
+            met: Some(met),
+            summary: summary(format!(
+                "met ({} failure(s) in the last {} hours, {} apart)",
+                recent.len(),
+                policy.max_failure_age_hours,
+                hours(newest.duration_since(oldest))
+            )),
+        }
     }
+}
+
+/// One lane judged for one test, for `quarantine explain`.
+pub(super) struct LaneVerdict {
+    /// The lane.
+    pub(super) lane: String,
+    /// Its counted runs in the window.
+    pub(super) runs: u64,
+    /// Those in which the test failed.
+    pub(super) failed: u64,
+    /// What it met, when it met the rule.
+    pub(super) met: Option<LaneImpact>,
+    /// The numbers, and what was not met.
+    pub(super) summary: String,
 }
 
 /// The tests that met the rule on at least one lane.
@@ -217,6 +308,8 @@ pub(super) struct Found {
     tests: Vec<Match>,
     /// Indices into `tests`, in the robot's order.
     order: Vec<u32>,
+    /// The watched test's counted lanes with a failure, each judged.
+    pub(super) watched: Vec<LaneVerdict>,
 }
 
 impl Found {
@@ -340,11 +433,15 @@ impl Match {
     }
 }
 
-/// A duration in hours with up to one decimal (`30 hours`, `1.5 hours`).
+/// A duration in hours with up to one decimal (`30 hours`, `1.5 hours`, `1 hour`).
 fn hours(duration: SignedDuration) -> String {
     let text = format!("{:.1}", duration.as_secs_f64() / 3600.0);
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} hours")
+    if text == "1" {
+        "1 hour".to_owned()
+    } else {
+        format!("{text} hours")
+    }
 }
 
 /// What the plan says about how the rule was applied.

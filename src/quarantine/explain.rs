@@ -45,17 +45,21 @@ pub enum Decision {
 /// One quarantine rule evaluated for the test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleCheck {
-    /// `now` or `batch`.
+    /// `now`, `batch`, or `per-lane` (the per-lane rule, one check per lane).
     pub rule: &'static str,
+    /// The lane, for the per-lane rule (`None`: no counted lane had a failure of the test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane: Option<String>,
     /// The window, in days.
     pub window_days: u32,
-    /// Failed executions counted in it.
+    /// Failed executions counted in it (per-lane: the lane's runs in which it failed).
     pub failed: u64,
-    /// Passed executions counted in it.
+    /// Passed executions counted in it (per-lane: the lane's other counted runs).
     pub passed: u64,
-    /// Distinct trusted, non-systemic runs with an execution.
+    /// Distinct trusted, non-systemic runs with an execution (per-lane: the lane's counted
+    /// runs).
     pub runs: u64,
-    /// `failed / (passed + failed)` (0 without executions).
+    /// `failed / (passed + failed)` (0 without executions; per-lane: the impact).
     pub rate: f64,
     /// The statistic compared: the rate, or its Wilson lower bound.
     pub score: Option<f64>,

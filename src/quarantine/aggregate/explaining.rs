@@ -22,7 +22,7 @@ impl Finisher<'_, '_> {
         let info = self.test_info(id);
 
         // The rules, with their numbers.
-        let rules: Vec<RuleCheck> = [
+        let mut rules: Vec<RuleCheck> = [
             ("now", policy.now_rate, policy.now_window_days, 0usize),
             ("batch", policy.batch_rate, policy.batch_window_days, 1),
         ]
@@ -52,6 +52,7 @@ impl Finisher<'_, '_> {
             };
             RuleCheck {
                 rule,
+                lane: None,
                 window_days,
                 failed: tally.failed,
                 passed: tally.passed,
@@ -78,6 +79,73 @@ impl Finisher<'_, '_> {
             }
         })
         .collect();
+
+        // The per-lane rule replaces the two rates rules, one check per counted lane.
+        if let Some(lanes) = input.lanes {
+            let window = 1;
+            let flipped = u64::from(input.flips.flipped[window][id]);
+            let commits = u64::from(input.flips.commits[window][id]);
+            let check =
+                |lane: Option<String>, runs: u64, failed: u64, met: Option<f64>, summary| {
+                    RuleCheck {
+                        rule: "per-lane",
+                        lane,
+                        window_days: policy.batch_window_days,
+                        failed,
+                        passed: runs.saturating_sub(failed),
+                        runs,
+                        rate: if runs == 0 {
+                            0.0
+                        } else {
+                            failed as f64 / runs as f64
+                        },
+                        score: met.or_else(|| policy.score(failed, runs)),
+                        wilson: policy.statistics == Statistics::Wilson,
+                        threshold: policy.batch_rate,
+                        min_runs: policy.min_runs,
+                        met: met.is_some(),
+                        flipped_commits: flipped,
+                        commits,
+                        breakage_failures_left_out: input.breakage_left_out[window],
+                        summary,
+                    }
+                };
+            rules = lanes
+                .iter()
+                .map(|verdict| {
+                    check(
+                        Some(verdict.lane.clone()),
+                        verdict.runs,
+                        verdict.failed,
+                        verdict.met.as_ref().map(|met| met.score),
+                        format!("per-lane rule, {}", verdict.summary),
+                    )
+                })
+                .collect();
+            if rules.is_empty() {
+                let kinds: Vec<&str> = policy
+                    .trusted_kinds
+                    .iter()
+                    .map(|kind| kind.as_str())
+                    .collect();
+                rules.push(check(
+                    None,
+                    0,
+                    0,
+                    None,
+                    format!(
+                        "per-lane rule: no failure in a counted run ({} runs of {}) in the last {} days",
+                        kinds.join("/"),
+                        if policy.required_lanes.is_empty() {
+                            "any lane"
+                        } else {
+                            "a required lane"
+                        },
+                        policy.batch_window_days
+                    ),
+                ));
+            }
+        }
 
         // What was left out.
         let systemic: HashMap<i64, u64> = input
@@ -269,7 +337,7 @@ impl Finisher<'_, '_> {
                 Decision::StaysQuarantined,
                 format!("stays quarantined: {}", keep.reason),
             )
-        } else if rules.iter().all(|rule| rule.failed + rule.passed == 0) {
+        } else if input.tallies.iter().all(|tally| tally.counted() == 0) {
             (
                 Decision::NoExecutions,
                 format!(

@@ -6,13 +6,13 @@
 use super::*;
 
 /// Two required lanes, as KubeVirt's `k8s-1.35` sig lanes are.
-const LANE: &str = "pull-kubevirt-e2e-k8s-1.35-sig-compute";
+pub(super) const LANE: &str = "pull-kubevirt-e2e-k8s-1.35-sig-compute";
 const NETWORK: &str = "pull-kubevirt-e2e-k8s-1.35-sig-network";
 /// An optional lane, as KubeVirt's `k8s-1.37` lanes are.
 const OPTIONAL: &str = "pull-kubevirt-e2e-k8s-1.37-sig-compute";
 
 /// The preset with the two required lanes.
-fn robot() -> Policy {
+pub(super) fn robot() -> Policy {
     Policy {
         required_lanes: vec![RequiredLane::new(LANE), RequiredLane::new(NETWORK)],
         ..Policy::auto_quarantine()
@@ -23,7 +23,7 @@ fn robot() -> Policy {
 /// `fail_hours` (hours before now), and `passes` passing runs, one every 3 hours from 90
 /// minutes before now (so never at the same instant as a failure). Every run has its own
 /// commit.
-fn runs_of(
+pub(super) fn runs_of(
     hist: &mut Hist,
     lane: &str,
     kind: RunKind,

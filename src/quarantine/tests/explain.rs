@@ -1,6 +1,7 @@
 //! `quarantine explain` on the known-answer histories: the explanation comes from the fold
 //! that builds the plan, so its decision is the plan's, and its text is pinned by snapshots.
 
+use super::auto_preset::{LANE, robot, runs_of};
 use super::broken::{broke_at, timeline};
 use super::*;
 
@@ -191,4 +192,70 @@ fn a_flip_across_retries_and_a_quarantined_test_are_explained() {
     assert_eq!(progress.earliest_release, Some(date("2026-06-19")));
     assert_eq!((progress.clean_days, progress.needed_days), (0, 14));
     insta::assert_snapshot!("quarantined", text);
+}
+
+#[test]
+fn the_per_lane_rule_is_explained_lane_by_lane() {
+    // Met: failures 4 h and 36 h ago on a required lane, 20 passes.
+    let mut hist = Hist::default();
+    runs_of(
+        &mut hist,
+        LANE,
+        RunKind::Presubmit,
+        "[sig-compute] t",
+        20,
+        &[4, 36],
+    );
+    let (explanation, text) = explain(&hist, &PlanInput::default(), &robot(), "[sig-compute] t");
+    assert_eq!(explanation.decision, Decision::QuarantineNow);
+    assert_eq!(explanation.rules.len(), 1);
+    let rule = &explanation.rules[0];
+    assert_eq!(
+        (rule.rule, rule.lane.as_deref(), rule.met),
+        ("per-lane", Some(LANE), true)
+    );
+    assert_eq!((rule.failed, rule.runs), (2, 22));
+    insta::assert_snapshot!("per_lane_met", text);
+
+    // Not met: the two recent failures are an hour apart.
+    let mut hist = Hist::default();
+    runs_of(
+        &mut hist,
+        LANE,
+        RunKind::Presubmit,
+        "[sig-compute] t",
+        20,
+        &[2, 3],
+    );
+    let (explanation, text) = explain(&hist, &PlanInput::default(), &robot(), "[sig-compute] t");
+    assert_eq!(explanation.decision, Decision::NotACandidate);
+    assert!(!explanation.rules[0].met);
+    assert!(
+        explanation.rules[0]
+            .summary
+            .contains("1 hour apart, at least 24 hours needed"),
+        "{}",
+        explanation.rules[0].summary
+    );
+    insta::assert_snapshot!("per_lane_not_met", text);
+
+    // No failure on a counted lane: said so, not "no execution".
+    let mut hist = Hist::default();
+    runs_of(
+        &mut hist,
+        LANE,
+        RunKind::Presubmit,
+        "[sig-compute] t",
+        20,
+        &[],
+    );
+    let (explanation, _) = explain(&hist, &PlanInput::default(), &robot(), "[sig-compute] t");
+    assert_eq!(explanation.decision, Decision::NotACandidate);
+    assert!(
+        explanation.rules[0]
+            .summary
+            .contains("no failure in a counted run"),
+        "{}",
+        explanation.rules[0].summary
+    );
 }
