@@ -36,7 +36,7 @@ pub fn analyse(
     config: &QuarantineConfig,
     now: Timestamp,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, None)
+    Ok(analyse_watching(history, config, now, &[], None)?.0)
 }
 
 /// [`analyse`], with the [`Explanation`] of `test` (its id as the history records it) from the
@@ -47,15 +47,33 @@ pub fn explain(
     now: Timestamp,
     test: &str,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, Some(test))
+    Ok(analyse_watching(history, config, now, &[test], None)?.0)
+}
+
+/// What [`analyse_with`] hands its observer for each result row: the row, and the index of its
+/// test in [`Analysis::tests`].
+pub type Observer<'o> = &'o mut dyn FnMut(&OutcomeRow, usize);
+
+/// [`analyse`], with the [`Explanation`] of each test of `watch` (in that order; a test the
+/// history does not know is left out) from the same pass, and every row of that pass handed to
+/// `observe` too (for a caller that keeps its own view of the rows, as the HTML report does).
+pub fn analyse_with(
+    history: &History,
+    config: &QuarantineConfig,
+    now: Timestamp,
+    watch: &[&str],
+    observe: Option<Observer<'_>>,
+) -> Result<(Analysis, Vec<Explanation>), HistoryError> {
+    analyse_watching(history, config, now, watch, observe)
 }
 
 fn analyse_watching(
     history: &History,
     config: &QuarantineConfig,
     now: Timestamp,
-    watch: Option<&str>,
-) -> Result<Analysis, HistoryError> {
+    watch: &[&str],
+    mut observe: Option<Observer<'_>>,
+) -> Result<(Analysis, Vec<Explanation>), HistoryError> {
     let policy = &config.policy;
     let since = days_before(now, policy.horizon_days());
     let runs = history.runs(Some(since))?;
@@ -105,7 +123,7 @@ fn analyse_watching(
     };
 
     let mut aggregator = Aggregator::new(&runs, policy, now);
-    if let Some(test) = watch {
+    for test in watch {
         aggregator.watch(test);
     }
     // Each test's key, looked up when the test is first seen (`None`: not yet; `Some(None)`:
@@ -115,6 +133,9 @@ fn analyse_watching(
         let Some(index) = index_of(row.test_id) else {
             return;
         };
+        if let Some(observe) = observe.as_mut() {
+            observe(&row, index);
+        }
         let key = *keys[index].get_or_insert_with(|| aggregator.test_key(&tests[index].name));
         match key {
             Some(key) => aggregator.add_keyed(row.run_id, key, row.outcome),
@@ -127,7 +148,7 @@ fn analyse_watching(
         fixes: &fixes,
         owners: &config.owners,
     };
-    let (mut plan, explanation) = aggregator.finish_explained(&input);
+    let (mut plan, explanations) = aggregator.finish_explained_all(&input);
     // The message of each broken test's latest failure, from that run's results (few runs).
     for broken in &mut plan.broken {
         let batches = history.run_batches(broken.latest_failure_run_id)?;
@@ -141,11 +162,14 @@ fn analyse_watching(
             .filter_map(|result| result.message)
             .next_back();
     }
-    Ok(Analysis {
-        plan,
-        tests,
-        explanation,
-    })
+    Ok((
+        Analysis {
+            plan,
+            tests,
+            explanation: explanations.first().cloned(),
+        },
+        explanations,
+    ))
 }
 
 /// The owner of a test by its tags and `[owners]`.
