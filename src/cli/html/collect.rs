@@ -1,0 +1,274 @@
+//! What the page shows beyond the plan, gathered from the rows of the plan's own pass (the
+//! observer of [`analyse_with`](super::super::analysis::analyse_with)), in capped views: each
+//! lane's latest runs with every test's outcome in them (one byte a test a run), the tests that
+//! failed in each run of the horizon (for the heat map and the daily trend), and each test's
+//! executions per day. Nothing here decides anything about a test: that is the plan's.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::history::{OutcomeRow, RunRow};
+use crate::quarantine::calendar::start_of_day;
+use crate::results::Outcome;
+
+/// The caps of every view; each is said in the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// The latest runs of each lane shown in its grid (and kept for test pages).
+    pub runs_per_lane: usize,
+    /// Rows with a failure shown in a lane's grid.
+    pub rows_per_lane: usize,
+    /// Rows without a failure shown behind a lane's "stable" count.
+    pub stable_rows: usize,
+    /// Lanes given a grid (the worst first).
+    pub lanes: usize,
+    /// Tests given a page of their own (with their explanation).
+    pub test_pages: usize,
+    /// Latest failure messages shown on a test's page.
+    pub messages_per_test: usize,
+    /// Runs whose messages are read, at most (each is read whole).
+    pub message_runs: usize,
+    /// Latest runs of each canary shown.
+    pub canary_runs: usize,
+    /// Canaries shown.
+    pub canaries: usize,
+    /// Per-test daily counts are kept only while tests x days stays under this.
+    pub day_cells: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Caps {
+        Caps {
+            runs_per_lane: 60,
+            rows_per_lane: 40,
+            stable_rows: 20,
+            lanes: 30,
+            test_pages: 100,
+            messages_per_test: 3,
+            message_runs: 200,
+            canary_runs: 20,
+            canaries: 50,
+            day_cells: 8_000_000,
+        }
+    }
+}
+
+/// One outcome bit of a grid cell (a test's executions in one run, every attempt OR-ed).
+pub mod cell {
+    /// Passed (on some attempt).
+    pub const PASS: u8 = 1;
+    /// An assertion failed (on some attempt).
+    pub const FAIL: u8 = 2;
+    /// Could not run to an assertion (on some attempt).
+    pub const ERROR: u8 = 4;
+    /// Recorded as passed on a retry.
+    pub const FLAKY: u8 = 8;
+    /// Skipped, xfail or xpass.
+    pub const SKIP: u8 = 16;
+    /// Not run.
+    pub const NOT_RUN: u8 = 32;
+}
+
+/// The bit of an outcome.
+pub fn bit(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Pass => cell::PASS,
+        Outcome::Fail => cell::FAIL,
+        Outcome::Error => cell::ERROR,
+        Outcome::FlakyPass => cell::FLAKY,
+        Outcome::Skip | Outcome::Xfail | Outcome::Xpass => cell::SKIP,
+        Outcome::NotRun => cell::NOT_RUN,
+    }
+}
+
+/// Whether a cell had a failing execution (a failure, an error, or a pass on retry).
+pub fn failed(cell: u8) -> bool {
+    cell & (cell::FAIL | cell::ERROR | cell::FLAKY) != 0
+}
+
+/// A lane's runs: how many in the horizon and which are shown.
+#[derive(Debug, Clone)]
+pub struct LaneRuns {
+    /// The lane.
+    pub lane: String,
+    /// Its runs in the horizon (up to now).
+    pub total: usize,
+    /// The latest [`Caps::runs_per_lane`] of them, oldest first (indexes into
+    /// [`Gathered::runs`]).
+    pub shown: Vec<usize>,
+}
+
+/// What the observer kept.
+#[derive(Debug)]
+pub struct Gathered {
+    /// The runs of the horizon that started by `now`, oldest first.
+    pub runs: Vec<RunRow>,
+    /// Each lane's runs, by lane name.
+    pub lanes: Vec<LaneRuns>,
+    /// The outcome bits of each test in each shown run: by run index, then test index (0: no
+    /// execution).
+    pub cells: HashMap<usize, Vec<u8>>,
+    /// The tests (indexes) with a failed or errored execution in each run, sorted, by run
+    /// index.
+    pub failed_tests: Vec<Vec<u32>>,
+    /// Whether each run had any execution.
+    pub has_results: Vec<bool>,
+    /// The days of the horizon, oldest first.
+    pub days: Vec<Date>,
+    /// Each run's day (an index into `days`).
+    pub run_day: Vec<usize>,
+    /// Executions per test and day, `[passed, failed]`, at `test * days.len() + day`; `None`
+    /// when tests x days is over [`Caps::day_cells`].
+    pub test_days: Option<Vec<[u32; 2]>>,
+}
+
+impl Gathered {
+    /// The cell of test `test` in run `run` (0 when not kept or not run).
+    pub fn cell(&self, run: usize, test: usize) -> u8 {
+        self.cells
+            .get(&run)
+            .and_then(|cells| cells.get(test))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Keeps the capped views of the rows handed to it.
+pub struct Collector {
+    gathered: Gathered,
+    run_index: HashMap<i64, usize>,
+    /// The last run looked up (rows come run by run).
+    last: Option<(i64, Option<usize>)>,
+    day_cells: usize,
+}
+
+impl Collector {
+    /// Starts on the runs of the horizon (`since` to `now`).
+    pub fn new(mut runs: Vec<RunRow>, since: Timestamp, now: Timestamp, caps: &Caps) -> Collector {
+        runs.retain(|run| run.started_at <= now && run.started_at >= since);
+        runs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        let utc = jiff::tz::TimeZone::UTC;
+        let first = since.to_zoned(utc.clone()).date();
+        let last = now.to_zoned(utc).date();
+        let mut days = Vec::new();
+        let mut day = first;
+        while day <= last && days.len() < 10_000 {
+            days.push(day);
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
+        }
+        let origin = start_of_day(first).as_second();
+        let run_day = runs
+            .iter()
+            .map(|run| {
+                let day = (run.started_at.as_second() - origin).div_euclid(86_400);
+                usize::try_from(day)
+                    .unwrap_or(0)
+                    .min(days.len().saturating_sub(1))
+            })
+            .collect();
+        let mut by_lane: Vec<LaneRuns> = Vec::new();
+        let mut lane_of: HashMap<&str, usize> = HashMap::new();
+        for (index, run) in runs.iter().enumerate() {
+            let lane = *lane_of.entry(run.lane.as_str()).or_insert_with(|| {
+                by_lane.push(LaneRuns {
+                    lane: run.lane.clone(),
+                    total: 0,
+                    shown: Vec::new(),
+                });
+                by_lane.len() - 1
+            });
+            by_lane[lane].total += 1;
+            by_lane[lane].shown.push(index);
+        }
+        let mut cells = HashMap::new();
+        for lane in &mut by_lane {
+            let skip = lane.shown.len().saturating_sub(caps.runs_per_lane);
+            lane.shown.drain(..skip);
+            for &run in &lane.shown {
+                cells.insert(run, Vec::new());
+            }
+        }
+        by_lane.sort_by(|a, b| a.lane.cmp(&b.lane));
+        let run_index = runs
+            .iter()
+            .enumerate()
+            .map(|(index, run)| (run.id, index))
+            .collect();
+        let n = runs.len();
+        Collector {
+            gathered: Gathered {
+                runs,
+                lanes: by_lane,
+                cells,
+                failed_tests: vec![Vec::new(); n],
+                has_results: vec![false; n],
+                days,
+                run_day,
+                test_days: Some(Vec::new()),
+            },
+            run_index,
+            last: None,
+            day_cells: caps.day_cells,
+        }
+    }
+
+    /// Keeps what the views need of one row; `test` is its test's index.
+    pub fn observe(&mut self, row: &OutcomeRow, test: usize) {
+        let run = match self.last {
+            Some((id, run)) if id == row.run_id => run,
+            _ => {
+                let run = self.run_index.get(&row.run_id).copied();
+                self.last = Some((row.run_id, run));
+                run
+            }
+        };
+        let Some(run) = run else {
+            return;
+        };
+        let gathered = &mut self.gathered;
+        gathered.has_results[run] = true;
+        let bit = bit(row.outcome);
+        if bit & (cell::FAIL | cell::ERROR) != 0 {
+            let failed = &mut gathered.failed_tests[run];
+            if failed.last() != Some(&(test as u32)) {
+                failed.push(test as u32);
+            }
+        }
+        if let Some(cells) = gathered.cells.get_mut(&run) {
+            if cells.len() <= test {
+                cells.resize(test + 1, 0);
+            }
+            cells[test] |= bit;
+        }
+        let days = gathered.days.len();
+        if let Some(test_days) = &mut gathered.test_days {
+            let at = test * days + gathered.run_day[run];
+            if at >= self.day_cells {
+                gathered.test_days = None;
+            } else {
+                if test_days.len() <= at {
+                    test_days.resize((test + 1) * days, [0, 0]);
+                }
+                match bit {
+                    cell::PASS | cell::FLAKY => test_days[at][0] += 1,
+                    cell::FAIL | cell::ERROR => test_days[at][1] += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// What was kept.
+    pub fn finish(mut self) -> Gathered {
+        for failed in &mut self.gathered.failed_tests {
+            failed.sort_unstable();
+            failed.dedup();
+        }
+        self.gathered
+    }
+}
