@@ -328,6 +328,112 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), HtmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::{NewResult, NewRun, RunKind};
+
+    const HOSTILE: &[&str] = &[
+        "<img src=x onerror=alert(1)>",
+        "</script><script>alert(1)</script>",
+        "\"quoted\" 'single' & <b>bold</b>",
+        "<!--",
+        "line\u{2028}separator",
+    ];
+
+    /// A history whose every string is hostile: test names, lane, commit, messages, and a
+    /// quarantine owner and reason; half of the runs recorded by the harness (canaries).
+    fn hostile_page() -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("history.db")).unwrap();
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
+        for run in 0..12i64 {
+            let results: Vec<NewResult> = HOSTILE
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let fails = (run + i as i64) % 3 == 0;
+                    let mut result = NewResult::new(
+                        format!("suite::{name}"),
+                        if fails { Outcome::Fail } else { Outcome::Pass },
+                    );
+                    if fails {
+                        result.message = Some(format!("{name} {}", HOSTILE[(i + 1) % 5]));
+                    }
+                    result
+                })
+                .collect();
+            let new = NewRun {
+                lane: format!("lane {}", HOSTILE[(run % 5) as usize]),
+                kind: RunKind::Periodic,
+                commit: HOSTILE[(run % 2) as usize].to_owned(),
+                started_at: Timestamp::from_second(now.as_second() - 3600 * (12 - run)).unwrap(),
+                source: if run % 2 == 0 {
+                    HARNESS_SOURCE.to_owned()
+                } else {
+                    "junit.xml".to_owned()
+                },
+                ingest_key: None,
+            };
+            history.record_run(&new, &results).unwrap();
+        }
+        let mut config = QuarantineConfig::default();
+        config.quarantine.push(crate::quarantine::QuarantineEntry {
+            test: format!("suite::{}", HOSTILE[0]),
+            owner: HOSTILE[1].to_owned(),
+            reason: HOSTILE[2].to_owned(),
+            since: "2026-11-01".parse().unwrap(),
+            stable_by: Some("2026-11-10".parse().unwrap()),
+        });
+        build(&history, &config, now, &Caps::default(), &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn hostile_strings_are_text_everywhere() {
+        let page = hostile_page();
+        // Every hostile string is in the page, as text.
+        assert!(page.contains("suite::&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("&quot;quoted&quot; &#39;single&#39; &amp; &lt;b&gt;bold&lt;/b&gt;"));
+        // No markup came from the history: the page's own elements only.
+        assert!(!page.contains("<img"));
+        assert!(!page.contains("<b>bold"));
+        assert!(!page.contains("alert(1)</script>"));
+        assert_eq!(
+            page.matches("<script").count(),
+            2,
+            "the data block and the page's own"
+        );
+        assert_eq!(page.matches("</script>").count(), 2);
+        assert_eq!(page.matches("<!--").count(), 0);
+        // Attributes: no value is left open by a quote.
+        for line in page.lines() {
+            for value in line.split("data-test=\"").skip(1) {
+                let value = &value[..value.find('"').unwrap()];
+                assert!(!value.contains('<') && !value.contains('\''), "{value}");
+            }
+        }
+        // The data block reads back as JSON with the names as they were.
+        let start = page.find("id=\"coalmine-data\">").unwrap() + 19;
+        let end = page[start..].find("</script>").unwrap() + start;
+        let data: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+        let pages: Vec<&str> = data["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|page| page["test"].as_str().unwrap())
+            .collect();
+        for hostile in HOSTILE {
+            assert!(
+                pages.contains(&format!("suite::{hostile}").as_str()),
+                "{pages:?}"
+            );
+        }
+        // The canaries, the quarantine list and test pages are there.
+        assert!(page.contains("id=\"canary-list\""));
+        assert!(page.contains("id=\"quarantine-list\""));
+        assert!(page.contains("class=\"tp\""));
+        // The CSP allows no request.
+        assert!(page.contains("default-src &#39;none&#39;; "));
+        assert!(page.contains("connect-src &#39;none&#39;"));
+    }
 
     #[test]
     fn a_failed_write_leaves_no_file() {
