@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 
 use crate::history::{History, HistoryError, OutcomeRow};
+use crate::ingest::normalise;
 use crate::quarantine::calendar::days_before;
 use crate::quarantine::{
-    Aggregator, Explanation, Fix, Plan, PlanInput, QuarantineConfig, TestInfo, TestKey, owner_of,
-    parse_tags,
+    Aggregator, Explanation, FailingTest, Fix, Plan, PlanInput, QuarantineConfig, QuarantineEntry,
+    TestInfo, TestKey, owner_of, parse_tags,
 };
 use crate::results::Outcome;
 use jiff::Timestamp;
@@ -177,5 +178,47 @@ pub fn owner(tests: &[TestInfo], config: &QuarantineConfig, test: &str) -> Optio
     match tests.iter().find(|info| info.name == test) {
         Some(info) => owner_of(info, &config.owners),
         None => owner_of(&TestInfo::from_name(test), &config.owners),
+    }
+}
+
+/// The plan's failing tests, highest failure rate first (then most failures, then by name).
+pub fn flakiest(plan: &Plan) -> Vec<&FailingTest> {
+    let mut failing: Vec<&FailingTest> = plan.failing.iter().collect();
+    failing.sort_by(|a, b| {
+        b.rate
+            .total_cmp(&a.rate)
+            .then(b.failed.cmp(&a.failed))
+            .then(a.test.cmp(&b.test))
+    });
+    failing
+}
+
+/// The `[[quarantine]]` entry of `test`: one that names it as the history does, or as a
+/// report writes it (with tags).
+pub fn entry_of<'c>(config: &'c QuarantineConfig, test: &str) -> Option<&'c QuarantineEntry> {
+    config
+        .quarantine
+        .iter()
+        .find(|entry| entry.test == test || normalise(&entry.test).0 == test)
+}
+
+/// A test's status, as the plan lists it: `quarantined`, `broken`, `quarantine-now`,
+/// `next-batch`, `deferred`, `not-shown-flaky`, else `watch`.
+pub fn status(plan: &Plan, config: &QuarantineConfig, test: &str) -> &'static str {
+    let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
+    if entry_of(config, test).is_some() {
+        "quarantined"
+    } else if plan.broken.iter().any(|broken| broken.test == test) {
+        "broken"
+    } else if listed(&plan.quarantine_now) {
+        "quarantine-now"
+    } else if listed(&plan.next_batch) {
+        "next-batch"
+    } else if listed(&plan.deferred) {
+        "deferred"
+    } else if listed(&plan.not_shown_flaky) {
+        "not-shown-flaky"
+    } else {
+        "watch"
     }
 }

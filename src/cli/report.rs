@@ -48,13 +48,11 @@ use clap::{Args, ValueEnum};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::analysis;
+use super::analysis::{self, entry_of, flakiest, status};
 use super::output::{NOTHING_MEASURED, Table, broken_section, code, stability_text};
 use super::{EXIT_OK, Failure, Store, exit_code, open_existing, parse_time, show_time};
-use crate::ingest::normalise;
 use crate::quarantine::{
-    Broken, Counts, FailingTest, LaneReport, Plan, Policy, QuarantineConfig, QuarantineEntry,
-    Stability, percent,
+    Broken, Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
 };
 
 /// How `coalmine report` is written.
@@ -85,7 +83,8 @@ pub struct ReportArgs {
     /// output: RFC 3339 or a day [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<Timestamp>,
-    /// How many of the flakiest tests to show.
+    /// How many of the flakiest tests to show (not for `--format html`, whose caps are said on
+    /// the page).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
     #[command(flatten)]
@@ -255,48 +254,6 @@ fn build(
         lanes: plan.lanes.clone(),
         quarantined: config.quarantine.len(),
         counts: plan.counts.clone(),
-    }
-}
-
-/// The plan's failing tests, highest failure rate first (then most failures, then by name).
-pub fn flakiest(plan: &Plan) -> Vec<&FailingTest> {
-    let mut failing: Vec<&FailingTest> = plan.failing.iter().collect();
-    failing.sort_by(|a, b| {
-        b.rate
-            .total_cmp(&a.rate)
-            .then(b.failed.cmp(&a.failed))
-            .then(a.test.cmp(&b.test))
-    });
-    failing
-}
-
-/// The `[[quarantine]]` entry of `test`: one that names it as the history does, or as a
-/// report writes it (with tags).
-pub fn entry_of<'c>(config: &'c QuarantineConfig, test: &str) -> Option<&'c QuarantineEntry> {
-    config
-        .quarantine
-        .iter()
-        .find(|entry| entry.test == test || normalise(&entry.test).0 == test)
-}
-
-/// A test's status, as the plan lists it: `quarantined`, `broken`, `quarantine-now`,
-/// `next-batch`, `deferred`, `not-shown-flaky`, else `watch`.
-pub fn status(plan: &Plan, config: &QuarantineConfig, test: &str) -> &'static str {
-    let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
-    if entry_of(config, test).is_some() {
-        "quarantined"
-    } else if plan.broken.iter().any(|broken| broken.test == test) {
-        "broken"
-    } else if listed(&plan.quarantine_now) {
-        "quarantine-now"
-    } else if listed(&plan.next_batch) {
-        "next-batch"
-    } else if listed(&plan.deferred) {
-        "deferred"
-    } else if listed(&plan.not_shown_flaky) {
-        "not-shown-flaky"
-    } else {
-        "watch"
     }
 }
 

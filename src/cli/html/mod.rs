@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
+use super::analysis::flakiest;
 use super::analysis::{self, Analysis};
-use super::report::flakiest;
 use crate::history::{History, HistoryError};
 use crate::quarantine::QuarantineConfig;
 use crate::quarantine::calendar::days_before;

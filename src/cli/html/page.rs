@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::collect::{self, Gathered, cell};
 use super::escape::{attr, script_json, test_anchor, text as e};
 use super::{HARNESS_SOURCE, PageData};
-use crate::cli::report::{entry_of, flakiest, status};
+use crate::cli::analysis::{entry_of, flakiest, status};
 use crate::quarantine::calendar::show_time;
 use crate::quarantine::{FailingTest, percent};
 
@@ -1105,17 +1105,24 @@ impl<'a> Page<'_, 'a> {
             if runs.is_empty() {
                 continue;
             }
+            // No run headers here (the lane's grid has them): a test page stays small.
+            let (first, last) = (
+                &gathered.runs[runs[0]],
+                &gathered.runs[runs[runs.len() - 1]],
+            );
             let _ = write!(
                 self.out,
-                "<p>{} ({} of its latest {} runs)</p><table class=\"grid\"><tr>",
+                "<p>{}: in {} of its latest {} runs, from {} (commit {}) to {} (commit {}), \
+                 oldest left</p><table class=\"grid\" data-strip=\"{}\"><tr>",
                 e(&lane.lane),
                 runs.len(),
-                lane.shown.len()
+                lane.shown.len(),
+                e(&show_time(first.started_at)),
+                e(&first.commit),
+                e(&show_time(last.started_at)),
+                e(&last.commit),
+                attr(&lane.lane)
             );
-            for &run in &runs {
-                self.run_header(run);
-            }
-            self.w("</tr><tr>");
             for &run in &runs {
                 let (class, letter, _) = cell_view(gathered.cell(run, test));
                 let _ = write!(self.out, "<td class=\"{class}\">{letter}</td>");
