@@ -1,6 +1,6 @@
 //! `coalmine report --format html`: one self-contained HTML page of the history (CSS, script
 //! and SVG charts inline; no request to any network, no web font), built from the same
-//! [`Analysis`](super::analysis::Analysis) as `report` and `quarantine plan`: the plan decides
+//! [`Analysis`] as `report` and `quarantine plan`: the plan decides
 //! every status, rate and candidate, and this module only lays them out with capped views of
 //! the rows of the plan's own pass ([`collect`]).
 //!
@@ -12,7 +12,7 @@
 //!
 //! Every string from the history is escaped for where it lands ([`escape`]), and a
 //! Content-Security-Policy meta tag allows only the page's own inline style and script, by
-//! hash, and no request of any kind (see [`page`]).
+//! hash, and no request of any kind (see the `page` module).
 
 pub mod collect;
 pub mod escape;
