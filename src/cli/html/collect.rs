@@ -28,6 +28,8 @@ pub struct Caps {
     pub test_pages: usize,
     /// Latest failure messages shown on a test's page.
     pub messages_per_test: usize,
+    /// Lines of a test's explanation shown on its page (the rest is one command away).
+    pub explanation_lines: usize,
     /// Runs whose messages are read, at most (each is read whole).
     pub message_runs: usize,
     /// Latest runs of each canary shown.
@@ -47,6 +49,7 @@ impl Default for Caps {
             lanes: 30,
             test_pages: 100,
             messages_per_test: 3,
+            explanation_lines: 40,
             message_runs: 200,
             canary_runs: 20,
             canaries: 50,

@@ -1147,11 +1147,25 @@ impl<'a> Page<'_, 'a> {
             }
         }
         if let Some(explanation) = data.explanations.get(&test) {
+            let text = explanation.text(&data.config.policy);
+            let lines: Vec<&str> = text.lines().collect();
+            let cap = data.caps.explanation_lines;
+            let shown = lines[..lines.len().min(cap)].join("\n");
             let _ = write!(
                 self.out,
                 "<h3>Why (as <code>coalmine quarantine explain</code> says)</h3><pre class=\"explain\">{}</pre>",
-                e(&explanation.text(&data.config.policy))
+                e(&shown)
             );
+            if lines.len() > cap {
+                let _ = write!(
+                    self.out,
+                    "<p class=\"mu\">The first {cap} lines of {}: <code>coalmine quarantine \
+                     explain {} --now {}</code> prints them all.</p>",
+                    lines.len(),
+                    e(&shell_word(name)),
+                    e(&show_time(data.analysis.plan.now))
+                );
+            }
         }
         self.w("</section>\n");
     }
@@ -1195,6 +1209,19 @@ impl<'a> Page<'_, 'a> {
             "<script type=\"application/json\" id=\"coalmine-data\">{}</script>",
             script_json(&json)
         );
+    }
+}
+
+/// `word` quoted for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@+=".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
