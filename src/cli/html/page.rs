@@ -41,7 +41,7 @@ table{border-collapse:collapse;margin:4px 0 8px}
 td,th{border:1px solid var(--ln);padding:2px 6px;text-align:left;vertical-align:top}
 table.grid td,table.grid th{padding:0 2px;text-align:center;font:12px/16px ui-monospace,Menlo,Consolas,monospace}
 table.grid th.t{text-align:left;max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:inherit}
-table.grid th.run{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;white-space:nowrap;height:110px}
+table.grid th.run{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;white-space:nowrap;vertical-align:bottom;padding:2px 0}
 td.p{background:#c8e6c9;color:#1b5e20}td.f{background:var(--f);color:#fff}td.e{background:var(--e);color:#fff}
 td.k{background:#ffcc80;color:#5d2c00}td.s{background:#cfd8dc;color:#37474f}td.x{background:#fff;color:#90a4ae}
 td.n{background:var(--n);color:#b0bec5}
