@@ -538,3 +538,73 @@ fn the_page_reads_right_in_a_real_browser_and_runs_nothing_it_was_given() {
         eprintln!("screenshot: {}", shot.display());
     }
 }
+
+#[test]
+fn a_page_that_cannot_be_written_leaves_nothing_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("harness.toml"), HARNESS).unwrap();
+    std::fs::write(
+        root.join("r.xml"),
+        "<testsuite name=\"e2e\"><testcase classname=\"e2e\" name=\"vm starts\"/></testsuite>",
+    )
+    .unwrap();
+    ok(coalmine(
+        root,
+        &[
+            "ingest",
+            "--no-env-run-id",
+            "--lane",
+            "periodic-e2e",
+            "--kind",
+            "periodic",
+            "--commit",
+            "c01",
+            "--at",
+            "2026-11-20T10:00:00Z",
+            "r.xml",
+        ],
+    ));
+    // A folder that does not exist: exit 1, the reason, no file anywhere.
+    let output = coalmine(
+        root,
+        &[
+            "report",
+            "--format",
+            "html",
+            "--now",
+            NOW,
+            "--output",
+            "missing/report.html",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot write missing/report.html"),
+        "{stderr}"
+    );
+    assert!(!root.join("missing").exists());
+    // --output is for the page only.
+    let output = coalmine(
+        root,
+        &[
+            "report", "--format", "json", "--now", NOW, "--output", "x.html",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is for --format html"));
+    // The default file name, in the current folder; nothing on standard output.
+    let output = coalmine(root, &["report", "--format", "html", "--now", NOW]);
+    assert_eq!(ok(output), "");
+    let page = std::fs::read_to_string(root.join("coalmine-report.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("Showing the latest 1 run of 1 in the horizon"));
+    let names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp-"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}

@@ -275,3 +275,85 @@ impl Collector {
         self.gathered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::RunKind;
+
+    fn run(id: i64, lane: &str, hours_ago: i64, now: Timestamp) -> RunRow {
+        RunRow {
+            id,
+            lane: lane.to_owned(),
+            kind: RunKind::Periodic,
+            commit: format!("c{id}"),
+            started_at: Timestamp::from_second(now.as_second() - 3600 * hours_ago).unwrap(),
+            source: "junit.xml".to_owned(),
+        }
+    }
+
+    fn row(run_id: i64, outcome: Outcome) -> OutcomeRow {
+        OutcomeRow {
+            run_id,
+            test_id: 0,
+            attempt: 1,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn each_lane_keeps_its_latest_runs_and_every_attempt_of_a_test() {
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
+        let since = crate::quarantine::calendar::days_before(now, 14);
+        // Lane a: runs 1..=4 (run 1 the oldest), lane b: run 5; run 6 is after now, run 7
+        // before the horizon.
+        let runs = vec![
+            run(3, "a", 20, now),
+            run(1, "a", 40, now),
+            run(2, "a", 30, now),
+            run(4, "a", 10, now),
+            run(5, "b", 5, now),
+            run(6, "a", -1, now),
+            run(7, "a", 24 * 20, now),
+        ];
+        let caps = Caps {
+            runs_per_lane: 3,
+            ..Caps::default()
+        };
+        let mut collector = Collector::new(runs, since, now, &caps);
+        for (run_id, test, outcome) in [
+            (1, 0, Outcome::Fail),
+            (2, 0, Outcome::Fail),
+            (2, 0, Outcome::Pass),
+            (3, 1, Outcome::Error),
+            (4, 0, Outcome::FlakyPass),
+            (4, 1, Outcome::Skip),
+            (5, 0, Outcome::Pass),
+            (6, 0, Outcome::Fail),
+            (7, 0, Outcome::Fail),
+        ] {
+            collector.observe(&row(run_id, outcome), test);
+        }
+        let gathered = collector.finish();
+        let ids =
+            |runs: &[usize]| -> Vec<i64> { runs.iter().map(|&r| gathered.runs[r].id).collect() };
+        assert_eq!(gathered.lanes.len(), 2);
+        let a = &gathered.lanes[0];
+        assert_eq!((a.lane.as_str(), a.total), ("a", 4));
+        assert_eq!(ids(&a.shown), [2, 3, 4], "the latest 3, oldest first");
+        assert_eq!(ids(&gathered.lanes[1].shown), [5]);
+        let cells: Vec<u8> = a.shown.iter().map(|&r| gathered.cell(r, 0)).collect();
+        assert_eq!(cells, [cell::FAIL | cell::PASS, 0, cell::FLAKY]);
+        assert!(cells.iter().all(|&c| c == 0 || failed(c)));
+        assert_eq!(gathered.cell(a.shown[1], 1), cell::ERROR);
+        // Run 1 is not shown but its failure counts for the heat map.
+        let first = gathered.runs.iter().position(|r| r.id == 1).unwrap();
+        assert_eq!(gathered.failed_tests[first], [0]);
+        assert_eq!(gathered.cell(first, 0), 0);
+        // Executions per day: test 0 today (runs 4 and 5) passed twice.
+        let today = gathered.days.len() - 1;
+        let days = gathered.test_days.as_ref().unwrap();
+        assert_eq!(days[today], [2, 0]);
+        assert_eq!(gathered.days[today].to_string(), "2026-11-20");
+    }
+}

@@ -765,9 +765,10 @@ impl<'a> Page<'_, 'a> {
         let _ = write!(
             self.out,
             "<h3 class=\"lane\" data-lane=\"{lane_anchor}\">{}</h3><p class=\"mu\">Showing the \
-             latest {} runs of {} in the horizon, oldest left; {} test(s) with a failure{}.</p>",
+             latest {} {} of {} in the horizon, oldest left; {} test(s) with a failure{}.</p>",
             e(&lane.lane),
             thousands(lane.shown.len() as u64),
+            if lane.shown.len() == 1 { "run" } else { "runs" },
             thousands(lane.total as u64),
             thousands(failing.len() as u64),
             if failing.len() > caps.rows_per_lane {
