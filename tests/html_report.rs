@@ -422,6 +422,13 @@ fn the_page_reads_right_in_a_real_browser_and_runs_nothing_it_was_given() {
         .expect("no quarantine list");
     assert!(dom[quarantine..].contains("e2e::old flake"));
     assert!(dom[quarantine..].contains("clean days"));
+    // The flakiest-tests table, highest rate first: the hostile pair (25 %) before the
+    // quarantined one (22 %) before the flaky one (17 %).
+    let flakiest = dom.find("id=\"flakiest-list\"").expect("no flakiest tests");
+    let table = &dom[flakiest..dom[flakiest..].find("</table>").unwrap() + flakiest];
+    let old = table.find(">e2e::old flake<").expect("no old flake");
+    let migrate = table.find(">e2e::vm migrates<").expect("no vm migrates");
+    assert!(old < migrate, "{table}");
     // The flaky test is a candidate with its owner.
     let batch = dom
         .find("id=\"next-batch-list\"")

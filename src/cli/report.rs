@@ -83,8 +83,8 @@ pub struct ReportArgs {
     /// output: RFC 3339 or a day [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<Timestamp>,
-    /// How many of the flakiest tests to show (not for `--format html`, whose caps are said on
-    /// the page).
+    /// How many of the flakiest tests to show (in `--format html`, in its table of them; its
+    /// other caps are said on the page).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
     #[command(flatten)]
@@ -204,7 +204,10 @@ fn html(
             started.elapsed().as_secs_f64()
         );
     };
-    let caps = super::html::Caps::default();
+    let caps = super::html::Caps {
+        flakiest: args.top,
+        ..super::html::Caps::default()
+    };
     let page = super::html::build(history, quarantine, now, &caps, &mut progress)
         .map_err(|error| format!("cannot build the HTML report: {error}"))?;
     super::html::write_atomically(&output, page.as_bytes()).map_err(|error| error.to_string())?;

@@ -26,6 +26,8 @@ pub struct Caps {
     pub lanes: usize,
     /// Tests given a page of their own (with their explanation).
     pub test_pages: usize,
+    /// Rows of the flakiest-tests table (`report --top`).
+    pub flakiest: usize,
     /// Latest failure messages shown on a test's page.
     pub messages_per_test: usize,
     /// Lines of a test's explanation shown on its page (the rest is one command away).
@@ -48,6 +50,7 @@ impl Default for Caps {
             stable_rows: 20,
             lanes: 30,
             test_pages: 100,
+            flakiest: 20,
             messages_per_test: 3,
             explanation_lines: 40,
             message_runs: 200,

@@ -261,6 +261,7 @@ impl<'a> Page<'_, 'a> {
         self.w("<main id=\"main\">\n");
         self.headline();
         self.attention();
+        self.flakiest();
         self.grids();
         self.heat();
         self.quarantine();
@@ -279,7 +280,8 @@ impl<'a> Page<'_, 'a> {
             self.out,
             "<header><h1>coalmine report</h1><div class=\"mu\">As of {} \u{b7} policy {} \u{b7} \
              data up to {} \u{b7} {} run(s) in the last {} days</div>\n<nav><a href=\"#headline\">\
-             Headline</a><a href=\"#attention\">Needs a person</a><a href=\"#grid\">Grid</a>\
+             Headline</a><a href=\"#attention\">Needs a person</a><a href=\"#flakiest\">Flakiest</a>\
+             <a href=\"#grid\">Grid</a>\
              <a href=\"#heat\">Lane health</a><a href=\"#quarantine\">Quarantine</a>\
              <a href=\"#canaries\">Canaries</a></nav></header>\n",
             e(&show_time(plan.now)),
@@ -641,6 +643,49 @@ impl<'a> Page<'_, 'a> {
                 .then(self.name(a.0).cmp(self.name(b.0)))
         });
         rows
+    }
+
+    fn flakiest(&mut self) {
+        let data = self.data;
+        let plan = &data.analysis.plan;
+        let failing = flakiest(plan);
+        let shown = failing.len().min(data.caps.flakiest);
+        let _ = write!(
+            self.out,
+            "<section id=\"flakiest\"><h2>Flakiest tests</h2><p class=\"mu\">Tests with a \
+             counted failure in the last {} days (trusted, non-systemic runs), highest failure \
+             rate first: {} of {} shown. {} of the tests shown on this page have a page of \
+             their own (at most {}).</p>",
+            data.config.policy.batch_window_days,
+            thousands(shown as u64),
+            thousands(failing.len() as u64),
+            thousands(data.pages.len() as u64),
+            data.caps.test_pages
+        );
+        if shown > 0 {
+            self.w(
+                "<table id=\"flakiest-list\"><tr><th>Test</th><th>Owner</th><th>Status</th>\
+                 <th>Rate</th><th>Failed/executions</th><th>Runs</th><th>Flipped commits</th></tr>",
+            );
+            for rate in &failing[..shown] {
+                let row = format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td>\
+                     <td>{}/{}</td></tr>",
+                    self.link(&rate.test),
+                    self.owner_cell(self.owner(&rate.test).as_deref()),
+                    self.badge(&rate.test),
+                    e(&percent(rate.rate)),
+                    rate.failed,
+                    rate.failed + rate.passed,
+                    rate.runs,
+                    rate.flipped_commits,
+                    rate.commits
+                );
+                self.w(&row);
+            }
+            self.w("</table>");
+        }
+        self.w("</section>\n");
     }
 
     fn grids(&mut self) {
@@ -1132,7 +1177,12 @@ impl<'a> Page<'_, 'a> {
         }
         // Latest failure messages.
         if let Some(messages) = data.messages.get(&test) {
-            self.w("<h3>Latest failures</h3>");
+            let _ = write!(
+                self.out,
+                "<h3>Latest failures</h3><p class=\"mu\">The latest {} in each lane's shown \
+                 runs, newest first.</p>",
+                data.caps.messages_per_test
+            );
             for message in messages {
                 let run = &gathered.runs[message.run];
                 let text: String = message.text.chars().take(4000).collect();
