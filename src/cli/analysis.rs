@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 
 use crate::history::{History, HistoryError, OutcomeRow};
+use crate::ingest::normalise;
 use crate::quarantine::calendar::days_before;
 use crate::quarantine::{
-    Aggregator, Explanation, Fix, Plan, PlanInput, QuarantineConfig, TestInfo, TestKey, owner_of,
-    parse_tags,
+    Aggregator, Explanation, FailingTest, Fix, Plan, PlanInput, QuarantineConfig, QuarantineEntry,
+    TestInfo, TestKey, owner_of, parse_tags,
 };
 use crate::results::Outcome;
 use jiff::Timestamp;
@@ -36,7 +37,7 @@ pub fn analyse(
     config: &QuarantineConfig,
     now: Timestamp,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, None)
+    Ok(analyse_watching(history, config, now, &[], None)?.0)
 }
 
 /// [`analyse`], with the [`Explanation`] of `test` (its id as the history records it) from the
@@ -47,15 +48,33 @@ pub fn explain(
     now: Timestamp,
     test: &str,
 ) -> Result<Analysis, HistoryError> {
-    analyse_watching(history, config, now, Some(test))
+    Ok(analyse_watching(history, config, now, &[test], None)?.0)
+}
+
+/// What [`analyse_with`] hands its observer for each result row: the row, and the index of its
+/// test in [`Analysis::tests`].
+pub type Observer<'o> = &'o mut dyn FnMut(&OutcomeRow, usize);
+
+/// [`analyse`], with the [`Explanation`] of each test of `watch` (in that order; a test the
+/// history does not know is left out) from the same pass, and every row of that pass handed to
+/// `observe` too (for a caller that keeps its own view of the rows, as the HTML report does).
+pub fn analyse_with(
+    history: &History,
+    config: &QuarantineConfig,
+    now: Timestamp,
+    watch: &[&str],
+    observe: Option<Observer<'_>>,
+) -> Result<(Analysis, Vec<Explanation>), HistoryError> {
+    analyse_watching(history, config, now, watch, observe)
 }
 
 fn analyse_watching(
     history: &History,
     config: &QuarantineConfig,
     now: Timestamp,
-    watch: Option<&str>,
-) -> Result<Analysis, HistoryError> {
+    watch: &[&str],
+    mut observe: Option<Observer<'_>>,
+) -> Result<(Analysis, Vec<Explanation>), HistoryError> {
     let policy = &config.policy;
     let since = days_before(now, policy.horizon_days());
     let runs = history.runs(Some(since))?;
@@ -105,7 +124,7 @@ fn analyse_watching(
     };
 
     let mut aggregator = Aggregator::new(&runs, policy, now);
-    if let Some(test) = watch {
+    for test in watch {
         aggregator.watch(test);
     }
     // Each test's key, looked up when the test is first seen (`None`: not yet; `Some(None)`:
@@ -115,6 +134,9 @@ fn analyse_watching(
         let Some(index) = index_of(row.test_id) else {
             return;
         };
+        if let Some(observe) = observe.as_mut() {
+            observe(&row, index);
+        }
         let key = *keys[index].get_or_insert_with(|| aggregator.test_key(&tests[index].name));
         match key {
             Some(key) => aggregator.add_keyed(row.run_id, key, row.outcome),
@@ -127,7 +149,7 @@ fn analyse_watching(
         fixes: &fixes,
         owners: &config.owners,
     };
-    let (mut plan, explanation) = aggregator.finish_explained(&input);
+    let (mut plan, explanations) = aggregator.finish_explained_all(&input);
     // The message of each broken test's latest failure, from that run's results (few runs).
     for broken in &mut plan.broken {
         let batches = history.run_batches(broken.latest_failure_run_id)?;
@@ -141,11 +163,14 @@ fn analyse_watching(
             .filter_map(|result| result.message)
             .next_back();
     }
-    Ok(Analysis {
-        plan,
-        tests,
-        explanation,
-    })
+    Ok((
+        Analysis {
+            plan,
+            tests,
+            explanation: explanations.first().cloned(),
+        },
+        explanations,
+    ))
 }
 
 /// The owner of a test by its tags and `[owners]`.
@@ -153,5 +178,47 @@ pub fn owner(tests: &[TestInfo], config: &QuarantineConfig, test: &str) -> Optio
     match tests.iter().find(|info| info.name == test) {
         Some(info) => owner_of(info, &config.owners),
         None => owner_of(&TestInfo::from_name(test), &config.owners),
+    }
+}
+
+/// The plan's failing tests, highest failure rate first (then most failures, then by name).
+pub fn flakiest(plan: &Plan) -> Vec<&FailingTest> {
+    let mut failing: Vec<&FailingTest> = plan.failing.iter().collect();
+    failing.sort_by(|a, b| {
+        b.rate
+            .total_cmp(&a.rate)
+            .then(b.failed.cmp(&a.failed))
+            .then(a.test.cmp(&b.test))
+    });
+    failing
+}
+
+/// The `[[quarantine]]` entry of `test`: one that names it as the history does, or as a
+/// report writes it (with tags).
+pub fn entry_of<'c>(config: &'c QuarantineConfig, test: &str) -> Option<&'c QuarantineEntry> {
+    config
+        .quarantine
+        .iter()
+        .find(|entry| entry.test == test || normalise(&entry.test).0 == test)
+}
+
+/// A test's status, as the plan lists it: `quarantined`, `broken`, `quarantine-now`,
+/// `next-batch`, `deferred`, `not-shown-flaky`, else `watch`.
+pub fn status(plan: &Plan, config: &QuarantineConfig, test: &str) -> &'static str {
+    let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
+    if entry_of(config, test).is_some() {
+        "quarantined"
+    } else if plan.broken.iter().any(|broken| broken.test == test) {
+        "broken"
+    } else if listed(&plan.quarantine_now) {
+        "quarantine-now"
+    } else if listed(&plan.next_batch) {
+        "next-batch"
+    } else if listed(&plan.deferred) {
+        "deferred"
+    } else if listed(&plan.not_shown_flaky) {
+        "not-shown-flaky"
+    } else {
+        "watch"
     }
 }

@@ -4,7 +4,8 @@
 //! the subcommands (with the argument structs defined here) and calls each module's `run`.
 //!
 //! - [`ingest`]: JUnit XML files and folders into the history, as one run.
-//! - [`report`]: flakiest tests, suite stability, lanes.
+//! - [`report`]: flakiest tests, suite stability, lanes; [`html`]: the same as one
+//!   self-contained HTML page (`--format html`).
 //! - [`quarantine`]: the plan, `explain` (why a test is or is not a candidate) and `fixed`
 //!   (records a fix), with [`apply`] (edits harness.toml) and [`export`] (skip lists for
 //!   other runners).
@@ -35,6 +36,7 @@ pub mod analysis;
 pub mod apply;
 pub mod export;
 pub mod history;
+pub mod html;
 pub mod ingest;
 pub mod init;
 pub mod output;

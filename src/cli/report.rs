@@ -42,29 +42,49 @@
 
 use std::fmt::Write as _;
 
-use clap::Args;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::analysis;
+use super::analysis::{self, entry_of, flakiest, status};
 use super::output::{NOTHING_MEASURED, Table, broken_section, code, stability_text};
-use super::{EXIT_OK, Failure, Format, Store, exit_code, parse_time, show_time};
-use crate::ingest::normalise;
+use super::{EXIT_OK, Failure, Store, exit_code, parse_time, show_time};
 use crate::quarantine::{
-    Broken, Counts, FailingTest, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
+    Broken, Counts, LaneReport, Plan, Policy, QuarantineConfig, Stability, percent,
 };
+
+/// How `coalmine report` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned text tables for a terminal.
+    #[default]
+    Table,
+    /// Markdown.
+    Md,
+    /// JSON, pretty-printed.
+    Json,
+    /// One self-contained HTML page, written to `--output` (not printed).
+    Html,
+}
 
 /// `coalmine report`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// How to print it.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// How to write it.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// With `--format html`: the file to write [default: coalmine-report.html in the current
+    /// folder]; written whole or not at all.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
     /// The instant the report is computed for (runs after it are ignored), for reproducible
     /// output: RFC 3339 or a day [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<Timestamp>,
-    /// How many of the flakiest tests to show.
+    /// How many of the flakiest tests to show (in `--format html`, in its table of them; its
+    /// other caps are said on the page).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
     #[command(flatten)]
@@ -135,17 +155,62 @@ pub fn run(args: &ReportArgs) -> u8 {
 fn report(args: &ReportArgs) -> Result<u8, Failure> {
     let (quarantine, _, history) = args.store.for_reading()?;
     let now = args.now.unwrap_or_else(Timestamp::now);
+    if args.format == ReportFormat::Html {
+        return html(args, &history, &quarantine, now);
+    }
+    if let Some(output) = &args.output {
+        return Err(format!(
+            "--output {} is for --format html; the other formats print to standard output",
+            output.display()
+        ));
+    }
     let analysis =
         analysis::analyse(&history, &quarantine, now).map_err(|error| error.to_string())?;
     let report = build(&analysis.plan, &quarantine, &analysis.tests, args.top);
     let text = match args.format {
-        Format::Json => {
+        ReportFormat::Json => {
             serde_json::to_string_pretty(&report).map_err(|error| error.to_string())? + "\n"
         }
-        Format::Table => text(&report, &analysis.plan, &quarantine.policy),
-        Format::Md => markdown(&report, &quarantine.policy),
+        ReportFormat::Table | ReportFormat::Html => {
+            text(&report, &analysis.plan, &quarantine.policy)
+        }
+        ReportFormat::Md => markdown(&report, &quarantine.policy),
     };
     print!("{text}");
+    Ok(EXIT_OK)
+}
+
+/// `--format html`: the page, written to a temporary file beside `--output` and renamed.
+fn html(
+    args: &ReportArgs,
+    history: &crate::history::History,
+    quarantine: &QuarantineConfig,
+    now: Timestamp,
+) -> Result<u8, Failure> {
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(super::html::DEFAULT_OUTPUT));
+    let started = std::time::Instant::now();
+    let mut progress = |step: &str| {
+        eprintln!(
+            "coalmine report: {step} ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    };
+    let caps = super::html::Caps {
+        flakiest: args.top,
+        ..super::html::Caps::default()
+    };
+    let page = super::html::build(history, quarantine, now, &caps, &mut progress)
+        .map_err(|error| format!("cannot build the HTML report: {error}"))?;
+    super::html::write_atomically(&output, page.as_bytes()).map_err(|error| error.to_string())?;
+    eprintln!(
+        "coalmine report: wrote {} ({} KB) in {:.1} s",
+        output.display(),
+        page.len().div_ceil(1024),
+        started.elapsed().as_secs_f64()
+    );
     Ok(EXIT_OK)
 }
 
@@ -155,48 +220,16 @@ fn build(
     tests: &[crate::quarantine::TestInfo],
     top: usize,
 ) -> Report {
-    // Highest failure rate first, as the policy counts it.
-    let mut failing: Vec<&FailingTest> = plan.failing.iter().collect();
-    failing.sort_by(|a, b| {
-        b.rate
-            .total_cmp(&a.rate)
-            .then(b.failed.cmp(&a.failed))
-            .then(a.test.cmp(&b.test))
-    });
+    let failing = flakiest(plan);
     let shown = failing.len().min(top);
-    // A `[[quarantine]]` entry names its test as the history does, or as a report writes it.
-    let entry_of = |test: &str| {
-        config
-            .quarantine
-            .iter()
-            .find(|entry| entry.test == test || normalise(&entry.test).0 == test)
-    };
-    let status = |test: &str| -> &'static str {
-        let listed = |list: &[crate::quarantine::Candidate]| list.iter().any(|c| c.test == test);
-        if entry_of(test).is_some() {
-            "quarantined"
-        } else if plan.broken.iter().any(|broken| broken.test == test) {
-            "broken"
-        } else if listed(&plan.quarantine_now) {
-            "quarantine-now"
-        } else if listed(&plan.next_batch) {
-            "next-batch"
-        } else if listed(&plan.deferred) {
-            "deferred"
-        } else if listed(&plan.not_shown_flaky) {
-            "not-shown-flaky"
-        } else {
-            "watch"
-        }
-    };
     let flaky = failing[..shown]
         .iter()
         .map(|rate| FlakyTest {
             test: rate.test.clone(),
-            owner: entry_of(&rate.test)
+            owner: entry_of(config, &rate.test)
                 .map(|entry| entry.owner.clone())
                 .or_else(|| analysis::owner(tests, config, &rate.test)),
-            status: status(&rate.test),
+            status: status(plan, config, &rate.test),
             rate: rate.rate,
             failed: rate.failed,
             executions: rate.failed + rate.passed,

@@ -21,7 +21,7 @@ use super::model::{Fix, QuarantineEntry, TestInfo, owner_of};
 use super::owners::Owners;
 use super::plan::{
     BatchInfo, Broken, Candidate, Counts, FailingTest, FixProgress, GraceRelease, IssueDraft, Keep,
-    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun, percent,
 };
 use super::policy::{FlakyPassCounting, Policy, Statistics, team_from_lane};
 use crate::history::model::{ResultRow, RunKind, RunRow};
@@ -117,9 +117,12 @@ pub struct Aggregator<'a> {
     entries: Vec<Vec<u32>>,
     cache: Option<(i64, Option<u32>)>,
     counts: Counts,
-    /// The test [`Aggregator::watch`] asked about, and every row of it (run slot, outcome).
-    watched: Option<u32>,
-    watched_rows: Vec<(u32, Outcome)>,
+    /// The tests [`Aggregator::watch`] asked about, in that order; each one's position in
+    /// `watched` by test id (`u32::MAX`: not watched); and every row of each (run slot,
+    /// outcome).
+    watched: Vec<u32>,
+    watch_index: Vec<u32>,
+    watched_rows: Vec<Vec<(u32, Outcome)>>,
 }
 
 impl<'a> Aggregator<'a> {
@@ -196,16 +199,37 @@ impl<'a> Aggregator<'a> {
             entries,
             cache: None,
             counts,
-            watched: None,
+            watched: Vec::new(),
+            watch_index: Vec::new(),
             watched_rows: Vec::new(),
         }
     }
 
     /// Keeps every row of `test` (whatever its run and outcome), so that
     /// [`finish_explained`](Aggregator::finish_explained) can say what was counted and what
-    /// was left out. Call it before adding rows.
+    /// was left out. Call it before adding rows; call it again to watch more tests (each is
+    /// explained, in the order watched, by
+    /// [`finish_explained_all`](Aggregator::finish_explained_all)).
     pub fn watch(&mut self, test: &str) {
-        self.watched = self.names.intern(test);
+        let Some(id) = self.names.intern(test) else {
+            return;
+        };
+        if self.watch_index.len() <= id as usize {
+            self.watch_index.resize(id as usize + 1, u32::MAX);
+        }
+        if self.watch_index[id as usize] == u32::MAX {
+            self.watch_index[id as usize] = self.watched.len() as u32;
+            self.watched.push(id);
+            self.watched_rows.push(Vec::new());
+        }
+    }
+
+    /// The position of test `id` among the watched ones.
+    fn watched_position(&self, id: u32) -> Option<usize> {
+        match self.watch_index.get(id as usize) {
+            Some(&position) if position != u32::MAX => Some(position as usize),
+            _ => None,
+        }
     }
 
     /// Adds one result row.
@@ -261,8 +285,8 @@ impl<'a> Aggregator<'a> {
     /// Keeps one execution of test `id` in the run at `slot`, when the run is in a window and
     /// the outcome counts.
     fn push(&mut self, slot: usize, id: u32, outcome: Outcome) {
-        if self.watched == Some(id) {
-            self.watched_rows.push((slot as u32, outcome));
+        if let Some(position) = self.watched_position(id) {
+            self.watched_rows[position].push((slot as u32, outcome));
         }
         if !self.slots[slot].kept {
             return;
@@ -285,8 +309,15 @@ impl<'a> Aggregator<'a> {
     }
 
     /// [`finish`](Aggregator::finish), with the [`Explanation`] of the test given to
-    /// [`watch`](Aggregator::watch) (`None` when none was).
+    /// [`watch`](Aggregator::watch) first (`None` when none was).
     pub fn finish_explained(self, input: &PlanInput<'_>) -> (Plan, Option<Explanation>) {
+        let (plan, explanations) = Finisher::new(self, input).run();
+        (plan, explanations.into_iter().next())
+    }
+
+    /// [`finish`](Aggregator::finish), with the [`Explanation`] of every test given to
+    /// [`watch`](Aggregator::watch), in the order watched.
+    pub fn finish_explained_all(self, input: &PlanInput<'_>) -> (Plan, Vec<Explanation>) {
         Finisher::new(self, input).run()
     }
 }
@@ -546,7 +577,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         }
     }
 
-    fn run(self) -> (Plan, Option<Explanation>) {
+    fn run(self) -> (Plan, Vec<Explanation>) {
         let policy = self.agg.policy;
         let now = self.agg.now;
         let n = self.agg.names.len();
@@ -580,7 +611,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
         let mut streaks = vec![Streak::default(); if broken_rule { n } else { 0 }];
         let mut fail_executions = vec![0u32; if broken_rule { n } else { 0 }];
         let mut stability_failures: Vec<(u32, u32)> = Vec::new();
-        let mut breakage_left_out = [0u64; 3];
+        let mut breakage_left_out = vec![[0u64; 3]; self.agg.watched.len()];
         let mut per_lane = policy
             .is_per_lane()
             .then(|| LaneRule::new(policy, now, &self.agg.lanes));
@@ -677,9 +708,9 @@ impl<'a, 'i> Finisher<'a, 'i> {
                         // A pass ends a streak; a broken one's failures leave the windows.
                         let streak = &mut streaks[id];
                         if let Some(ended) = streak.end(commit, rank, policy.broken_min_runs) {
-                            if self.agg.watched == Some(id as u32) {
+                            if let Some(position) = self.agg.watched_position(id as u32) {
                                 for (window, failed) in ended.failed.iter().enumerate() {
-                                    breakage_left_out[window] += u64::from(*failed);
+                                    breakage_left_out[position][window] += u64::from(*failed);
                                 }
                             }
                             if let Some(per_lane) = &mut per_lane {
@@ -730,7 +761,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             rule.finish(
                 &self.agg.lanes,
                 |id| names.name(id as usize),
-                self.agg.watched,
+                &self.agg.watched,
             )
         });
         let flips = self.flips(&order, &commit_keys, &kept_flags, &streaks);
@@ -1081,33 +1112,38 @@ impl<'a, 'i> Finisher<'a, 'i> {
         keep.sort_by(|a, b| a.test.cmp(&b.test));
         let mut counts = self.agg.counts.clone();
         counts.tests = n as u64;
-        let explanation = self.agg.watched.map(|id| {
-            let id = id as usize;
-            let lists = Lists {
-                broken: &broken,
-                quarantine_now: &quarantine_now,
-                next_batch: &next_batch,
-                deferred: &deferred,
-                not_shown_flaky: &not_shown_flaky,
-                grace_released: &grace_released,
-                release: &release,
-                keep: &keep,
-            };
-            let tallies = [now_tally[id], batch_tally[id]];
-            self.explain(ExplainInput {
-                id,
-                lists,
-                tallies,
-                release: release_tally[id],
-                last_release_failure: last_release_failure[id],
-                streak: streaks.get(id).copied(),
-                flips: &flips,
-                breakage_left_out,
-                order: &order,
-                systemic_runs: &systemic_runs,
-                lanes: per_lane.as_ref().map(|found| found.watched.as_slice()),
+        let explanations: Vec<Explanation> = (self.agg.watched.iter().enumerate())
+            .map(|(position, &id)| {
+                let id = id as usize;
+                let lists = Lists {
+                    broken: &broken,
+                    quarantine_now: &quarantine_now,
+                    next_batch: &next_batch,
+                    deferred: &deferred,
+                    not_shown_flaky: &not_shown_flaky,
+                    grace_released: &grace_released,
+                    release: &release,
+                    keep: &keep,
+                };
+                let tallies = [now_tally[id], batch_tally[id]];
+                self.explain(ExplainInput {
+                    id,
+                    lists,
+                    tallies,
+                    release: release_tally[id],
+                    last_release_failure: last_release_failure[id],
+                    streak: streaks.get(id).copied(),
+                    flips: &flips,
+                    breakage_left_out: breakage_left_out[position],
+                    rows: &self.agg.watched_rows[position],
+                    lanes: per_lane
+                        .as_ref()
+                        .map(|found| found.watched[position].as_slice()),
+                    order: &order,
+                    systemic_runs: &systemic_runs,
+                })
             })
-        });
+            .collect();
         let plan = Plan {
             now,
             preset: policy.preset,
@@ -1132,7 +1168,7 @@ impl<'a, 'i> Finisher<'a, 'i> {
             counts,
             notes: auto::notes(policy),
         };
-        (plan, explanation)
+        (plan, explanations)
     }
 
     /// Dense commit keys of the runs in `order`: equal (case-insensitive) commits share one;
@@ -1379,6 +1415,8 @@ struct ExplainInput<'p> {
     streak: Option<Streak>,
     flips: &'p Flips,
     breakage_left_out: [u64; 3],
+    /// Every row of the test (run slot, outcome).
+    rows: &'p [(u32, Outcome)],
     order: &'p [u32],
     systemic_runs: &'p [SystemicRun],
     /// With the per-lane rule: its test's counted lanes with a failure, each judged.
@@ -1449,13 +1487,6 @@ fn issue_draft(candidate: &Candidate, branch: &str) -> IssueDraft {
 fn kind_names(kinds: &[RunKind]) -> String {
     let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
     names.join("/")
-}
-
-/// A fraction as a percentage with up to two decimals (`0.0501` → `5.01 %`).
-pub fn percent(fraction: f64) -> String {
-    let text = format!("{:.2}", fraction * 100.0);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} %")
 }
 
 /// A test known to an [`Aggregator`] (see [`Aggregator::test_key`]).

@@ -17,9 +17,8 @@ use std::cmp::Ordering;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-use super::aggregate::percent;
 use super::calendar::{days_between, utc_date};
-use super::plan::LaneImpact;
+use super::plan::{LaneImpact, percent};
 use super::policy::Policy;
 
 /// A test that failed in a counted run of a counted lane within the window.
@@ -105,14 +104,15 @@ impl<'p> LaneRule<'p> {
         self.fixed.push((test, first, last));
     }
 
-    /// Judges every test lane by lane; `name` breaks the last ties of the order. For the
-    /// `watched` test (`quarantine explain`'s), every counted lane it failed on is judged with
-    /// its numbers and the first rule it did not meet ([`Found::watched`]).
+    /// Judges every test lane by lane; `name` breaks the last ties of the order. For each
+    /// `watched` test (those `quarantine explain` and the html report explain), every counted
+    /// lane it failed on is judged with its numbers and the first rule it did not meet
+    /// ([`Found::watched`], in the order of `watched`).
     pub(super) fn finish<'n>(
         mut self,
         lanes: &[String],
         name: impl Fn(u32) -> &'n str,
-        watched: Option<u32>,
+        watched: &[u32],
     ) -> Found {
         if !self.fixed.is_empty() {
             self.fixed.sort_unstable();
@@ -129,10 +129,14 @@ impl<'p> LaneRule<'p> {
             .sort_unstable_by_key(|failure| (failure.test, failure.lane, failure.rank));
         let days = self.policy.batch_window_days as usize + 1;
         let mut tests = Vec::new();
-        let mut watched_lanes = Vec::new();
+        let mut watched_lanes: Vec<Vec<LaneVerdict>> = watched.iter().map(|_| Vec::new()).collect();
         for failures in self.failures.chunk_by(|a, b| a.test == b.test) {
-            if watched == Some(failures[0].test) {
-                watched_lanes = failures
+            for (position, _) in watched
+                .iter()
+                .enumerate()
+                .filter(|&(_, &id)| id == failures[0].test)
+            {
+                watched_lanes[position] = failures
                     .chunk_by(|a, b| a.lane == b.lane)
                     .map(|on_lane| self.evaluate(on_lane, lanes))
                     .collect();
@@ -308,8 +312,8 @@ pub(super) struct Found {
     tests: Vec<Match>,
     /// Indices into `tests`, in the robot's order.
     order: Vec<u32>,
-    /// The watched test's counted lanes with a failure, each judged.
-    pub(super) watched: Vec<LaneVerdict>,
+    /// Each watched test's counted lanes with a failure, each judged (in the order watched).
+    pub(super) watched: Vec<Vec<LaneVerdict>>,
 }
 
 impl Found {

@@ -182,7 +182,7 @@ mod owners;
 mod plan;
 mod policy;
 
-pub use aggregate::{Aggregator, PlanInput, TestKey, percent, plan};
+pub use aggregate::{Aggregator, PlanInput, TestKey, plan};
 pub use explain::{
     Decision, Explanation, LeftOut, OwnerSource, QuarantineProgress, RuleCheck, StreakInfo,
     SystemicExecution, UntrustedKind,
@@ -194,7 +194,7 @@ pub use model::{
 pub use owners::{Owners, OwnersError};
 pub use plan::{
     BatchInfo, Broken, Candidate, Counts, FailingTest, FixProgress, GraceRelease, IssueDraft, Keep,
-    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun,
+    LANE_TESTS_SHOWN, LaneImpact, LaneReport, Plan, Release, Rule, Stability, SystemicRun, percent,
 };
 pub use policy::{
     FlakyPassCounting, MAX_DAYS, Policy, PolicyError, Preset, QuarantineRule, RequiredLane,

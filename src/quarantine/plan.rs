@@ -418,3 +418,10 @@ impl Plan {
             && self.release.is_empty()
     }
 }
+
+/// A fraction as a percentage with up to two decimals (`0.0501` → `5.01 %`).
+pub fn percent(fraction: f64) -> String {
+    let text = format!("{:.2}", fraction * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} %")
+}

@@ -161,7 +161,7 @@ impl Finisher<'_, '_> {
         let mut untrusted: Vec<(crate::history::model::RunKind, Vec<u32>, u64)> = Vec::new();
         let mut after_now: Vec<u32> = Vec::new();
         let mut systemic_seen: HashMap<u32, bool> = HashMap::new();
-        for &(slot, outcome) in &self.agg.watched_rows {
+        for &(slot, outcome) in input.rows {
             let run = &self.agg.runs[self.agg.slots[slot as usize].row];
             let failed = matches!(outcome, Outcome::Fail | Outcome::Error | Outcome::FlakyPass);
             if run.started_at > now {

@@ -21,6 +21,24 @@ fn explain(
     let explanation = explanation.unwrap();
     // The same plan as without watching.
     assert_eq!(plan, hist.plan_with(input, policy, now()));
+    // Watching every test of the history at once explains this one the same way.
+    let mut all = Aggregator::new(&hist.runs, policy, now());
+    let mut names: Vec<&str> = hist.results.iter().map(|row| row.test.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.reverse();
+    for name in &names {
+        all.watch(name);
+    }
+    all.watch(test);
+    for row in &hist.results {
+        all.add(row);
+    }
+    let (all_plan, explanations) = all.finish_explained_all(input);
+    assert_eq!(all_plan, plan);
+    assert_eq!(explanations.len(), names.len().max(1));
+    let same = explanations.iter().find(|other| other.test == test);
+    assert_eq!(same, Some(&explanation));
     let text = explanation.text(policy);
     (explanation, text)
 }
