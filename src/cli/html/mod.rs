@@ -436,6 +436,48 @@ mod tests {
     }
 
     #[test]
+    fn the_trend_counts_the_runs_the_measured_pass_rate_counts() {
+        // One day: a clean run, and a systemic one (5 tests failed), which measured stability
+        // leaves out; the trend leaves it out too.
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("history.db")).unwrap();
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
+        for (run, failing) in [(0i64, false), (1, true)] {
+            let results: Vec<NewResult> = (0..6)
+                .map(|i| {
+                    let outcome = if failing && i < 5 {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Pass
+                    };
+                    NewResult::new(format!("suite::t{i}"), outcome)
+                })
+                .collect();
+            let new = NewRun {
+                lane: "periodic-e2e".to_owned(),
+                kind: RunKind::Periodic,
+                commit: format!("c{run}"),
+                started_at: Timestamp::from_second(now.as_second() - 3600 * (2 - run)).unwrap(),
+                source: "junit.xml".to_owned(),
+                ingest_key: None,
+            };
+            history.record_run(&new, &results).unwrap();
+        }
+        let page = build(
+            &history,
+            &QuarantineConfig::default(),
+            now,
+            &Caps::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(
+            page.contains("2026-11-20: 1 of 1 trusted run(s) passed (100 %)"),
+            "{page}"
+        );
+    }
+
+    #[test]
     fn a_failed_write_leaves_no_file() {
         let dir = std::env::temp_dir().join(format!("html-write-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -337,8 +337,9 @@ impl<'a> Page<'_, 'a> {
         );
         let _ = write!(
             self.out,
-            "<p class=\"mu\">Stability over the last {} days. Below: the share of trusted runs \
-             each day with no failed non-quarantined test (the dashed line is the goal).</p>",
+            "<p class=\"mu\">Stability over the last {} days. Below: the share of trusted, \
+             non-systemic runs each day with no failed non-quarantined test, as the measured pass \
+             rate counts them (the dashed line is the goal).</p>",
             stability.window_days
         );
         self.trend();
@@ -346,12 +347,25 @@ impl<'a> Page<'_, 'a> {
     }
 
     /// Per day: trusted runs with results, and those with no failed non-quarantined test.
+    /// Per day, the trusted, non-systemic runs and those without a failed non-quarantined
+    /// test: the measured pass rate's runs, day by day.
     fn day_passes(&self) -> Vec<(u32, u32)> {
         let gathered = self.data.gathered;
         let policy = &self.data.config.policy;
+        let systemic: HashSet<i64> = self
+            .data
+            .analysis
+            .plan
+            .systemic_runs
+            .iter()
+            .map(|run| run.run_id)
+            .collect();
         let mut days = vec![(0u32, 0u32); gathered.days.len()];
         for (run, row) in gathered.runs.iter().enumerate() {
-            if !gathered.has_results[run] || !policy.is_trusted(row.kind) {
+            if !gathered.has_results[run]
+                || !policy.is_trusted(row.kind)
+                || systemic.contains(&row.id)
+            {
                 continue;
             }
             let day = &mut days[gathered.run_day[run]];
