@@ -51,6 +51,16 @@ pub enum HtmlError {
         /// The path given.
         path: PathBuf,
     },
+    /// The folder of `--output` does not exist.
+    #[error(
+        "cannot write {path}: the folder {folder} does not exist; create it, or give --output a path in an existing folder"
+    )]
+    NoFolder {
+        /// The file to write.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+    },
     /// Writing or renaming the file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -307,6 +317,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), HtmlError> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        return Err(HtmlError::NoFolder {
+            path: path.to_path_buf(),
+            folder: dir,
+        });
+    }
     let mut temporary = name.to_os_string();
     temporary.push(format!(".tmp-{}", std::process::id()));
     let temporary = dir.join(format!(".{}", temporary.to_string_lossy()));
@@ -495,6 +511,11 @@ mod tests {
             .collect();
         assert!(left.iter().all(|name| !name.contains(".tmp-")), "{left:?}");
         assert!(write_atomically(Path::new("/"), b"x").is_err());
+        let missing = write_atomically(&dir.join("no/such/folder/r.html"), b"x").unwrap_err();
+        assert!(
+            missing.to_string().contains("folder") && missing.to_string().contains("--output"),
+            "{missing}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
