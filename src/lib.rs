@@ -65,6 +65,7 @@ pub mod history;
 pub mod ingest;
 pub mod quarantine;
 pub mod results;
+pub mod sources;
 mod suggest;
 pub mod teeth;
 

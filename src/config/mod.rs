@@ -46,6 +46,40 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     /// `[report]`.
     pub report: ReportConfig,
+    /// `[[sources]]`: the test sources `quarantine apply` edits (none: it edits harness.toml
+    /// alone).
+    pub sources: Vec<SourcesConfig>,
+}
+
+/// One `[[sources]]` table: test sources that `coalmine quarantine apply` marks and unmarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcesConfig {
+    /// What the files are.
+    pub kind: SourceKind,
+    /// Folders or files (absolute, resolved against harness.toml's folder).
+    pub paths: Vec<PathBuf>,
+    /// `ginkgo` only: the import path of the package defining `Quarantine`, added to a file's
+    /// imports when its first spec is quarantined.
+    pub decorators_import: String,
+}
+
+/// `[[sources]] kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Go files with Ginkgo v2 specs (`It`, `Specify`, `Entry` in containers).
+    Ginkgo,
+    /// Rust files with `#[test]` functions, found from the crate roots of each Cargo.toml.
+    Rust,
+}
+
+impl SourceKind {
+    /// The name written in harness.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Ginkgo => "ginkgo",
+            SourceKind::Rust => "rust",
+        }
+    }
 }
 
 /// `[report]`: reports of a run written besides the terminal output.
@@ -162,6 +196,8 @@ pub mod defaults {
     pub const MAX_LOG_BYTES: u64 = 64 << 20;
     /// The smallest `[run] max_log_bytes` accepted.
     pub const MIN_LOG_BYTES: u64 = 4096;
+    /// `[[sources]] decorators_import`: KubeVirt's package of Ginkgo decorators.
+    pub const DECORATORS_IMPORT: &str = "kubevirt.io/kubevirt/tests/decorators";
 }
 
 impl Config {
