@@ -152,7 +152,7 @@ fn ginkgo_quarantine_then_release_gives_back_the_original_bytes() {
         format!("{SUITE}::VM lifecycle with a disk the VM is paused should keep the disk"),
         format!("{SUITE}::VM lifecycle starting with a run strategy with RunStrategyManual"),
         format!("{SUITE}::VM lifecycle starting with a run strategy with a raw \"Once\""),
-        format!("Storage Suite::Hotplug with a block volume the volume is attached"),
+        "Storage Suite::Hotplug with a block volume the volume is attached".to_owned(),
     ];
     let changes: Vec<Change> = tests
         .iter()
@@ -430,12 +430,11 @@ fn a_hostile_owner_cannot_end_the_rust_literal() {
     let (files, _) = plan(&sources, &[quarantine(&test, owner)]).unwrap();
     let edited = &files[0].edited;
     let file = syn::parse_file(edited).unwrap();
-    let text = format!("{edited}");
     assert!(
-        !text
+        !edited
             .lines()
             .any(|line| line.trim_start().starts_with("fn evil")),
-        "{text}"
+        "{edited}"
     );
     // The attribute's value reads back as exactly the message.
     let mut found = None;

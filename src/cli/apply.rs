@@ -415,8 +415,7 @@ fn write_outputs(
             })?,
         ));
     }
-    let mut written = 0;
-    for (path, file) in staged {
+    for (written, (path, file)) in staged.into_iter().enumerate() {
         file.commit().map_err(|error| {
             format!(
                 "cannot write {}: {error}; {}",
@@ -428,7 +427,6 @@ fn write_outputs(
                 }
             )
         })?;
-        written += 1;
     }
     if let (Some(staged), Some((path, _))) = (staged_body, body) {
         staged.commit().map_err(|error| {

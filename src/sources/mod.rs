@@ -267,6 +267,10 @@ fn parse(source: &SourcesConfig) -> Result<Box<dyn Parsed>, SourceError> {
     })
 }
 
+/// A file's edits so far: the source that parsed it, its spec edits, what was done to which
+/// spec.
+type PerFile = (usize, Vec<Edit>, Vec<(String, String, usize)>);
+
 /// Finds the spec of every change in the sources and computes the edited files. Every
 /// quarantined test must be found exactly once; a released test found nowhere is left alone
 /// (its spec was deleted or never marked), and listed in the second value. Nothing is written.
@@ -293,8 +297,7 @@ pub fn plan(
         "a"
     };
     // Per file: which source parsed it, and the spec edits so far.
-    let mut per_file: BTreeMap<PathBuf, (usize, Vec<Edit>, Vec<(String, String, usize)>)> =
-        BTreeMap::new();
+    let mut per_file: BTreeMap<PathBuf, PerFile> = BTreeMap::new();
     let mut missing = Vec::new();
     for change in changes {
         let hits: Vec<(usize, &Found)> = parsed
