@@ -471,3 +471,52 @@ fn a_hostile_owner_cannot_end_the_rust_literal() {
     let (released, _) = plan(&sources, &[release(&test)]).unwrap();
     assert_eq!(released[0].edited, files[0].original);
 }
+
+/// The decorators import is added where the file has none, a single `import`, or a list, and
+/// removed again by release; gofmt leaves every result as it is.
+#[test]
+fn ginkgo_imports_are_added_and_removed_as_gofmt_leaves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "var _ = Describe(\"thing\", func() {\n\tIt(\"works\", func() {})\n})\n";
+    let files = [
+        ("none.go", format!("package x\n\n{body}")),
+        (
+            "single.go",
+            format!("package x\n\nimport . \"github.com/onsi/ginkgo/v2\"\n\n{body}"),
+        ),
+        (
+            "list.go",
+            format!(
+                "package x\n\nimport (\n\t\"fmt\"\n\n\t. \"github.com/onsi/ginkgo/v2\"\n\t\"kubevirt.io/kubevirt/tests/framework\"\n\t\"kubevirt.io/kubevirt/tests/libvmi\"\n)\n\nvar _ = fmt.Sprint\n\n{body}"
+            ),
+        ),
+    ];
+    for (name, text) in &files {
+        let folder = dir.path().join(name.trim_end_matches(".go"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(name);
+        std::fs::write(&path, text).unwrap();
+        assert_gofmt_clean(&folder);
+        let sources = [source(SourceKind::Ginkgo, vec![folder.clone()])];
+        let (edited, _) = plan(&sources, &[quarantine("S::thing works", "sig-x")]).unwrap();
+        let new = &edited[0].edited;
+        assert!(
+            new.contains("\"kubevirt.io/kubevirt/tests/decorators\""),
+            "{name}: {new}"
+        );
+        assert!(
+            new.contains("It(\"[QUARANTINE]works\", decorators.Quarantine, func() {})"),
+            "{name}: {new}"
+        );
+        if *name == "list.go" {
+            assert!(
+                new.contains("\t\"kubevirt.io/kubevirt/tests/decorators\"\n\t\"kubevirt.io/kubevirt/tests/framework\"\n"),
+                "sorted into its group: {new}"
+            );
+        }
+        write(&edited);
+        assert_gofmt_clean(&folder);
+        let (released, _) = plan(&sources, &[release("S::thing works")]).unwrap();
+        assert_eq!(&released[0].edited, text, "{name}");
+    }
+}

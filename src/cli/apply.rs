@@ -14,6 +14,10 @@
 //!   temporary file in the same folder, synced, then renamed over the original).
 //! - Refuses, writing nothing at all, when a candidate has no owner, listing each.
 //! - With `--pr-body FILE`, writes the pull-request description (the plan's Markdown).
+//! - With `[[sources]]`, also marks each quarantined test in its source and unmarks each
+//!   released one ([`crate::sources`]); every edit of every file is computed first, and on any
+//!   error (a spec found nowhere or twice) nothing is written. The description then lists the
+//!   files and specs changed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -211,11 +215,14 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
 }
 
 /// The source edits of `changes`: each added entry quarantined (owner, the entry's reason,
-/// `today`), each removed one released.
+/// `today`), each removed one released. Canaries (`canary::<name>`) have no test source: their
+/// quarantine is harness.toml's alone.
 pub fn source_changes(changes: &Changes, today: Date) -> Vec<sources::Change> {
+    let canary = |test: &str| test.starts_with("canary::");
     let mut out: Vec<sources::Change> = changes
         .add
         .iter()
+        .filter(|(candidate, _)| !canary(&candidate.test))
         .map(|(candidate, marker)| sources::Change {
             test: candidate.test.clone(),
             action: sources::Action::Quarantine {
@@ -225,10 +232,16 @@ pub fn source_changes(changes: &Changes, today: Date) -> Vec<sources::Change> {
             },
         })
         .collect();
-    out.extend(changes.remove.iter().map(|test| sources::Change {
-        test: test.clone(),
-        action: sources::Action::Release,
-    }));
+    out.extend(
+        changes
+            .remove
+            .iter()
+            .filter(|test| !canary(test))
+            .map(|test| sources::Change {
+                test: test.clone(),
+                action: sources::Action::Release,
+            }),
+    );
     out
 }
 
