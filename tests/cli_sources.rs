@@ -90,7 +90,7 @@ fn case(classname: &str, name: &str, failed: bool) -> String {
 /// the nested Rust test fail in the two newest (quarantine now); the unplug spec, marked in
 /// the source and quarantined in harness.toml, always passes (released); `extra` fails with
 /// them when given.
-fn seed(extra: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+fn seed(extra: Option<&str>, hostile: bool) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -133,11 +133,13 @@ fn seed(extra: Option<&str>) -> (tempfile::TempDir, PathBuf) {
             "[It] [sig-compute] VM lifecycle with a disk [QUARANTINE][test_id:1234] should unplug the disk [QUARANTINE]",
             false,
         );
-        xml += &case(
-            SUITE,
-            "[It] [sig-compute] VM lifecycle with a disk the VM is paused should keep the disk",
-            false,
-        );
+        // An owner tag a pull request could write, made to end a Go string and add code.
+        let paused = if hostile {
+            "[It] [sig-x\\&quot;);os.Exit(1);//] VM lifecycle with a disk the VM is paused should keep the disk"
+        } else {
+            "[It] [sig-compute] VM lifecycle with a disk the VM is paused should keep the disk"
+        };
+        xml += &case(SUITE, paused, hostile && failed);
         if let Some(extra) = extra {
             xml += &case(SUITE, extra, failed);
         }
@@ -147,7 +149,12 @@ fn seed(extra: Option<&str>) -> (tempfile::TempDir, PathBuf) {
             "tests::nested::adds_in_a_nested_module",
             failed,
         );
-        xml += &case("quarantine-fixture", "tests::adds", false);
+        let adds = if hostile {
+            "tests::adds [sig-y\\&quot;;&quot;]"
+        } else {
+            "tests::adds"
+        };
+        xml += &case("quarantine-fixture", adds, hostile && failed);
         xml += "  </testsuite>\n</testsuites>\n";
         let file = root.join(format!("run{run:02}.xml"));
         std::fs::write(&file, xml).unwrap();
@@ -179,7 +186,7 @@ fn seed(extra: Option<&str>) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn apply_edits_the_sources_and_lists_them_in_the_pr_body() {
-    let (_dir, root) = seed(None);
+    let (_dir, root) = seed(None, false);
     let lifecycle = root.join("go/tests/vm_lifecycle_test.go");
     let before = std::fs::read_to_string(&lifecycle).unwrap();
     assert!(before.contains(
@@ -239,7 +246,7 @@ fn apply_edits_the_sources_and_lists_them_in_the_pr_body() {
 
 #[test]
 fn a_flaky_test_in_no_source_writes_nothing() {
-    let (_dir, root) = seed(Some("[It] VM lifecycle a spec that is nowhere"));
+    let (_dir, root) = seed(Some("[It] VM lifecycle a spec that is nowhere"), false);
     let files = [
         "harness.toml",
         "go/tests/vm_lifecycle_test.go",
@@ -270,4 +277,71 @@ fn a_flaky_test_in_no_source_writes_nothing() {
         .collect();
     assert_eq!(before, after);
     assert!(!root.join("pr.md").exists());
+}
+
+#[test]
+fn hostile_owner_tags_cannot_end_the_literals_they_are_written_into() {
+    let (_dir, root) = seed(None, true);
+    let output = coalmine(&root, &["quarantine", "apply", "--now", NOW]);
+    let printed = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{printed}");
+    let go = std::fs::read_to_string(root.join("go/tests/vm_lifecycle_test.go")).unwrap();
+    assert!(
+        go.contains("\t\t\t// coalmine quarantine: owner \"sig-x\\\\\\\");os.Exit(1);//\", reason"),
+        "{go}"
+    );
+    // os.Exit appears in that comment only.
+    assert_eq!(go.matches("os.Exit").count(), 1, "{go}");
+    if let Some(gofmt) = ["/usr/bin/gofmt", "/usr/lib/go/bin/gofmt"]
+        .iter()
+        .find(|path| Path::new(path).is_file())
+    {
+        let output = Command::new(gofmt)
+            .arg("-l")
+            .arg(root.join("go"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success() && output.stdout.is_empty(),
+            "{}",
+            text(&output)
+        );
+    }
+    let lib = std::fs::read_to_string(root.join("crate/src/lib.rs")).unwrap();
+    let file = syn::parse_file(&lib).unwrap();
+    let syn::Item::Mod(syn::ItemMod {
+        content: Some((_, items)),
+        ..
+    }) = file
+        .items
+        .iter()
+        .find(|item| matches!(item, syn::Item::Mod(module) if module.ident == "tests"))
+        .unwrap()
+    else {
+        panic!("no tests module: {lib}");
+    };
+    let ignores: Vec<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(function) => Some(function),
+            _ => None,
+        })
+        .flat_map(|function| function.attrs.iter())
+        .filter(|attribute| attribute.path().is_ident("ignore"))
+        .filter_map(|attribute| match &attribute.meta {
+            syn::Meta::NameValue(pair) => match &pair.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(value),
+                    ..
+                }) => Some(value.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ignores.len(), 1, "{lib}");
+    assert!(
+        ignores[0].starts_with("QUARANTINE sig-y\\\";\": immediate: "),
+        "{ignores:?}"
+    );
 }
