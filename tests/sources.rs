@@ -520,3 +520,73 @@ fn ginkgo_imports_are_added_and_removed_as_gofmt_leaves_them() {
         assert_eq!(&released[0].edited, text, "{name}");
     }
 }
+
+#[test]
+fn rust_module_files_ambiguity_hand_ignored_tests_and_syntax_errors() {
+    let (_dir, root) = fixture("rust-sources");
+    let sources = [source(SourceKind::Rust, vec![root.clone()])];
+    // `net/ports.rs`, the `mod ports;` of `net.rs`.
+    let (files, _) = plan(
+        &sources,
+        &[quarantine("crate::net::ports::tests::http_is_80", "team-a")],
+    )
+    .unwrap();
+    assert!(files[0].path.ends_with("src/net/ports.rs"), "{files:#?}");
+    // The same crate twice: found more than once.
+    let copy = root.parent().unwrap().join("copy");
+    copy_dir(&root, &copy);
+    let both = [source(SourceKind::Rust, vec![root.clone(), copy.clone()])];
+    let error = plan(
+        &both,
+        &[quarantine("quarantine_fixture::tests::adds", "team-a")],
+    )
+    .unwrap_err();
+    assert!(matches!(error, SourceError::Ambiguous { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&root.join("src/lib.rs").display().to_string())
+            && message.contains(&copy.join("src/lib.rs").display().to_string()),
+        "{message}"
+    );
+    // A test #[ignore]d by hand is left as it is.
+    let lib = root.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        text.replace(
+            "    #[test]\n    fn adds()",
+            "    #[test]\n    #[ignore]\n    fn adds()",
+        ),
+    )
+    .unwrap();
+    let (files, _) = plan(&sources, &[quarantine("crate::tests::adds", "team-a")]).unwrap();
+    assert!(files.is_empty(), "{files:#?}");
+    // Not Rust: the file, line and column.
+    std::fs::write(&lib, "fn broken( {\n").unwrap();
+    let error = plan(&sources, &[quarantine("crate::tests::adds", "team-a")]).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}:1:", lib.display())),
+        "{message}"
+    );
+    assert!(message.contains("not valid Rust"), "{message}");
+}
+
+#[test]
+fn go_syntax_errors_name_the_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad_test.go");
+    std::fs::write(
+        &path,
+        "package x\n\nvar _ = Describe(\"a\", func() {\n\tIt(\"b\" func() {})\n})\n",
+    )
+    .unwrap();
+    let sources = [source(SourceKind::Ginkgo, vec![dir.path().to_path_buf()])];
+    let error = plan(&sources, &[quarantine("S::a b", "sig-x")]).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}:4:", path.display())),
+        "{message}"
+    );
+    assert!(message.contains("not valid Go"), "{message}");
+}
