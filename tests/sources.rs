@@ -590,3 +590,21 @@ fn go_syntax_errors_name_the_file_line_and_column() {
     );
     assert!(message.contains("not valid Go"), "{message}");
 }
+
+#[test]
+fn ginkgo_qualified_calls_count_and_methods_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "package x\n\nimport (\n\t\"github.com/onsi/ginkgo/v2\"\n\n\t\"kubevirt.io/kubevirt/tests/decorators\"\n)\n\nvar _ = ginkgo.Describe(\"a\", decorators.SigCompute, func() {\n\tmock.When(\"c\", func() {\n\t\tginkgo.It(\"d\", func() {})\n\t})\n})\n";
+    std::fs::write(dir.path().join("q_test.go"), text).unwrap();
+    let sources = [source(SourceKind::Ginkgo, vec![dir.path().to_path_buf()])];
+    let error = plan(&sources, &[quarantine("S::a c d", "sig-x")]).unwrap_err();
+    assert!(error.to_string().contains("`a d`"), "{error}");
+    let (files, _) = plan(&sources, &[quarantine("S::a d", "sig-x")]).unwrap();
+    assert!(
+        files[0]
+            .edited
+            .contains("\t\t// coalmine quarantine: owner \"sig-x\", reason \"immediate: failed 5 of 10 execution(s) (50 %)\", since \"2026-12-01\"\n\t\tginkgo.It(\"[QUARANTINE]d\", decorators.Quarantine, func() {})"),
+        "{}",
+        files[0].edited
+    );
+}

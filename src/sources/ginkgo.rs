@@ -125,14 +125,21 @@ fn node_text<'t>(node: Node<'_>, text: &'t str) -> &'t str {
     text.get(node.start_byte()..node.end_byte()).unwrap_or("")
 }
 
-/// The called function's name: `It`, or `ginkgo.It` as `It`.
+/// The called function's name: `It`, or `ginkgo.It` as `It` (a method such as `x.When(...)`
+/// is no Ginkgo node).
 fn callee<'t>(call: Node<'_>, text: &'t str) -> Option<&'t str> {
     let function = call.child_by_field_name("function")?;
     match function.kind() {
         "identifier" => Some(node_text(function, text)),
-        "selector_expression" => function
-            .child_by_field_name("field")
-            .map(|field| node_text(field, text)),
+        "selector_expression"
+            if function
+                .child_by_field_name("operand")
+                .is_some_and(|operand| node_text(operand, text) == "ginkgo") =>
+        {
+            function
+                .child_by_field_name("field")
+                .map(|field| node_text(field, text))
+        }
         _ => None,
     }
 }
