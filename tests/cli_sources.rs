@@ -101,6 +101,7 @@ fn seed(extra: Option<&str>, hostile: bool) -> (tempfile::TempDir, PathBuf) {
     let ginkgo = SourcesConfig {
         kind: SourceKind::Ginkgo,
         paths: vec![root.join("go/tests")],
+        tests: Vec::new(),
         decorators_import: defaults::DECORATORS_IMPORT.to_owned(),
     };
     let (files, _) = coalmine::sources::plan(

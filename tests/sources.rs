@@ -48,6 +48,7 @@ fn source(kind: SourceKind, paths: Vec<PathBuf>) -> SourcesConfig {
     SourcesConfig {
         kind,
         paths,
+        tests: Vec::new(),
         decorators_import: defaults::DECORATORS_IMPORT.to_owned(),
     }
 }
@@ -607,4 +608,21 @@ fn ginkgo_qualified_calls_count_and_methods_do_not() {
         "{}",
         files[0].edited
     );
+}
+
+#[test]
+fn a_test_no_table_holds_is_left_to_harness_toml() {
+    let (_dir, root) = fixture("ginkgo-sources");
+    let mut ginkgo = source(SourceKind::Ginkgo, vec![root.join("tests")]);
+    ginkgo.tests = vec![format!("{SUITE}::*")];
+    let sources = [ginkgo];
+    let (files, left) = plan(&sources, &[quarantine("tests.test_vm::test_boot", "sig-x")]).unwrap();
+    assert!(files.is_empty());
+    assert_eq!(left, ["tests.test_vm::test_boot"]);
+    let error = plan(
+        &sources,
+        &[quarantine(&format!("{SUITE}::VM lifecycle nope"), "sig-x")],
+    )
+    .unwrap_err();
+    assert!(matches!(error, SourceError::NotFound { .. }), "{error}");
 }

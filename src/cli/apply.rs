@@ -175,7 +175,8 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
     }
     for test in &not_in_sources {
         println!(
-            "released {test}: no spec of [[sources]] answers to it, so only harness.toml changed"
+            "{test}: only harness.toml changed (no [[sources]] table's `tests` holds it, or its \
+             spec is gone)"
         );
     }
 

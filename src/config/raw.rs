@@ -43,6 +43,8 @@ pub(super) struct RawConfig {
 struct RawSource {
     kind: Spanned<String>,
     paths: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    tests: Vec<Spanned<String>>,
     decorators_import: Option<Spanned<String>>,
 }
 
@@ -528,9 +530,24 @@ impl RawSource {
             }
             (None, _) => defaults::DECORATORS_IMPORT.to_owned(),
         };
+        for pattern in &self.tests {
+            if pattern.get_ref().trim().is_empty() {
+                return Err(source.error_at(
+                    pattern.span().start,
+                    "a `sources.tests` pattern is empty: give test ids or globs such as \
+                     \"KubeVirt Suite::*\", or remove the key to claim every test"
+                        .to_owned(),
+                ));
+            }
+        }
         Ok(SourcesConfig {
             kind,
             paths,
+            tests: self
+                .tests
+                .iter()
+                .map(|pattern| pattern.get_ref().clone())
+                .collect(),
             decorators_import,
         })
     }

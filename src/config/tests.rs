@@ -265,7 +265,7 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         "[[sources]]\nkind = \"rust\"\npaths = [\"tests\"]\nfolder = \"x\"\n",
         4,
         1,
-        "unknown field `folder`, expected one of `kind`, `paths`, `decorators_import`",
+        "unknown field `folder`, expected one of `kind`, `paths`, `tests`, `decorators_import`",
     ),
     (
         "empty source paths",
@@ -280,6 +280,13 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         4,
         21,
         "is for kind = \"ginkgo\" only",
+    ),
+    (
+        "empty tests pattern",
+        "[[sources]]\nkind = \"rust\"\npaths = [\".\"]\ntests = [\"a::*\", \" \"]\n",
+        4,
+        18,
+        "a `sources.tests` pattern is empty",
     ),
     (
         "bad decorators import",
@@ -311,6 +318,14 @@ fn sources_resolve_against_the_file() {
         "kubevirt.io/kubevirt/tests/decorators"
     );
     assert_eq!(config.sources[1].kind, crate::config::SourceKind::Rust);
+    assert!(config.sources[0].holds("anything::at all"));
+    let held = parse(
+        "[[sources]]\nkind = \"ginkgo\"\npaths = [\"tests\"]\ntests = [\"KubeVirt Suite::*\", \"x::t?\"]\n",
+    )
+    .unwrap();
+    let source = &held.sources[0];
+    assert!(source.holds("KubeVirt Suite::VM lifecycle should boot"));
+    assert!(source.holds("x::t1") && !source.holds("x::t12") && !source.holds("pytest::x"));
 }
 
 #[test]

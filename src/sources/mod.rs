@@ -272,8 +272,9 @@ fn parse(source: &SourcesConfig) -> Result<Box<dyn Parsed>, SourceError> {
 type PerFile = (usize, Vec<Edit>, Vec<(String, String, usize)>);
 
 /// Finds the spec of every change in the sources and computes the edited files. Every
-/// quarantined test must be found exactly once; a released test found nowhere is left alone
-/// (its spec was deleted or never marked), and listed in the second value. Nothing is written.
+/// quarantined test that a table holds ([`SourcesConfig::holds`]) must be found in those
+/// tables exactly once; a test no table holds, and a released test found nowhere (its spec was
+/// deleted), are left to harness.toml and listed in the second value. Nothing is written.
 pub fn plan(
     sources: &[SourcesConfig],
     changes: &[Change],
@@ -300,10 +301,21 @@ pub fn plan(
     let mut per_file: BTreeMap<PathBuf, PerFile> = BTreeMap::new();
     let mut missing = Vec::new();
     for change in changes {
-        let hits: Vec<(usize, &Found)> = parsed
+        let holding: Vec<usize> = (0..sources.len())
+            .filter(|which| sources[*which].holds(&change.test))
+            .collect();
+        if holding.is_empty() {
+            missing.push(change.test.clone());
+            continue;
+        }
+        let hits: Vec<(usize, &Found)> = holding
             .iter()
-            .enumerate()
-            .flat_map(|(which, parsed)| parsed.specs().iter().map(move |found| (which, found)))
+            .flat_map(|which| {
+                parsed[*which]
+                    .specs()
+                    .iter()
+                    .map(move |found| (*which, found))
+            })
             .filter(|(_, found)| found.answers(&change.test))
             .collect();
         match hits.as_slice() {
@@ -312,9 +324,9 @@ pub fn plan(
                     missing.push(change.test.clone());
                     continue;
                 }
-                let names: Vec<String> = parsed
+                let names: Vec<String> = holding
                     .iter()
-                    .flat_map(|parsed| parsed.specs().iter())
+                    .flat_map(|which| parsed[*which].specs().iter())
                     .filter_map(|found| found.ids.first().cloned())
                     .collect();
                 let closest: Vec<String> =
