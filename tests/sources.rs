@@ -533,6 +533,16 @@ fn rust_module_files_ambiguity_hand_ignored_tests_and_syntax_errors() {
     )
     .unwrap();
     assert!(files[0].path.ends_with("src/net/ports.rs"), "{files:#?}");
+    // The file a `#[path]` attribute names.
+    let (files, _) = plan(
+        &sources,
+        &[quarantine("crate::helpers::tests::helps", "team-a")],
+    )
+    .unwrap();
+    assert!(
+        files[0].path.ends_with("src/extra/helpers.rs"),
+        "{files:#?}"
+    );
     // The same crate twice: found more than once.
     let copy = root.parent().unwrap().join("copy");
     copy_dir(&root, &copy);

@@ -3,8 +3,10 @@
 //! Each path of the table is searched for `Cargo.toml` files (at or under it, `target` left
 //! out; a path inside a crate finds the crate's own). A package's crate roots are
 //! `src/lib.rs`, `src/main.rs`, `tests/<t>.rs` and `tests/<t>/main.rs`; from each root the
-//! files of its `mod x;` items are followed (`x.rs` or `x/mod.rs` in the module's folder; a
-//! `#[path]` attribute is not followed), and inline `mod x { ... }` blocks are nested. A
+//! files of its `mod x;` items are followed (`x.rs` or `x/mod.rs` in the module's folder, or
+//! the file a `#[path = "..."]` names, relative to the folder of the file holding the `mod`;
+//! `#[path]` inside an inline module is not followed), and inline `mod x { ... }` blocks are
+//! nested. A
 //! function with a `#[test]` attribute (or one ending in `::test`, such as `#[tokio::test]`)
 //! is a test; its path is its modules' names and its own, joined with `::`, as libtest and
 //! nextest name it. It answers to `<package>::<path>` and `<crate>::<path>` (nextest's binary
@@ -212,6 +214,14 @@ fn syntax_error(path: &Path, error: &syn::Error) -> SourceError {
     }
 }
 
+/// Where items are: the folder of their `mod x;` files, and whether they are a file's own
+/// (not inside an inline module).
+#[derive(Clone, Copy)]
+struct Place<'p> {
+    base: &'p Path,
+    top: bool,
+}
+
 /// What a walk collects: per file its text and tests; per test its module path.
 struct Walk {
     files: Vec<RustFile>,
@@ -251,7 +261,11 @@ impl Walk {
             path.with_extension("")
         };
         let lines = Lines::new(&text);
-        self.items(index, &file.items, &lines, modules, prefixes, &base)
+        let place = Place {
+            base: &base,
+            top: true,
+        };
+        self.items(index, &file.items, &lines, modules, prefixes, place)
     }
 
     fn items(
@@ -261,8 +275,9 @@ impl Walk {
         lines: &Lines<'_>,
         modules: &[String],
         prefixes: &[String],
-        base: &Path,
+        place: Place<'_>,
     ) -> Result<(), SourceError> {
+        let Place { base, top } = place;
         for item in items {
             match item {
                 syn::Item::Fn(function) if is_test(&function.attrs) => {
@@ -274,14 +289,27 @@ impl Walk {
                     match &module.content {
                         Some((_, items)) => {
                             let base = base.join(module.ident.to_string());
-                            self.items(file, items, lines, &inner, prefixes, &base)?;
+                            let place = Place {
+                                base: &base,
+                                top: false,
+                            };
+                            self.items(file, items, lines, &inner, prefixes, place)?;
                         }
                         None => {
                             let name = module.ident.to_string();
-                            let candidates = [
+                            let mut candidates = vec![
                                 base.join(format!("{name}.rs")),
                                 base.join(&name).join("mod.rs"),
                             ];
+                            // `#[path]` outside inline modules: relative to this file's folder.
+                            if top && let Some(path) = path_attribute(&module.attrs) {
+                                let dir = self.files[file]
+                                    .path
+                                    .parent()
+                                    .unwrap_or(Path::new("."))
+                                    .to_path_buf();
+                                candidates = vec![dir.join(path)];
+                            }
                             if let Some(found) = candidates.iter().find(|path| path.is_file()) {
                                 self.file(found, &inner, prefixes)?;
                             }
@@ -366,6 +394,22 @@ impl Walk {
             prefixed: false,
         });
     }
+}
+
+/// The value of a `#[path = "..."]` attribute.
+fn path_attribute(attributes: &[syn::Attribute]) -> Option<String> {
+    attributes
+        .iter()
+        .find_map(|attribute| match &attribute.meta {
+            syn::Meta::NameValue(pair) if pair.path.is_ident("path") => match &pair.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(value),
+                    ..
+                }) => Some(value.value()),
+                _ => None,
+            },
+            _ => None,
+        })
 }
 
 fn is_test(attributes: &[syn::Attribute]) -> bool {
