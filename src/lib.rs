@@ -44,7 +44,8 @@
 //!
 //! Flaky tests (a history and a quarantine):
 //! - [`ingest`]: report files into the history; [`history`]: the outcome history (SQLite);
-//!   [`quarantine`]: the policy and the plan.
+//!   [`quarantine`]: the policy and the plan; [`sources`]: the quarantine marked in the test
+//!   source (Ginkgo specs, Rust `#[test]` functions).
 //!
 //! Shared: [`config`] (`harness.toml`) and [`cli`] (the `coalmine` command's subcommands).
 //!
@@ -65,6 +66,7 @@ pub mod history;
 pub mod ingest;
 pub mod quarantine;
 pub mod results;
+pub mod sources;
 mod suggest;
 pub mod teeth;
 

@@ -72,6 +72,11 @@ fn readme_documents_exactly_the_keys_harness_toml_accepts() {
             "[[quarantine]]\ntest = \"t\"\nowner = \"sig-x\"\nsince = 2026-01-01\n",
             "",
         ),
+        (
+            "sources",
+            "[[sources]]\nkind = \"rust\"\npaths = [\".\"]\n",
+            "",
+        ),
     ];
     let mut expected = BTreeSet::new();
     for (table, before, after) in tables {

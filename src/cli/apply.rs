@@ -14,6 +14,10 @@
 //!   temporary file in the same folder, synced, then renamed over the original).
 //! - Refuses, writing nothing at all, when a candidate has no owner, listing each.
 //! - With `--pr-body FILE`, writes the pull-request description (the plan's Markdown).
+//! - With `[[sources]]`, also marks each quarantined test in its source and unmarks each
+//!   released one ([`crate::sources`]); every edit of every file is computed first, and on any
+//!   error (a spec found nowhere or twice) nothing is written. The description then lists the
+//!   files and specs changed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,7 @@ use super::{EXIT_OK, Failure, Store, analysis, exit_code, open_existing, parse_t
 use crate::config::Config;
 use crate::quarantine::calendar::utc_date;
 use crate::quarantine::{Candidate, Plan, Policy};
+use crate::sources;
 
 /// `coalmine quarantine apply`.
 #[derive(Debug, Clone, Args)]
@@ -144,13 +149,36 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
              this): {error}"
         ));
     }
-    let markdown = args.pr_body.as_ref().map(|_| plan_markdown(&plan));
+    let (source_files, not_in_sources) =
+        sources::plan(&config.sources, &source_changes(&changes, today))
+            .map_err(|error| format!("{error}; nothing was written"))?;
+    let markdown = args.pr_body.as_ref().map(|_| {
+        let mut markdown = plan_markdown(&plan);
+        markdown.push_str(&sources_markdown(&source_files, config.root()));
+        markdown
+    });
     write_outputs(
         &config.path,
         (edited != original).then_some(edited.as_str()),
+        &source_files,
         args.pr_body.as_deref().zip(markdown.as_deref()),
         now,
     )?;
+
+    for file in &source_files {
+        for (what, spec, line) in &file.specs {
+            println!(
+                "{what} in {}:{line}: {spec}",
+                shown_path(&file.path, config.root())
+            );
+        }
+    }
+    for test in &not_in_sources {
+        println!(
+            "{test}: only harness.toml changed (no [[sources]] table's `tests` holds it, or its \
+             spec is gone)"
+        );
+    }
 
     for (candidate, marker) in &changes.add {
         println!(
@@ -185,6 +213,60 @@ fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
         println!("wrote the pull-request description to {}", body.display());
     }
     Ok(EXIT_OK)
+}
+
+/// The source edits of `changes`: each added entry quarantined (owner, the entry's reason,
+/// `today`), each removed one released. Canaries (`canary::<name>`) have no test source: their
+/// quarantine is harness.toml's alone.
+pub fn source_changes(changes: &Changes, today: Date) -> Vec<sources::Change> {
+    let canary = |test: &str| test.starts_with("canary::");
+    let mut out: Vec<sources::Change> = changes
+        .add
+        .iter()
+        .filter(|(candidate, _)| !canary(&candidate.test))
+        .map(|(candidate, marker)| sources::Change {
+            test: candidate.test.clone(),
+            action: sources::Action::Quarantine {
+                owner: candidate.owner.clone().unwrap_or_default(),
+                reason: format!("{marker}: {}", candidate.reason),
+                since: today,
+            },
+        })
+        .collect();
+    out.extend(
+        changes
+            .remove
+            .iter()
+            .filter(|test| !canary(test))
+            .map(|test| sources::Change {
+                test: test.clone(),
+                action: sources::Action::Release,
+            }),
+    );
+    out
+}
+
+/// A path as messages show it: relative to harness.toml's folder when under it.
+fn shown_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The pull-request description's list of the test sources changed (empty when none).
+fn sources_markdown(files: &[sources::FileChange], root: &Path) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## Test sources changed\n\n");
+    for file in files {
+        out.push_str(&format!("- `{}`\n", shown_path(&file.path, root)));
+        for (what, spec, line) in &file.specs {
+            out.push_str(&format!("  - {what} (line {line}): `{spec}`\n"));
+        }
+    }
+    out
 }
 
 /// Applies `changes` to the text of a harness.toml, keeping everything else as written.
@@ -301,13 +383,15 @@ fn not_the_entrys_own(prefix: &str) -> &str {
     }
 }
 
-/// Writes the edited harness.toml (`None`: unchanged), then the pull-request description.
-/// Both are written beside their destination first, and the description replaces its file
-/// only once harness.toml was replaced: a failure leaves both as they were (a staged file that
-/// is not committed is removed).
+/// Writes the edited test sources and harness.toml (`None`: unchanged), then the pull-request
+/// description. Every file is written beside its destination first; only when all are staged
+/// are they renamed into place, the sources and harness.toml first, the description last: a
+/// failure while staging leaves every file as it was (a staged file that is not committed is
+/// removed).
 fn write_outputs(
     config: &Path,
     edited: Option<&str>,
+    source_files: &[sources::FileChange],
     body: Option<(&Path, &str)>,
     now: Timestamp,
 ) -> Result<(), Failure> {
@@ -320,16 +404,43 @@ fn write_outputs(
         })?),
         None => None,
     };
+    let mut staged = Vec::new();
+    for file in source_files {
+        let target = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
+        staged.push((
+            file.path.clone(),
+            Staged::new(&target, file.edited.as_bytes()).map_err(|error| {
+                format!(
+                    "cannot write {}: {error}; nothing was written",
+                    file.path.display()
+                )
+            })?,
+        ));
+    }
     if let Some(edited) = edited {
         let target = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
-        Staged::new(&target, edited.as_bytes())
-            .and_then(Staged::commit)
-            .map_err(|error| {
+        staged.push((
+            config.to_path_buf(),
+            Staged::new(&target, edited.as_bytes()).map_err(|error| {
                 format!(
                     "cannot write {}: {error}; nothing was written",
                     config.display()
                 )
-            })?;
+            })?,
+        ));
+    }
+    for (written, (path, file)) in staged.into_iter().enumerate() {
+        file.commit().map_err(|error| {
+            format!(
+                "cannot write {}: {error}; {}",
+                path.display(),
+                if written == 0 {
+                    "nothing was written".to_owned()
+                } else {
+                    format!("{written} file(s) before it were written: check `git status`")
+                }
+            )
+        })?;
     }
     if let (Some(staged), Some((path, _))) = (staged_body, body) {
         staged.commit().map_err(|error| {
@@ -604,13 +715,13 @@ mod tests {
         let config = dir.path().join("gone/harness.toml");
         let now = "2026-11-20T12:00:00Z".parse().unwrap();
         let error =
-            write_outputs(&config, Some("x = 1\n"), Some((&body, "# PR\n")), now).unwrap_err();
+            write_outputs(&config, Some("x = 1\n"), &[], Some((&body, "# PR\n")), now).unwrap_err();
         assert!(error.contains("nothing was written"), "{error}");
         assert!(!body.exists());
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(names.is_empty(), "{names:?}");
         // Unchanged harness.toml: only the description is written.
-        write_outputs(&config, None, Some((&body, "# PR\n")), now).unwrap();
+        write_outputs(&config, None, &[], Some((&body, "# PR\n")), now).unwrap();
         assert_eq!(std::fs::read_to_string(&body).unwrap(), "# PR\n");
     }
 

@@ -46,6 +46,78 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     /// `[report]`.
     pub report: ReportConfig,
+    /// `[[sources]]`: the test sources `quarantine apply` edits (none: it edits harness.toml
+    /// alone).
+    pub sources: Vec<SourcesConfig>,
+}
+
+/// One `[[sources]]` table: test sources that `coalmine quarantine apply` marks and unmarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcesConfig {
+    /// What the files are.
+    pub kind: SourceKind,
+    /// Folders or files (absolute, resolved against harness.toml's folder).
+    pub paths: Vec<PathBuf>,
+    /// The test ids this table holds: exact ids or `*`/`?` globs; empty: every test. A test no
+    /// table holds is quarantined in harness.toml alone.
+    pub tests: Vec<String>,
+    /// `ginkgo` only: the import path of the package defining `Quarantine`, added to a file's
+    /// imports when its first spec is quarantined.
+    pub decorators_import: String,
+}
+
+/// `[[sources]] kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Go files with Ginkgo v2 specs (`It`, `Specify`, `Entry` in containers).
+    Ginkgo,
+    /// Rust files with `#[test]` functions, found from the crate roots of each Cargo.toml.
+    Rust,
+}
+
+impl SourcesConfig {
+    /// Whether this table holds the test `test` (see [`SourcesConfig::tests`]).
+    pub fn holds(&self, test: &str) -> bool {
+        self.tests.is_empty()
+            || self.tests.iter().any(|pattern| {
+                let pattern: Vec<char> = pattern.chars().collect();
+                let text: Vec<char> = test.chars().collect();
+                glob(&pattern, &text)
+            })
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
+fn glob(pattern: &[char], text: &[char]) -> bool {
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+impl SourceKind {
+    /// The name written in harness.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Ginkgo => "ginkgo",
+            SourceKind::Rust => "rust",
+        }
+    }
 }
 
 /// `[report]`: reports of a run written besides the terminal output.
@@ -162,6 +234,8 @@ pub mod defaults {
     pub const MAX_LOG_BYTES: u64 = 64 << 20;
     /// The smallest `[run] max_log_bytes` accepted.
     pub const MIN_LOG_BYTES: u64 = 4096;
+    /// `[[sources]] decorators_import`: KubeVirt's package of Ginkgo decorators.
+    pub const DECORATORS_IMPORT: &str = "kubevirt.io/kubevirt/tests/decorators";
 }
 
 impl Config {

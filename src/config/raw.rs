@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::template::{Placeholder, Template};
 use super::{
     CiConfig, Config, ConfigError, ConfigErrorKind, FlakyPolicy, HistoryConfig, OnSecretLeak,
-    ReportConfig, RunConfig, defaults,
+    ReportConfig, RunConfig, SourceKind, SourcesConfig, defaults,
 };
 use crate::history::RunKind;
 use crate::quarantine::{Owners, Policy, QuarantineConfig, QuarantineEntry};
@@ -34,6 +34,18 @@ pub(super) struct RawConfig {
     quarantine: Vec<QuarantineEntry>,
     #[serde(default)]
     report: RawReport,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: Spanned<String>,
+    paths: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    tests: Vec<Spanned<String>>,
+    decorators_import: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -413,8 +425,14 @@ impl RawConfig {
             }
             None => Policy::default(),
         };
+        let sources = self
+            .sources
+            .iter()
+            .map(|raw| raw.validate(source))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             path: source.path.to_owned(),
+            sources,
             history,
             report: ReportConfig {
                 junit: match &self.report.junit {
@@ -443,6 +461,94 @@ impl RawConfig {
                 keep,
                 max_log_bytes,
             },
+        })
+    }
+}
+
+impl RawSource {
+    /// Validates one `[[sources]]` table.
+    fn validate(&self, source: &Source<'_>) -> Result<SourcesConfig, ConfigError> {
+        let kind = match self.kind.get_ref().as_str() {
+            "ginkgo" => SourceKind::Ginkgo,
+            "rust" => SourceKind::Rust,
+            other => {
+                return Err(source.error_at(
+                    self.kind.span().start,
+                    format!(
+                        "`sources.kind` = {other:?} is not a kind of test source: write \"ginkgo\" \
+                         (Go files with Ginkgo v2 specs) or \"rust\" (#[test] functions)"
+                    ),
+                ));
+            }
+        };
+        if self.paths.get_ref().is_empty() {
+            return Err(source.error_at(
+                self.paths.span().start,
+                "`sources.paths` is empty: list the folders or files holding the tests, relative \
+                 to harness.toml, e.g. [\"tests\"]"
+                    .to_owned(),
+            ));
+        }
+        let mut paths = Vec::new();
+        for path in self.paths.get_ref() {
+            if path.get_ref().trim().is_empty() {
+                return Err(source.error_at(
+                    path.span().start,
+                    "a `sources.paths` entry is empty: give a folder or file relative to \
+                     harness.toml, e.g. \"tests\""
+                        .to_owned(),
+                ));
+            }
+            paths.push(source.resolve(path.get_ref()));
+        }
+        let decorators_import = match (&self.decorators_import, kind) {
+            (Some(import), SourceKind::Rust) => {
+                return Err(source.error_at(
+                    import.span().start,
+                    "`sources.decorators_import` is for kind = \"ginkgo\" only: remove it from \
+                     this kind = \"rust\" table"
+                        .to_owned(),
+                ));
+            }
+            (Some(import), SourceKind::Ginkgo) => {
+                let valid = !import.get_ref().is_empty()
+                    && !import.get_ref().chars().any(|c| {
+                        c == '"' || c == '\\' || c == '`' || c.is_whitespace() || c.is_control()
+                    });
+                if !valid {
+                    return Err(source.error_at(
+                        import.span().start,
+                        format!(
+                            "`sources.decorators_import` = {:?} is not a Go import path: give the \
+                             package that defines `Quarantine`, e.g. \"{}\"",
+                            import.get_ref(),
+                            defaults::DECORATORS_IMPORT
+                        ),
+                    ));
+                }
+                import.get_ref().clone()
+            }
+            (None, _) => defaults::DECORATORS_IMPORT.to_owned(),
+        };
+        for pattern in &self.tests {
+            if pattern.get_ref().trim().is_empty() {
+                return Err(source.error_at(
+                    pattern.span().start,
+                    "a `sources.tests` pattern is empty: give test ids or globs such as \
+                     \"KubeVirt Suite::*\", or remove the key to claim every test"
+                        .to_owned(),
+                ));
+            }
+        }
+        Ok(SourcesConfig {
+            kind,
+            paths,
+            tests: self
+                .tests
+                .iter()
+                .map(|pattern| pattern.get_ref().clone())
+                .collect(),
+            decorators_import,
         })
     }
 }

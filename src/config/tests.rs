@@ -253,7 +253,80 @@ const BAD: &[(&str, &str, usize, usize, &str)] = &[
         11,
         "`ci.results` is empty",
     ),
+    (
+        "unknown source kind",
+        "[[sources]]\nkind = \"go\"\npaths = [\"tests\"]\n",
+        2,
+        8,
+        "`sources.kind` = \"go\" is not a kind of test source: write \"ginkgo\"",
+    ),
+    (
+        "unknown source key",
+        "[[sources]]\nkind = \"rust\"\npaths = [\"tests\"]\nfolder = \"x\"\n",
+        4,
+        1,
+        "unknown field `folder`, expected one of `kind`, `paths`, `tests`, `decorators_import`",
+    ),
+    (
+        "empty source paths",
+        "[[sources]]\nkind = \"rust\"\npaths = []\n",
+        3,
+        9,
+        "`sources.paths` is empty",
+    ),
+    (
+        "decorators for rust",
+        "[[sources]]\nkind = \"rust\"\npaths = [\".\"]\ndecorators_import = \"x/y\"\n",
+        4,
+        21,
+        "is for kind = \"ginkgo\" only",
+    ),
+    (
+        "empty tests pattern",
+        "[[sources]]\nkind = \"rust\"\npaths = [\".\"]\ntests = [\"a::*\", \" \"]\n",
+        4,
+        18,
+        "a `sources.tests` pattern is empty",
+    ),
+    (
+        "bad decorators import",
+        "[[sources]]\nkind = \"ginkgo\"\npaths = [\".\"]\ndecorators_import = \"a\\\"b\"\n",
+        4,
+        21,
+        "is not a Go import path",
+    ),
 ];
+
+#[test]
+fn sources_resolve_against_the_file() {
+    let config = parse(
+        "[[sources]]\nkind = \"ginkgo\"\npaths = [\"tests\", \"e2e/vm_test.go\"]\n\n\
+         [[sources]]\nkind = \"rust\"\npaths = [\".\"]\n",
+    )
+    .unwrap();
+    assert_eq!(config.sources.len(), 2);
+    assert_eq!(config.sources[0].kind, crate::config::SourceKind::Ginkgo);
+    assert_eq!(
+        config.sources[0].paths,
+        [
+            Path::new("/project/tests"),
+            Path::new("/project/e2e/vm_test.go")
+        ]
+    );
+    assert_eq!(
+        config.sources[0].decorators_import,
+        "kubevirt.io/kubevirt/tests/decorators"
+    );
+    assert_eq!(config.sources[1].kind, crate::config::SourceKind::Rust);
+    assert!(config.sources[0].holds("anything::at all"));
+    let held = parse(
+        "[[sources]]\nkind = \"ginkgo\"\npaths = [\"tests\"]\ntests = [\"KubeVirt Suite::*\", \"x::t?\"]\n",
+    )
+    .unwrap();
+    let source = &held.sources[0];
+    assert!(source.holds("KubeVirt Suite::VM lifecycle should boot"));
+    assert!(source.holds("x::t1") && !source.holds("x::t12") && !source.holds("pytest::x"));
+}
 
 #[test]
 fn bad_configs_name_line_column_and_fix() {
