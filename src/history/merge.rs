@@ -21,9 +21,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::backend::History;
 use super::error::HistoryError;
 use super::model::{NewResult, NewRun, RunSummary};
-use super::store::History;
 
 /// What a merge did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

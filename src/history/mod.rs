@@ -10,6 +10,7 @@
 //! The database path comes from `[history] path` in `harness.toml`, overridden by the
 //! `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
 
+pub mod backend;
 pub mod error;
 pub mod files;
 pub mod merge;
@@ -22,10 +23,11 @@ pub mod tags;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use backend::History;
 pub use error::HistoryError;
 pub use files::FileDigest;
 pub use model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, TestInfo,
 };
-pub use store::{DEFAULT_LOCK_TIMEOUT, DEFAULT_RELATIVE_PATH, HISTORY_ENV, History};
+pub use store::{DEFAULT_LOCK_TIMEOUT, DEFAULT_RELATIVE_PATH, HISTORY_ENV, SqliteHistory};

@@ -1,4 +1,4 @@
-//! The SQLite store of the outcome history: [`History`] opens (creating or migrating) the
+//! The SQLite store of the outcome history: [`SqliteHistory`] opens (creating or migrating) the
 //! database, records runs with their results and fixes, and reads them back, streaming results
 //! so that millions of them fit in little memory.
 //!
@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,9 +53,9 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// The outcome history: an open SQLite database.
 ///
-/// Times are kept to the millisecond. A `History` is one connection: open one per thread or
+/// Times are kept to the millisecond. A `SqliteHistory` is one connection: open one per thread or
 /// process; any number of them may write into the same file at once.
-pub struct History {
+pub struct SqliteHistory {
     conn: Connection,
     path: PathBuf,
     lock_timeout: Duration,
@@ -83,16 +82,16 @@ struct CachedTest {
     tags: Option<KnownTags>,
 }
 
-impl std::fmt::Debug for History {
+impl std::fmt::Debug for SqliteHistory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("History")
+        f.debug_struct("SqliteHistory")
             .field("path", &self.path)
             .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
     }
 }
 
-impl History {
+impl SqliteHistory {
     /// Opens the history database at `path`, creating it (and its parent folders) if absent.
     ///
     /// Puts the database in write-ahead-log mode, installs busy handling, and migrates an older
@@ -101,15 +100,15 @@ impl History {
     /// not SQLite ([`HistoryError::NotSqlite`]), another application's SQLite database
     /// ([`HistoryError::Foreign`]) and a damaged one ([`HistoryError::Corrupt`]). An empty
     /// (zero-byte) file is taken as a new database. The file is never replaced or deleted.
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
+    pub fn open(path: &Path) -> Result<SqliteHistory, HistoryError> {
         Self::open_with_lock_timeout(path, DEFAULT_LOCK_TIMEOUT)
     }
 
-    /// [`History::open`] with another lock timeout (see [`History::set_lock_timeout`]).
+    /// [`SqliteHistory::open`] with another lock timeout (see [`SqliteHistory::set_lock_timeout`]).
     pub fn open_with_lock_timeout(
         path: &Path,
         lock_timeout: Duration,
-    ) -> Result<History, HistoryError> {
+    ) -> Result<SqliteHistory, HistoryError> {
         if let Some(url) = url_in(path) {
             return Err(HistoryError::Url { url: url.into() });
         }
@@ -131,7 +130,7 @@ impl History {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let mut history = History {
+        let mut history = SqliteHistory {
             conn,
             path: path.to_path_buf(),
             lock_timeout,
@@ -176,7 +175,7 @@ impl History {
             }
         ) {
             let path = history.path.clone();
-            let History {
+            let SqliteHistory {
                 conn,
                 lock_timeout,
                 jitter,
@@ -204,29 +203,6 @@ impl History {
             )?;
         }
         Ok(history)
-    }
-
-    /// The path from `COALMINE_HISTORY` if set (and not empty), else the configured path
-    /// (`[history] path` in `harness.toml`) relative to `root`, else
-    /// `root/.coalmine/history.db`. A relative `COALMINE_HISTORY` is taken as given, relative
-    /// to the current folder.
-    pub fn resolve_path(configured: Option<&Path>, root: &Path) -> PathBuf {
-        Self::resolve_path_from(std::env::var_os(HISTORY_ENV).as_deref(), configured, root)
-    }
-
-    /// [`History::resolve_path`] with the value of `COALMINE_HISTORY` given rather than read.
-    pub fn resolve_path_from(
-        env: Option<&OsStr>,
-        configured: Option<&Path>,
-        root: &Path,
-    ) -> PathBuf {
-        if let Some(value) = env.filter(|value| !value.is_empty()) {
-            return PathBuf::from(value);
-        }
-        match configured {
-            Some(path) => root.join(path),
-            None => root.join(DEFAULT_RELATIVE_PATH),
-        }
     }
 
     /// The database file.
@@ -275,7 +251,7 @@ impl History {
     }
 
     /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
-    /// are `files`: each digest is kept with the run ([`History::runs_of_files`]), so that the
+    /// are `files`: each digest is kept with the run ([`SqliteHistory::runs_of_files`]), so that the
     /// same file ingested again is recognised. Nothing is written when a run with the same
     /// ingest key was recorded (by another ingest that ran meanwhile).
     pub fn record_ingested_run(
@@ -290,7 +266,7 @@ impl History {
     /// Replaces the results of the ingested run `run_id` with `results` and adds the report
     /// files `files` to it: how files that were skipped when the run was ingested (malformed
     /// then, fixed since) complete it. `results` must be the whole run, merged by the caller
-    /// from [`History::ingested_results`] and the new files. The run's counts become those of
+    /// from [`SqliteHistory::ingested_results`] and the new files. The run's counts become those of
     /// `results`; its lane, kind, commit and start stay. Refused, with nothing written, when
     /// the run does not exist or one of the files is already recorded.
     pub fn complete_ingested_run(
@@ -334,7 +310,7 @@ impl History {
         }
         let counts = count(results);
 
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -509,7 +485,7 @@ impl History {
         if commit.is_empty() {
             return Err(self.invalid(format!("the fix for {test} names no commit")));
         }
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -549,7 +525,7 @@ impl History {
             .collect())
     }
 
-    /// [`History::runs`] with each run's counts, ingest key and recording time.
+    /// [`SqliteHistory::runs`] with each run's counts, ingest key and recording time.
     pub fn run_summaries(&self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
         self.read_summaries(
             "WHERE started_at >= ?1 ORDER BY started_at, id",
@@ -677,7 +653,7 @@ impl History {
     }
 
     /// Calls `f` with the compact form of every result of the runs that started at or after
-    /// `since`, in the order of [`History::for_each_result`]: no strings, the test as its
+    /// `since`, in the order of [`SqliteHistory::for_each_result`]: no strings, the test as its
     /// [`TestInfo::id`]. The fastest way to read millions of results.
     pub fn for_each_outcome(
         &self,
@@ -758,7 +734,7 @@ impl History {
 
     /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
     /// Runs ingested before the history kept its files (schema version 3 and earlier) are
-    /// recognised by their whole ingest key only ([`History::run_with_key`]).
+    /// recognised by their whole ingest key only ([`SqliteHistory::run_with_key`]).
     pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Vec<i64>>, HistoryError> {
         self.read_retry("looking up ingested files", |conn| {
             super::files::runs_of(conn, files)
@@ -766,7 +742,7 @@ impl History {
     }
 
     /// The results of run `run_id`, one list per recorded batch, in recording order (see
-    /// [`History::ingested_results`] for the tags they carry).
+    /// [`SqliteHistory::ingested_results`] for the tags they carry).
     pub fn run_batches(&self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
         self.read_retry("reading a run's results", |conn| {
             super::files::batches_of(conn, &self.path, run_id)
@@ -783,7 +759,7 @@ impl History {
     /// Keeps `files` as report files of run `run_id` (those it has already are left as they
     /// are).
     pub fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -801,7 +777,7 @@ impl History {
     }
 
     /// The results of run `run_id` as [`NewResult`]s, in recording order: what
-    /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
+    /// [`SqliteHistory::complete_ingested_run`] is given back, merged with new files. A result that
     /// reported its test's tags carries the test's stored tags (which are this run's, or a later
     /// run's that the run cannot override), so that recording it again changes no tags.
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
@@ -839,7 +815,7 @@ impl History {
     }
 }
 
-/// Which run [`History::write_run`] writes.
+/// Which run [`SqliteHistory::write_run`] writes.
 #[derive(Debug, Clone, Copy)]
 enum Target<'r> {
     /// A new run; nothing is written when its ingest key is recorded already.
