@@ -48,6 +48,7 @@ struct RawHistory {
     #[serde(default = "yes")]
     record: bool,
     path: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
     #[serde(default = "local_lane")]
     lane: String,
     #[serde(default = "local_kind")]
@@ -59,6 +60,7 @@ impl Default for RawHistory {
         RawHistory {
             record: true,
             path: None,
+            url: None,
             lane: local_lane(),
             kind: local_kind(),
         }
@@ -396,8 +398,30 @@ impl RawConfig {
                         "`history.path` is empty: give a file such as \".coalmine/history.db\", or remove the key".to_owned(),
                     ));
                 }
+                Some(_) if self.history.url.is_some() => {
+                    let url = self.history.url.as_ref().map_or(0, |url| url.span().start);
+                    return Err(source.error_at(
+                        url,
+                        "`history.path` and `history.url` are both set: keep the history in a file (path) or on a PostgreSQL server (url), not both".to_owned(),
+                    ));
+                }
                 Some(path) => Some(source.resolve(path.get_ref())),
-                None => None,
+                None => match &self.history.url {
+                    Some(url)
+                        if !url.get_ref().starts_with("postgres://")
+                            && !url.get_ref().starts_with("postgresql://") =>
+                    {
+                        return Err(source.error_at(
+                            url.span().start,
+                            format!(
+                                "`history.url` is {:?}: give a PostgreSQL URL such as \"postgres://coalmine@db.example:5432/coalmine\"",
+                                crate::history::store::mask_url(url.get_ref())
+                            ),
+                        ));
+                    }
+                    Some(url) => Some(PathBuf::from(url.get_ref())),
+                    None => None,
+                },
             },
             lane: self.history.lane,
             kind: self.history.kind,

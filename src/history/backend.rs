@@ -1,6 +1,6 @@
 //! [`History`], the one store interface every command and the harness's recorder use, over two
-//! backends: the embedded SQLite file ([`SqliteHistory`], the default) and, next, a PostgreSQL
-//! server.
+//! backends: the embedded SQLite file ([`SqliteHistory`], the default) and a PostgreSQL server
+//! ([`PgHistory`], for a fleet of CI machines sharing one history).
 //!
 //! An enum rather than a trait object: the callers hold a concrete `History` (in a `Mutex` in
 //! the recorder, by value in the commands), the streaming reads take closures (`impl FnMut`,
@@ -21,6 +21,7 @@ use super::files::FileDigest;
 use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunRow, RunSummary, TestInfo,
 };
+use super::pg::PgHistory;
 use super::store::{DEFAULT_LOCK_TIMEOUT, DEFAULT_RELATIVE_PATH, HISTORY_ENV, SqliteHistory};
 
 /// The outcome history, in a SQLite file or on a PostgreSQL server.
@@ -35,6 +36,7 @@ pub struct History {
 #[derive(Debug)]
 enum Backend {
     Sqlite(SqliteHistory),
+    Postgres(PgHistory),
 }
 
 /// Calls the same method on whichever backend is open.
@@ -42,19 +44,23 @@ macro_rules! each {
     ($self:expr, $history:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($history) => $call,
+            Backend::Postgres($history) => $call,
         }
     };
     (mut $self:expr, $history:ident => $call:expr) => {
         match &mut $self.backend {
             Backend::Sqlite($history) => $call,
+            Backend::Postgres($history) => $call,
         }
     };
 }
 
 impl History {
     /// Opens the history at `location`: a SQLite file, created (with its parent folders) if
-    /// absent (see [`SqliteHistory::open`]). An older schema is migrated forward, and a
-    /// history of a newer schema or another application's database is refused untouched.
+    /// absent (see [`SqliteHistory::open`]), or a `postgres://` URL, whose database must exist
+    /// and is given coalmine's tables if it has none (see [`PgHistory::open`]). Either way an
+    /// older schema is migrated forward, and a history of a newer schema or another
+    /// application's database is refused untouched.
     pub fn open(location: &Path) -> Result<History, HistoryError> {
         Self::open_with_lock_timeout(location, DEFAULT_LOCK_TIMEOUT)
     }
@@ -64,16 +70,31 @@ impl History {
         location: &Path,
         lock_timeout: Duration,
     ) -> Result<History, HistoryError> {
-        let backend = Backend::Sqlite(SqliteHistory::open_with_lock_timeout(
-            location,
-            lock_timeout,
-        )?);
+        let backend = match super::pg::url_of(location) {
+            Some(url) => Backend::Postgres(PgHistory::open(&url, lock_timeout, true)?),
+            None => Backend::Sqlite(SqliteHistory::open_with_lock_timeout(
+                location,
+                lock_timeout,
+            )?),
+        };
         Ok(History { backend })
+    }
+
+    /// [`History::open`] for the commands that only read: a server database without a history
+    /// is refused with [`HistoryError::NoServerHistory`] rather than given empty tables. (A
+    /// file that does not exist is the caller's to refuse, before opening it.)
+    pub fn open_existing(location: &Path) -> Result<History, HistoryError> {
+        match super::pg::url_of(location) {
+            Some(url) => Ok(History {
+                backend: Backend::Postgres(PgHistory::open(&url, DEFAULT_LOCK_TIMEOUT, false)?),
+            }),
+            None => Self::open(location),
+        }
     }
 
     /// Whether `location` names a PostgreSQL server rather than a file.
     pub fn is_server(location: &Path) -> bool {
-        super::store::url_in(location).is_some()
+        super::pg::url_of(location).is_some()
     }
 
     /// The location from `COALMINE_HISTORY` if set (and not empty), else the configured path
@@ -94,7 +115,7 @@ impl History {
             return PathBuf::from(value);
         }
         match configured {
-            Some(path) if super::store::url_in(path).is_some() => path.to_path_buf(),
+            Some(path) if super::pg::url_of(path).is_some() => path.to_path_buf(),
             Some(path) => root.join(path),
             None => root.join(DEFAULT_RELATIVE_PATH),
         }
@@ -107,7 +128,7 @@ impl History {
 
     /// Whether this history is on a PostgreSQL server.
     pub fn on_server(&self) -> bool {
-        false
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// The schema version of the open database (always the current one once opened).

@@ -52,6 +52,14 @@ pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
     if from.is_empty() {
         return Err(invalid("no history to merge from was given".to_owned()));
     }
+    if History::is_server(into) {
+        return Err(HistoryError::InvalidInput {
+            path: PathBuf::from(super::store::mask_url(&into.to_string_lossy())),
+            reason: "`history merge` merges into a SQLite file (copied, merged and renamed over \
+                     it); a PostgreSQL history needs no merge: record every job into it"
+                .to_owned(),
+        });
+    }
     let same_file = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b))
     {
         (Ok(a), Ok(b)) => a == b,

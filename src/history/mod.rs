@@ -16,7 +16,9 @@ pub mod files;
 pub mod merge;
 pub mod model;
 pub mod packed;
+pub mod pg;
 pub mod schema;
+pub mod statements;
 pub mod store;
 pub mod tags;
 

@@ -296,18 +296,7 @@ impl SqliteHistory {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        for (index, result) in results.iter().enumerate() {
-            if result.test.is_empty() {
-                return Err(self.invalid(format!("result {} has an empty test name", index + 1)));
-            }
-            if result.attempt == 0 {
-                return Err(self.invalid(format!(
-                    "result {} ({}) has attempt 0; attempts count from 1",
-                    index + 1,
-                    result.test
-                )));
-            }
-        }
+        check_results(&self.path, results)?;
         let counts = count(results);
 
         let SqliteHistory {
@@ -499,8 +488,7 @@ impl SqliteHistory {
                 None => (test_id(tx, path, test)?, true),
             };
             tx.execute(
-                "INSERT INTO fixes (test_id, commit_sha, fixed_at, recorded_at) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (test_id, commit_sha) DO NOTHING",
+                super::statements::INSERT_FIX,
                 rusqlite::params![
                     cached.id,
                     commit,
@@ -527,22 +515,19 @@ impl SqliteHistory {
 
     /// [`SqliteHistory::runs`] with each run's counts, ingest key and recording time.
     pub fn run_summaries(&self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
-        self.read_summaries(
-            "WHERE started_at >= ?1 ORDER BY started_at, id",
-            since_ms(since),
-        )
+        self.read_summaries(super::statements::RUNS_SINCE, since_ms(since))
     }
 
     /// The run with this id, with its counts, if there is one.
     pub fn run_summary(&self, id: i64) -> Result<Option<RunSummary>, HistoryError> {
-        Ok(self.read_summaries("WHERE id = ?1", id)?.pop())
+        Ok(self.read_summaries(super::statements::RUN_BY_ID, id)?.pop())
     }
 
     /// The run recorded with this ingest key, if any.
     pub fn run_with_key(&self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
         let id: Option<i64> = self.read_retry("looking up an ingest key", |conn| {
             Ok(conn
-                .prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?
+                .prepare_cached(super::statements::RUN_ID_BY_KEY)?
                 .query_row([key], |row| row.get(0))
                 .optional()?)
         })?;
@@ -556,10 +541,8 @@ impl SqliteHistory {
     fn read_summaries(&self, filter: &str, value: i64) -> Result<Vec<RunSummary>, HistoryError> {
         let path = &self.path;
         self.read_retry("reading runs", |conn| {
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT id, lane, kind, commit_sha, started_at, source, passed, failed, \
-                 errored, skipped, tests, ingest_key, recorded_at FROM runs {filter}"
-            ))?;
+            let mut statement =
+                conn.prepare_cached(&format!("{} {filter}", super::statements::SELECT_RUNS))?;
             let mut rows = statement.query([value])?;
             let mut runs = Vec::new();
             while let Some(row) = rows.next()? {
@@ -709,11 +692,7 @@ impl SqliteHistory {
     pub fn fixes(&self) -> Result<Vec<FixRow>, HistoryError> {
         let path = &self.path;
         self.read_retry("reading fixes", |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT tests.name, fixes.commit_sha, fixes.fixed_at, fixes.recorded_at \
-                 FROM fixes JOIN tests ON tests.id = fixes.test_id \
-                 ORDER BY fixes.fixed_at, fixes.id",
-            )?;
+            let mut statement = conn.prepare_cached(super::statements::SELECT_FIXES)?;
             let mut rows = statement.query([])?;
             let mut fixes = Vec::new();
             while let Some(row) = rows.next()? {
@@ -828,6 +807,12 @@ enum Target<'r> {
 
 /// Refuses what a coalmine history cannot be.
 fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
+    refuse_found(path, found, false)
+}
+
+/// Refuses what a coalmine history cannot be, in a SQLite file or (`server`) a PostgreSQL
+/// database.
+pub(crate) fn refuse_found(path: &Path, found: &Found, server: bool) -> Result<(), HistoryError> {
     match found {
         Found::Empty => Ok(()),
         Found::Coalmine {
@@ -845,6 +830,10 @@ fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
                 Ok(())
             }
         }
+        Found::Foreign(found) if server => Err(HistoryError::ForeignServer {
+            url: path.to_path_buf(),
+            found: found.clone(),
+        }),
         Found::Foreign(found) => Err(HistoryError::Foreign {
             path: path.to_path_buf(),
             found: found.clone(),
@@ -856,12 +845,15 @@ fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
     }
 }
 
-/// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
-/// database, so that SQLite never touches anything else.
 /// The URL in a history path (`postgres://user:***@host/db`, password masked), when the path
 /// is one: a scheme (a letter, then letters, digits, `+`, `-` or `.`) right before `://`,
 /// after the start or a `/` (a configured URL is joined to harness.toml's folder).
 pub fn url_in(path: &Path) -> Option<String> {
+    url_text(path).map(|url| mask_url(&url))
+}
+
+/// The URL in a history path as given (see [`url_in`]), its password in clear.
+pub(crate) fn url_text(path: &Path) -> Option<String> {
     let text = path.to_string_lossy();
     let at = text.find("://")?;
     let start = text[..at].rfind('/').map_or(0, |slash| slash + 1);
@@ -870,21 +862,41 @@ pub fn url_in(path: &Path) -> Option<String> {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !is_scheme {
-        return None;
-    }
-    let url = &text[start..];
-    let rest = &url[scheme.len() + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    Some(match rest[..authority_end].rfind('@') {
+    is_scheme.then(|| text[start..].to_owned())
+}
+
+/// `url` with its password shown as `***`: the one of `user:password@` and the value of a
+/// `password=` parameter.
+pub fn mask_url(url: &str) -> String {
+    let Some(at) = url.find("://") else {
+        return url.to_owned();
+    };
+    let scheme = &url[..at];
+    let rest = &url[at + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut masked = match rest[..authority_end].rfind('@') {
         Some(at) => match rest[..at].find(':') {
             Some(colon) => format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]),
             None => url.to_owned(),
         },
         None => url.to_owned(),
-    })
+    };
+    if let Some(query) = masked.find('?') {
+        let (head, params) = masked.split_at(query + 1);
+        let params: Vec<String> = params
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        masked = format!("{head}{}", params.join("&"));
+    }
+    masked
 }
 
+/// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
+/// database, so that SQLite never touches anything else.
 fn check_file(path: &Path) -> Result<(), HistoryError> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -1258,8 +1270,31 @@ impl RowWriter {
     }
 }
 
+/// Refuses, before anything is written, a result with an empty test name or an attempt of 0.
+pub(crate) fn check_results(path: &Path, results: &[NewResult]) -> Result<(), HistoryError> {
+    for (index, result) in results.iter().enumerate() {
+        if result.test.is_empty() {
+            return Err(invalid(
+                path,
+                format!("result {} has an empty test name", index + 1),
+            ));
+        }
+        if result.attempt == 0 {
+            return Err(invalid(
+                path,
+                format!(
+                    "result {} ({}) has attempt 0; attempts count from 1",
+                    index + 1,
+                    result.test
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The final counts of a run: each test by its last attempt.
-fn count(results: &[NewResult]) -> RunCounts {
+pub(crate) fn count(results: &[NewResult]) -> RunCounts {
     let mut counts = RunCounts::default();
     let mut add = |outcome: Outcome| {
         counts.total = counts.total.saturating_add(1);
