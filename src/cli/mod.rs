@@ -172,6 +172,8 @@ impl Store {
             .unwrap_or_default();
         let path = self.history_path(config.as_ref())?;
         let history = open_existing(&path)?;
+        // What messages name: the file, or the server's URL with its password masked.
+        let path = history.path().to_path_buf();
         Ok((quarantine, path, history))
     }
 

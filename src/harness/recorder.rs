@@ -34,6 +34,8 @@ pub const HISTORY_RUN_ENV: &str = "COALMINE_HISTORY_RUN";
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
+    /// `path` as messages show it (a server URL's password masked).
+    shown: PathBuf,
     run: NewRun,
     history: Mutex<Option<History>>,
 }
@@ -74,8 +76,12 @@ impl Recorder {
                 started_at.as_millisecond()
             ),
         };
+        let path = History::resolve_path(config.history.path.as_deref(), config.root());
+        let shown =
+            crate::history::store::url_in(&path).map_or_else(|| path.clone(), PathBuf::from);
         Ok(Some(Recorder {
-            path: History::resolve_path(config.history.path.as_deref(), config.root()),
+            path,
+            shown,
             run: NewRun {
                 lane,
                 kind,
@@ -88,9 +94,10 @@ impl Recorder {
         }))
     }
 
-    /// Where the history is.
+    /// Where the history is, as messages show it: the file, or the server's URL with its
+    /// password masked.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shown
     }
 
     /// Records every attempt of one canary (and the named tests each attempt reported).

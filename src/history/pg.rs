@@ -186,7 +186,7 @@ impl PgHistory {
             url: shown.clone(),
             reason,
         };
-        let mut config: Config = url
+        let mut config: Config = libpq_url(url)
             .parse()
             .map_err(|error| config_error(format!("it is not a valid PostgreSQL URL: {error}")))?;
         if config.get_ssl_mode() == SslMode::Require {
@@ -940,6 +940,48 @@ fn inspect(tx: &mut Transaction<'_>) -> Result<Found, PgFailure> {
             }
         }
     })
+}
+
+/// `url` as libpq reads it: a `host` parameter (`?host=/run/postgresql`) replaces the host of
+/// the authority (the `postgres` crate would try both), whose port becomes a `port` parameter
+/// unless one is given.
+pub(crate) fn libpq_url(url: &str) -> String {
+    let Some((head, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let has = |key: &str| {
+        query
+            .split('&')
+            .any(|param| param.split_once('=').is_some_and(|(name, _)| name == key))
+    };
+    if !has("host") {
+        return url.to_owned();
+    }
+    let Some(scheme_end) = head.find("://").map(|at| at + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = head[scheme_end..]
+        .find('/')
+        .map_or(head.len(), |at| scheme_end + at);
+    let authority = &head[scheme_end..authority_end];
+    let (user, hostport) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    let port = match hostport.rfind(':') {
+        Some(colon) if !hostport[colon..].contains(']') => Some(&hostport[colon + 1..]),
+        _ => None,
+    };
+    let mut rebuilt = format!(
+        "{}{user}{}?{query}",
+        &head[..scheme_end],
+        &head[authority_end..]
+    );
+    if let Some(port) = port.filter(|port| !port.is_empty() && !has("port")) {
+        rebuilt.push_str("&port=");
+        rebuilt.push_str(port);
+    }
+    rebuilt
 }
 
 /// The server as messages name it: `host:port`, or the socket file.

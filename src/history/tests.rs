@@ -1261,3 +1261,32 @@ fn the_password_file_is_read_as_libpq_reads_it() {
         Some("p:w")
     );
 }
+
+#[test]
+fn a_host_parameter_replaces_the_urls_host_as_in_libpq() {
+    use crate::history::pg::libpq_url;
+    assert_eq!(
+        libpq_url("postgres://u:p@localhost:5433/db?host=/run/pg&sslmode=disable"),
+        "postgres://u:p@/db?host=/run/pg&sslmode=disable&port=5433"
+    );
+    assert_eq!(
+        libpq_url("postgres://localhost/db?host=/run/pg"),
+        "postgres:///db?host=/run/pg"
+    );
+    assert_eq!(
+        libpq_url("postgres://h:1/db?sslmode=disable"),
+        "postgres://h:1/db?sslmode=disable"
+    );
+    for url in [
+        "postgres://u@localhost:5433/db?host=/run/pg",
+        "postgres:///db?host=/run/pg&port=5433",
+    ] {
+        let config: postgres::Config = libpq_url(url).parse().unwrap();
+        assert_eq!(
+            config.get_hosts(),
+            [postgres::config::Host::Unix("/run/pg".into())],
+            "{url}"
+        );
+        assert_eq!(config.get_ports(), [5433], "{url}");
+    }
+}
