@@ -33,9 +33,10 @@ pub const HISTORY_RUN_ENV: &str = "COALMINE_HISTORY_RUN";
 /// Records the canaries of one harness invocation. Opens the database on first use.
 #[derive(Debug)]
 pub struct Recorder {
+    /// The file or server URL opened.
+    location: PathBuf,
+    /// Where the history is as messages show it (a server URL's password masked).
     path: PathBuf,
-    /// `path` as messages show it (a server URL's password masked).
-    shown: PathBuf,
     run: NewRun,
     history: Mutex<Option<History>>,
 }
@@ -76,12 +77,12 @@ impl Recorder {
                 started_at.as_millisecond()
             ),
         };
-        let path = History::resolve_path(config.history.path.as_deref(), config.root());
-        let shown =
-            crate::history::store::url_in(&path).map_or_else(|| path.clone(), PathBuf::from);
+        let location = History::resolve_path(config.history.path.as_deref(), config.root());
+        let path = crate::history::store::url_in(&location)
+            .map_or_else(|| location.clone(), PathBuf::from);
         Ok(Some(Recorder {
+            location,
             path,
-            shown,
             run: NewRun {
                 lane,
                 kind,
@@ -97,7 +98,7 @@ impl Recorder {
     /// Where the history is, as messages show it: the file, or the server's URL with its
     /// password masked.
     pub fn path(&self) -> &Path {
-        &self.shown
+        &self.path
     }
 
     /// Records every attempt of one canary (and the named tests each attempt reported).
@@ -111,7 +112,7 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
-            *guard = Some(History::open(&self.path).map_err(|error| error.to_string())?);
+            *guard = Some(History::open(&self.location).map_err(|error| error.to_string())?);
         }
         let Some(history) = guard.as_mut() else {
             return Ok(());

@@ -235,7 +235,7 @@ impl PgHistory {
         };
         history.set_server_lock_timeout()?;
         // Look before touching anything: a foreign or newer database must stay as it is.
-        let found = history.read("opening", |tx| inspect(tx))?;
+        let found = history.read("opening", inspect)?;
         refuse_found(&history.shown, &found, true)?;
         if !create && found == Found::Empty {
             return Err(HistoryError::NoServerHistory {
