@@ -13,6 +13,8 @@ use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
 use coalmine::quarantine::generator::HistorySpec;
 use jiff::{SignedDuration, Timestamp};
 
+mod common;
+
 const URL_ENV: &str = "COALMINE_TEST_POSTGRES_URL";
 
 /// The server's URL (of any database on it), or `None` after saying that the test skips.
@@ -300,13 +302,15 @@ fn a_password_in_the_url_is_never_printed() {
         .unwrap_or(());
 }
 
-/// One generated history (flaky, stable and systemic runs, a quarantine list) recorded into
-/// a SQLite file and into PostgreSQL gives byte-identical `plan --format json` and
-/// `report --format json`.
-#[test]
-fn both_backends_give_byte_identical_plans_and_reports() {
-    let Some(server) = server() else { return };
-    let db = TestDb::new(&server);
+/// The quarantine list and owners of the differential tests.
+const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
+     reason = \"timeouts\"\nsince = \"2026-10-01\"\n[owners]\n\"pkg.*\" = \"sig-compute\"\n";
+
+/// When the differential tests look at the generated history.
+const NOW: &str = "2026-11-17T00:00:00Z";
+
+/// Records one generated history (flaky, stable and systemic runs, a fix) into `histories`.
+fn seed(histories: &mut [&mut History]) {
     let end = Timestamp::from_second(1_795_000_000).unwrap();
     let generated = HistorySpec::new(16, end)
         .test("pkg.Suite::flaky [sig-compute]", 0.3)
@@ -317,16 +321,6 @@ fn both_backends_give_byte_identical_plans_and_reports() {
         .systemic(0.05, 0.8)
         .skips(0.02)
         .generate();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("harness.toml"),
-        "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
-         reason = \"timeouts\"\nsince = \"2026-10-01\"\n",
-    )
-    .unwrap();
-    let file = dir.path().join("history.db");
-    let mut sqlite = History::open(&file).unwrap();
-    let mut pg = History::open(Path::new(&db.url)).unwrap();
     let results = generated.results();
     for run in &generated.runs {
         let new = NewRun {
@@ -348,18 +342,33 @@ fn both_backends_give_byte_identical_plans_and_reports() {
                 result
             })
             .collect();
-        for history in [&mut sqlite, &mut pg] {
+        for history in histories.iter_mut() {
             assert!(history.record_run(&new, &rows).unwrap().is_new());
         }
     }
-    sqlite.record_fix("pkg.Suite::rare", "abc", end).unwrap();
-    pg.record_fix("pkg.Suite::rare", "abc", end).unwrap();
-    drop((sqlite, pg));
-    let now = "2026-11-17T00:00:00Z";
+    for history in histories.iter_mut() {
+        history.record_fix("pkg.Suite::rare", "abc", end).unwrap();
+    }
+}
+
+/// One generated history (flaky, stable and systemic runs, a quarantine list) recorded into
+/// a SQLite file and into PostgreSQL gives byte-identical `plan --format json` and
+/// `report --format json`.
+#[test]
+fn both_backends_give_byte_identical_plans_and_reports() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("harness.toml"), HARNESS).unwrap();
+    let file = dir.path().join("history.db");
+    seed(&mut [
+        &mut History::open(&file).unwrap(),
+        &mut History::open(Path::new(&db.url)).unwrap(),
+    ]);
     let file = file.display().to_string();
     for args in [
-        vec!["quarantine", "plan", "--format", "json", "--now", now],
-        vec!["report", "--format", "json", "--now", now],
+        vec!["quarantine", "plan", "--format", "json", "--now", NOW],
+        vec!["report", "--format", "json", "--now", NOW],
     ] {
         let run = |history: &str| {
             let mut all = args.clone();
@@ -383,6 +392,153 @@ fn both_backends_give_byte_identical_plans_and_reports() {
             text(&from_server)
         );
     }
+}
+
+/// The other commands on the same history in both backends: `quarantine explain`, `fixed`,
+/// `apply` (harness.toml and the pull-request body), `export`, `report --format html` and the
+/// markdown plan print and write the same bytes (the history's location aside).
+#[test]
+fn explain_fixed_apply_export_and_html_do_the_same_on_both_backends() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let pg_dir = tempfile::tempdir().unwrap();
+    let file = sqlite_dir.path().join("history.db");
+    seed(&mut [
+        &mut History::open(&file).unwrap(),
+        &mut History::open(Path::new(&db.url)).unwrap(),
+    ]);
+    let file = file.display().to_string();
+    let mut outputs = Vec::new();
+    for (dir, location) in [
+        (sqlite_dir.path(), file.as_str()),
+        (pg_dir.path(), db.url.as_str()),
+    ] {
+        std::fs::write(dir.join("harness.toml"), HARNESS).unwrap();
+        let mut said = String::new();
+        for args in [
+            vec![
+                "quarantine",
+                "explain",
+                "pkg.Suite::flaky [sig-compute]",
+                "--now",
+                NOW,
+            ],
+            vec!["quarantine", "plan", "--format", "md", "--now", NOW],
+            vec![
+                "quarantine",
+                "fixed",
+                "pkg.Suite::old_flaky",
+                "--commit",
+                "f00d",
+                "--at",
+                "2026-11-16T00:00:00Z",
+            ],
+            vec![
+                "quarantine",
+                "explain",
+                "pkg.Suite::flaky [sig-compute]",
+                "--now",
+                NOW,
+            ],
+            vec!["quarantine", "apply", "--now", NOW, "--pr-body", "pr.md"],
+            vec!["quarantine", "export", "--for", "regex"],
+            vec!["quarantine", "export", "--for", "pytest"],
+            vec!["report", "--format", "html", "--now", NOW],
+        ] {
+            let mut all = args.clone();
+            if args[1] != "export" {
+                all.extend(["--history", location]);
+            }
+            let output = coalmine(dir, &all);
+            said.push_str(&format!(
+                "$ {args:?} -> {:?}\n{}{}",
+                output.status.code(),
+                text(&output.stdout),
+                text(&output.stderr)
+            ));
+        }
+        said.push_str(&std::fs::read_to_string(dir.join("harness.toml")).unwrap());
+        said.push_str(&std::fs::read_to_string(dir.join("pr.md")).unwrap());
+        said.push_str(&std::fs::read_to_string(dir.join("coalmine-report.html")).unwrap());
+        // The report's progress lines carry timings.
+        let said: String = said
+            .lines()
+            .filter(|line| !line.starts_with("coalmine report: "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        outputs.push(
+            said.replace(location, "HISTORY")
+                .replace(&dir.display().to_string(), "DIR"),
+        );
+    }
+    assert!(
+        !outputs[0].contains("-> Some(1)") && !outputs[0].contains("-> Some(2)"),
+        "{}",
+        outputs[0]
+    );
+    assert!(
+        outputs[0].contains("wrote DIR/harness.toml (2 added"),
+        "{}",
+        outputs[0]
+    );
+    let first_difference = outputs[0]
+        .lines()
+        .zip(outputs[1].lines())
+        .position(|(a, b)| a != b);
+    assert!(
+        outputs[0] == outputs[1],
+        "differ at line {first_difference:?}: sqlite {:?}, postgres {:?}",
+        first_difference.and_then(|line| outputs[0].lines().nth(line)),
+        first_difference.and_then(|line| outputs[1].lines().nth(line)),
+    );
+}
+
+/// The harness records its canaries into the server: the two processes of one nextest run
+/// append to one run.
+#[test]
+fn canaries_record_into_the_server_and_one_nextest_run_is_one_run() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    common::write_script(
+        &dir.path().join("ci"),
+        "#!/bin/sh\ncat > \"$1/results.json\" <<'EOF'\n{\"results\": {\"install\": \"pass\"}, \
+         \"flags\": {\"clean_teardown\": true, \"no_secret_leak\": true}, \"stages\": {\"install\": \
+         {\"tests\": [{\"name\": \"test_serving\", \"outcome\": \"pass\"}]}}}\nEOF\n",
+    );
+    std::fs::write(
+        dir.path().join("harness.toml"),
+        format!(
+            "[ci]\ncommand = [\"./ci\", \"{{artifacts}}\"]\nresults = \"{{artifacts}}/results.json\"\n\
+             [run]\nartifacts = \"runs\"\n[history]\nurl = \"{}\"\nlane = \"canaries\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let output =
+            common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+                .env_remove("COALMINE_HISTORY")
+                .env("NEXTEST_RUN_ID", "run-7")
+                .output()
+                .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stdout));
+    }
+    let history = History::open(Path::new(&db.url)).unwrap();
+    let runs = history.run_summaries(None).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].run.lane, "canaries");
+    assert_eq!(runs[0].ingest_key.as_deref(), Some("nextest:run-7"));
+    let mut tests = Vec::new();
+    history
+        .for_each_result(None, |row| tests.push((row.test.clone(), row.outcome)))
+        .unwrap();
+    assert_eq!(tests.len(), 4, "{tests:?}");
+    assert!(
+        tests.iter().any(|(name, _)| name == "canary::good-simple"),
+        "{tests:?}"
+    );
 }
 
 /// 16 processes ingest 16 distinct runs into one server at once, and 16 more re-ingest one
