@@ -727,3 +727,65 @@ fn appends_completions_files_fixes_and_tags_read_back() {
     history.for_each_result(None, |_| seen += 1).unwrap();
     assert_eq!(seen, 4);
 }
+
+/// `history copy` from SQLite to PostgreSQL and back: complete (counts compared), the same
+/// plan from every copy, and copying again adds nothing.
+#[test]
+fn history_copy_goes_both_ways_and_checks_its_counts() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("harness.toml"), HARNESS).unwrap();
+    let file = dir.path().join("history.db");
+    seed(&mut [&mut History::open(&file).unwrap()]);
+    let file = file.display().to_string();
+    let back = dir.path().join("back.db").display().to_string();
+    let copy = |from: &str, to: &str| {
+        let output = coalmine(dir.path(), &["history", "copy", "--from", from, "--to", to]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let said = copy(&file, &db.url);
+    assert!(
+        said.contains("240 run(s) added (0 there already)"),
+        "{said}"
+    );
+    assert!(said.contains("counts compared, equal"), "{said}");
+    let said = copy(&file, &db.url);
+    assert!(
+        said.contains("0 run(s) added (240 there already), 0 result(s) added"),
+        "{said}"
+    );
+    let said = copy(&db.url, &back);
+    assert!(said.contains("240 run(s) added"), "{said}");
+    let plan = |history: &str| {
+        coalmine(
+            dir.path(),
+            &[
+                "quarantine",
+                "plan",
+                "--format",
+                "json",
+                "--now",
+                NOW,
+                "--history",
+                history,
+            ],
+        )
+        .stdout
+    };
+    let original = plan(&file);
+    assert!(original.len() > 500);
+    assert!(
+        plan(&db.url) == original,
+        "the server's copy plans differently"
+    );
+    assert!(plan(&back) == original, "the copy back plans differently");
+    let missing = dir.path().join("missing.db").display().to_string();
+    let output = coalmine(
+        dir.path(),
+        &["history", "copy", "--from", &missing, "--to", &back],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!Path::new(&missing).exists());
+}

@@ -192,7 +192,7 @@ fn new_run(summary: &RunSummary) -> NewRun {
     }
 }
 
-fn merge_one(
+pub(crate) fn merge_one(
     target: &mut History,
     source: &History,
     merged: &mut Merged,

@@ -11,6 +11,7 @@
 //! `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
 
 pub mod backend;
+pub mod copy;
 pub mod error;
 pub mod files;
 pub mod merge;
