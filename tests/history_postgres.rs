@@ -84,6 +84,24 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Every id a result stores names a run, a batch of that run and a test (the table
+    /// declares no foreign keys: the store keeps them).
+    fn assert_ids_hold(&self) {
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM results WHERE NOT EXISTS (SELECT 1 FROM runs \
+                 WHERE runs.id = results.run_id) OR NOT EXISTS (SELECT 1 FROM tests \
+                 WHERE tests.id = results.test_id) OR NOT EXISTS (SELECT 1 FROM result_batches \
+                 WHERE result_batches.id = results.batch_id \
+                 AND result_batches.run_id = results.run_id)"
+            ),
+            0,
+            "results whose ids name nothing"
+        );
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
@@ -589,6 +607,7 @@ fn sixteen_processes_ingesting_at_once_lose_and_duplicate_nothing() {
         db.count("SELECT count(*) FROM (SELECT DISTINCT run_id, seq FROM results) AS r"),
         17 * TESTS as i64
     );
+    db.assert_ids_hold();
     // Every run's counts are those of its results.
     assert_eq!(
         db.count(
@@ -726,6 +745,7 @@ fn appends_completions_files_fixes_and_tags_read_back() {
     let mut seen = 0;
     history.for_each_result(None, |_| seen += 1).unwrap();
     assert_eq!(seen, 4);
+    db.assert_ids_hold();
 }
 
 /// `history copy` from SQLite to PostgreSQL and back: complete (counts compared), the same

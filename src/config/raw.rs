@@ -164,7 +164,7 @@ impl Source<'_> {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |index| index + 1);
         let column = self.text[line_start..offset].chars().count() + 1;
-        let line_text = self.text[line_start..].lines().next().unwrap_or_default();
+        let line_text = masked_urls(self.text[line_start..].lines().next().unwrap_or_default());
         let gutter = line.to_string().len();
         let snippet = format!(
             "{:gutter$} |\n{line} | {line_text}\n{:gutter$} | {:>column$}",
@@ -592,4 +592,26 @@ impl RawCi {
             on_secret_leak: self.on_secret_leak,
         })
     }
+}
+
+/// `line` with the password of every URL in it shown as `***` (a `[history] url` may hold one,
+/// and an error quotes its line).
+fn masked_urls(line: &str) -> String {
+    if !line.contains("://") {
+        return line.to_owned();
+    }
+    let boundary = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']');
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at].rfind(boundary).map_or(0, |index| index + 1);
+        let end = rest[at..]
+            .find(boundary)
+            .map_or(rest.len(), |index| at + index);
+        out.push_str(&rest[..start]);
+        out.push_str(&crate::history::store::mask_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
