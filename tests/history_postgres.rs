@@ -190,6 +190,13 @@ fn the_schema_is_created_once_and_foreign_or_newer_databases_are_refused_untouch
     );
     assert!(error.to_string().contains("upgrade coalmine"), "{error}");
     assert_eq!(db.count("SELECT version::bigint FROM coalmine_schema"), 7);
+    // An older version than any PostgreSQL history had: not coalmine's, refused as it is.
+    db.client()
+        .batch_execute("UPDATE coalmine_schema SET version = 3")
+        .unwrap();
+    let error = History::open(Path::new(&db.url)).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert_eq!(db.count("SELECT version::bigint FROM coalmine_schema"), 3);
 
     // Another application's database: refused, no table added.
     let foreign = TestDb::new(&server);

@@ -260,6 +260,17 @@ impl PgHistory {
                 // Another process may have created them meanwhile: look again.
                 let found = inspect(tx)?;
                 refuse_found(&shown, &found, true)?;
+                if let Found::Coalmine { version, .. } = found
+                    && version < CURRENT_VERSION
+                {
+                    return Err(PgFailure::History(HistoryError::Corrupt {
+                        path: shown.clone(),
+                        detail: format!(
+                            "it has schema version {version}, but PostgreSQL histories start at \
+                             version {CURRENT_VERSION}: it was not written by coalmine"
+                        ),
+                    }));
+                }
                 if matches!(found, Found::Empty) {
                     tx.batch_execute(PG_V6)?;
                     tx.execute(
