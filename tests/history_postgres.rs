@@ -753,6 +753,53 @@ fn appends_completions_files_fixes_and_tags_read_back() {
     history.for_each_result(None, |_| seen += 1).unwrap();
     assert_eq!(seen, 4);
     db.assert_ids_hold();
+
+    // Results come in the order of their runs' starts, also when a run recorded later started
+    // earlier (a back-fill: ids no longer follow starts).
+    for (key, hours) in [("later", 1), ("back-filled", -1)] {
+        let run = NewRun {
+            ingest_key: Some(key.into()),
+            started_at: at + SignedDuration::from_hours(hours),
+            ..run.clone()
+        };
+        history
+            .record_run(
+                &run,
+                &[NewResult::new("a", coalmine::results::Outcome::Fail)],
+            )
+            .unwrap();
+    }
+    let by_start: Vec<i64> = history
+        .run_summaries(None)
+        .unwrap()
+        .iter()
+        .filter(|summary| summary.counts.total > 0)
+        .map(|summary| summary.run.id)
+        .collect();
+    for outcomes in [false, true] {
+        let mut order: Vec<i64> = Vec::new();
+        let mut push = |run_id: i64| {
+            if order.last() != Some(&run_id) {
+                order.push(run_id);
+            }
+        };
+        match outcomes {
+            true => history.for_each_outcome(None, |row| push(row.run_id)),
+            false => history.for_each_result(None, |row| push(row.run_id)),
+        }
+        .unwrap();
+        assert_eq!(order, by_start);
+    }
+    let back_filled = history.run_with_key("back-filled").unwrap().unwrap().run.id;
+    assert_eq!(
+        by_start.first(),
+        Some(&back_filled),
+        "the back-filled run first"
+    );
+    assert!(
+        by_start.windows(2).any(|pair| pair[0] > pair[1]),
+        "ids out of start order: {by_start:?}"
+    );
 }
 
 /// `history copy` from SQLite to PostgreSQL and back: complete (counts compared), the same

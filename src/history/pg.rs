@@ -123,6 +123,29 @@ CREATE TABLE ingested_files (
 /// The order of every result read: run start, run, then recording order.
 const RESULT_ORDER: &str = "ORDER BY runs.started_at, runs.id, results.batch_id, results.seq";
 
+/// [`RESULT_ORDER`] when the runs' ids are in the order of their starts (runs recorded as they
+/// happen): the order of the `results_by_run` index, which the server reads without sorting
+/// (a sort of 10 M rows spilled to disk and took 4.9 s of a 6.5 s plan; this reads them in
+/// 2.8 s).
+const RESULT_ORDER_BY_ID: &str = "ORDER BY results.run_id, results.batch_id, results.seq";
+
+/// The order clause for the results of the runs that started at or after `since`:
+/// [`RESULT_ORDER_BY_ID`] when their ids follow their starts, else [`RESULT_ORDER`]. Read in
+/// the same snapshot as the results.
+fn result_order(tx: &mut Transaction<'_>, since: i64) -> Result<&'static str, PgFailure> {
+    let in_order: Option<bool> = tx
+        .query_one(
+            "SELECT bool_and(follows) FROM (SELECT id > lag(id) OVER (ORDER BY started_at, id) \
+             AS follows FROM runs WHERE started_at >= $1) AS ordered",
+            &[&since],
+        )?
+        .get(0);
+    Ok(match in_order {
+        Some(false) => RESULT_ORDER,
+        _ => RESULT_ORDER_BY_ID,
+    })
+}
+
 /// The URL text of `location` when it names a PostgreSQL server (`postgres://` or
 /// `postgresql://`, also as the last part of a path joined to harness.toml's folder).
 pub(crate) fn url_of(location: &Path) -> Option<String> {
@@ -637,11 +660,12 @@ impl PgHistory {
         let since = since_ms(since);
         let shown = &self.shown;
         self.read("reading results", |tx| {
+            let order = result_order(tx, since)?;
             let query = format!(
                 "SELECT results.run_id, tests.name, results.outcome, results.duration, \
                  results.attempt, results.message FROM results \
                  JOIN runs ON runs.id = results.run_id JOIN tests ON tests.id = results.test_id \
-                 WHERE runs.started_at >= $1 {RESULT_ORDER}"
+                 WHERE runs.started_at >= $1 {order}"
             );
             let mut rows = tx.query_raw(&query, [&since as &(dyn ToSql + Sync)])?;
             let mut current = ResultRow {
@@ -676,10 +700,11 @@ impl PgHistory {
         let since = since_ms(since);
         let shown = &self.shown;
         self.read("reading results", |tx| {
+            let order = result_order(tx, since)?;
             let query = format!(
                 "SELECT results.run_id, results.test_id, results.attempt, results.outcome \
                  FROM results JOIN runs ON runs.id = results.run_id \
-                 WHERE runs.started_at >= $1 {RESULT_ORDER}"
+                 WHERE runs.started_at >= $1 {order}"
             );
             let mut rows = tx.query_raw(&query, [&since as &(dyn ToSql + Sync)])?;
             while let Some(row) = rows.next()? {
