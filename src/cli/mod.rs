@@ -107,9 +107,10 @@ pub enum Format {
 /// Where the history and harness.toml are; shared by every history command.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Store {
-    /// The history database [default: COALMINE_HISTORY, else `[history] path` of harness.toml,
-    /// else .coalmine/history.db beside harness.toml or in the current folder].
-    #[arg(long, value_name = "PATH")]
+    /// The history: a SQLite file, or a PostgreSQL server's postgres:// URL [default:
+    /// COALMINE_HISTORY, else `[history] path` or `url` of harness.toml, else
+    /// .coalmine/history.db beside harness.toml or in the current folder].
+    #[arg(long, value_name = "PATH|URL")]
     pub history: Option<PathBuf>,
     /// The harness.toml to use [default: COALMINE_CONFIG, else the first harness.toml in the
     /// current folder or a parent].
