@@ -863,3 +863,95 @@ fn history_copy_goes_both_ways_and_checks_its_counts() {
     assert_eq!(output.status.code(), Some(1));
     assert!(!Path::new(&missing).exists());
 }
+
+/// The role that the test cluster (`.ci/postgres-cluster`) makes give a password.
+const PASSWORD_ROLE: &str = "coalmine_password_test";
+
+/// Without a password in the URL, it comes from `PGPASSWORD`, else from the password file
+/// (`PGPASSFILE`), which is ignored when others may read it, as libpq does: checked against a
+/// server that asks for the password.
+#[test]
+fn the_password_comes_from_pgpassword_or_the_password_file() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let asks: i64 = db.count(&format!(
+        "SELECT count(*) FROM pg_hba_file_rules WHERE '{PASSWORD_ROLE}' = ANY(user_name) \
+         AND auth_method = 'scram-sha-256'"
+    ));
+    if asks == 0 {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "the server does not ask {PASSWORD_ROLE} for a password and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!(
+            "SKIPPED: the server does not ask {PASSWORD_ROLE} for a password (.ci/postgres-cluster \
+             sets that up)"
+        );
+        return;
+    }
+    let mut client = db.client();
+    // The role is the cluster's, shared by every run of this test: made once, its password set.
+    let _ = client.batch_execute(&format!("CREATE ROLE {PASSWORD_ROLE} LOGIN"));
+    client
+        .batch_execute(&format!(
+            "ALTER ROLE {PASSWORD_ROLE} PASSWORD 'pw-from-env'; \
+             GRANT ALL ON SCHEMA public TO {PASSWORD_ROLE}"
+        ))
+        .unwrap();
+    let url = url_as(&server, PASSWORD_ROLE, "", &db.name).replacen(":@", "@", 1);
+    assert!(!url.contains(":@"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let report = |env: &[(&str, &str)]| {
+        let mut command = command(dir.path(), &["report", "--history", &url]);
+        command.env_remove("PGPASSFILE").env("HOME", dir.path());
+        command.envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    // Without a password: the server refuses (exit 1, not 4: it was reached).
+    let output = report(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    // PGPASSWORD: accepted (the database holds no history yet, which is what it then says).
+    let output = report(&[("PGPASSWORD", "pw-from-env")]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!text(&output.stderr).contains("pw-from-env"));
+    // The password file: used when only its owner may read it.
+    let file = dir.path().join("pgpass");
+    std::fs::write(
+        &file,
+        format!("# coalmine\n*:*:*:{PASSWORD_ROLE}:pw-from-env\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = file.display().to_string();
+    let output = report(&[("PGPASSFILE", &file)]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = report(&[("PGPASSFILE", &file)]);
+    assert!(
+        !text(&output.stderr).contains("no history in the database"),
+        "a password file others may read is ignored: {}",
+        text(&output.stderr)
+    );
+    // ~/.pgpass without PGPASSFILE.
+    std::fs::rename(&file, dir.path().join(".pgpass")).unwrap();
+    std::fs::set_permissions(
+        dir.path().join(".pgpass"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let output = report(&[]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+}

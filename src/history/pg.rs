@@ -242,17 +242,22 @@ impl PgHistory {
         }
         config.application_name("coalmine");
         let client = config.connect(NoTls).map_err(|error| {
-            if error.as_db_error().is_some() {
-                HistoryError::Postgres {
-                    url: shown.clone(),
-                    doing: "connecting",
-                    source: error,
-                }
-            } else {
+            // Unreachable: the connection itself failed (refused, no socket, a name that does
+            // not resolve, a timeout). Anything else was said by the server (authentication, a
+            // missing database) or by the client about what it was given (no password).
+            let io = std::error::Error::source(&error)
+                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+            if io && error.as_db_error().is_none() {
                 HistoryError::Unreachable {
                     url: shown.clone(),
                     server: server_of(&config),
                     detail: error.to_string(),
+                }
+            } else {
+                HistoryError::Postgres {
+                    url: shown.clone(),
+                    doing: "connecting (a password can come from PGPASSWORD or ~/.pgpass)",
+                    source: error,
                 }
             }
         })?;
