@@ -955,3 +955,38 @@ fn the_password_comes_from_pgpassword_or_the_password_file() {
         text(&output.stderr)
     );
 }
+
+/// A table altered by hand (a column of another type) is an error naming the history, not a
+/// panic.
+#[test]
+fn a_column_of_another_type_is_an_error_not_a_panic() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let mut history = History::open(Path::new(&db.url)).unwrap();
+    let run = NewRun {
+        lane: "l".into(),
+        kind: coalmine::history::RunKind::Periodic,
+        commit: "c".into(),
+        started_at: Timestamp::from_second(1_790_000_000).unwrap(),
+        source: "s".into(),
+        ingest_key: None,
+    };
+    history
+        .record_run(
+            &run,
+            &[NewResult::new("a", coalmine::results::Outcome::Pass)],
+        )
+        .unwrap();
+    db.client()
+        .batch_execute(
+            "ALTER TABLE runs ALTER COLUMN lane TYPE integer USING 1; \
+             ALTER TABLE results ALTER COLUMN duration TYPE text",
+        )
+        .unwrap();
+    let history = History::open(Path::new(&db.url)).unwrap();
+    let error = history.run_summaries(None).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
+    assert!(history.for_each_result(None, |_| ()).is_err());
+    assert!(history.run_batches(1).is_err());
+    assert!(history.for_each_outcome(None, |_| ()).is_ok(), "it reads no duration");
+}

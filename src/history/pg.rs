@@ -139,7 +139,7 @@ fn result_order(tx: &mut Transaction<'_>, since: i64) -> Result<&'static str, Pg
              AS follows FROM runs WHERE started_at >= $1) AS ordered",
             &[&since],
         )?
-        .get(0);
+        .try_get(0)?;
     Ok(match in_order {
         Some(false) => RESULT_ORDER,
         _ => RESULT_ORDER_BY_ID,
@@ -494,7 +494,7 @@ impl PgHistory {
                             &run_id, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4],
                         ],
                     )?;
-                    (run_id, row.get::<_, i64>(0))
+                    (run_id, row.try_get::<_, i64>(0)?)
                 }
                 Target::New(run) | Target::Append(run) => {
                     let started = run.started_at.as_millisecond();
@@ -531,11 +531,13 @@ impl PgHistory {
                         ],
                     )?;
                     match inserted {
-                        Some(row) => (row.get::<_, i64>(0), row.get::<_, i64>(1)),
+                        Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
                         None => {
                             // Recorded already (by a transaction that committed meanwhile).
                             let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&run.ingest_key])?;
-                            return Ok(Recorded::AlreadyRecorded { run_id: row.get(0) });
+                            return Ok(Recorded::AlreadyRecorded {
+                                run_id: row.try_get(0)?,
+                            });
                         }
                     }
                 }
@@ -609,7 +611,8 @@ impl PgHistory {
         let id = self.read("looking up an ingest key", |tx| {
             Ok(tx
                 .query_opt(sql::RUN_ID_BY_KEY, &[&key])?
-                .map(|row| row.get::<_, i64>(0)))
+                .map(|row| row.try_get::<_, i64>(0))
+                .transpose()?)
         })?;
         match id {
             Some(id) => self.run_summary(id),
@@ -623,23 +626,23 @@ impl PgHistory {
             let rows = tx.query(&format!("{} {filter}", sql::SELECT_RUNS), &[&value])?;
             let mut runs = Vec::with_capacity(rows.len());
             for row in rows {
-                let kind: &str = row.get(2);
+                let kind: &str = row.try_get(2)?;
                 let kind = RunKind::parse(kind).ok_or_else(|| {
                     corrupt(shown, format!("a run has the unknown kind {kind:?}"))
                 })?;
                 let number = |index: usize| -> Result<u32, PgFailure> {
-                    let value: i64 = row.get(index);
+                    let value: i64 = row.try_get(index)?;
                     u32::try_from(value)
                         .map_err(|_| corrupt(shown, format!("a run has a count of {value}")))
                 };
                 runs.push(RunSummary {
                     run: RunRow {
-                        id: row.get(0),
-                        lane: row.get(1),
+                        id: row.try_get(0)?,
+                        lane: row.try_get(1)?,
                         kind,
-                        commit: row.get(3),
-                        started_at: timestamp(shown, row.get(4))?,
-                        source: row.get(5),
+                        commit: row.try_get(3)?,
+                        started_at: timestamp(shown, row.try_get(4)?)?,
+                        source: row.try_get(5)?,
                     },
                     counts: RunCounts {
                         passed: number(6)?,
@@ -648,8 +651,8 @@ impl PgHistory {
                         skipped: number(9)?,
                         total: number(10)?,
                     },
-                    ingest_key: row.get(11),
-                    recorded_at: timestamp(shown, row.get(12))?,
+                    ingest_key: row.try_get(11)?,
+                    recorded_at: timestamp(shown, row.try_get(12)?)?,
                 });
             }
             Ok(runs)
@@ -682,13 +685,13 @@ impl PgHistory {
                 message: None,
             };
             while let Some(row) = rows.next()? {
-                current.run_id = row.get(0);
+                current.run_id = row.try_get(0)?;
                 current.test.clear();
-                current.test.push_str(row.get::<_, &str>(1));
-                current.outcome = outcome(shown, row.get(2))?;
-                current.duration_secs = row.get(3);
-                current.attempt = attempt(shown, row.get(4))?;
-                current.message = row.get::<_, Option<String>>(5);
+                current.test.push_str(row.try_get::<_, &str>(1)?);
+                current.outcome = outcome(shown, row.try_get(2)?)?;
+                current.duration_secs = row.try_get(3)?;
+                current.attempt = attempt(shown, row.try_get(4)?)?;
+                current.message = row.try_get::<_, Option<String>>(5)?;
                 f(&current);
             }
             Ok(())
@@ -714,10 +717,10 @@ impl PgHistory {
             let mut rows = tx.query_raw(&query, [&since as &(dyn ToSql + Sync)])?;
             while let Some(row) = rows.next()? {
                 f(OutcomeRow {
-                    run_id: row.get(0),
-                    test_id: row.get(1),
-                    attempt: attempt(shown, row.get(2))?,
-                    outcome: outcome(shown, row.get(3))?,
+                    run_id: row.try_get(0)?,
+                    test_id: row.try_get(1)?,
+                    attempt: attempt(shown, row.try_get(2)?)?,
+                    outcome: outcome(shown, row.try_get(3)?)?,
                 });
             }
             Ok(())
@@ -734,10 +737,10 @@ impl PgHistory {
             )?;
             let mut tests = Vec::with_capacity(rows.len());
             for row in rows {
-                let name: String = row.get(1);
-                let tags = parse_tags(shown, &name, row.get(2))?;
+                let name: String = row.try_get(1)?;
+                let tags = parse_tags(shown, &name, row.try_get(2)?)?;
                 tests.push(TestInfo {
-                    id: row.get(0),
+                    id: row.try_get(0)?,
                     name,
                     tags,
                 });
@@ -753,10 +756,10 @@ impl PgHistory {
             let mut fixes = Vec::new();
             for row in tx.query(sql::SELECT_FIXES, &[])? {
                 fixes.push(FixRow {
-                    test: row.get(0),
-                    commit: row.get(1),
-                    at: timestamp(shown, row.get(2))?,
-                    recorded_at: timestamp(shown, row.get(3))?,
+                    test: row.try_get(0)?,
+                    commit: row.try_get(1)?,
+                    at: timestamp(shown, row.try_get(2)?)?,
+                    recorded_at: timestamp(shown, row.try_get(3)?)?,
                 });
             }
             Ok(fixes)
@@ -770,7 +773,11 @@ impl PgHistory {
             let mut runs = Vec::with_capacity(files.len());
             for digest in files {
                 let rows = tx.query(&statement, &[&&digest[..]])?;
-                runs.push(rows.iter().map(|row| row.get::<_, i64>(0)).collect());
+                runs.push(
+                    rows.iter()
+                        .map(|row| row.try_get::<_, i64>(0))
+                        .collect::<Result<Vec<i64>, _>>()?,
+                );
             }
             Ok(runs)
         })
@@ -790,24 +797,24 @@ impl PgHistory {
             let mut batches: Vec<Vec<NewResult>> = Vec::new();
             let mut batch = None;
             for row in rows {
-                let id: i64 = row.get(0);
+                let id: i64 = row.try_get(0)?;
                 if batch != Some(id) {
                     batch = Some(id);
                     batches.push(Vec::new());
                 }
-                let name: String = row.get(1);
-                let tagged: bool = row.get(7);
+                let name: String = row.try_get(1)?;
+                let tagged: bool = row.try_get(7)?;
                 let tags = match tagged {
-                    true => Some(parse_tags(shown, &name, row.get(2))?),
+                    true => Some(parse_tags(shown, &name, row.try_get(2)?)?),
                     false => None,
                 };
                 let result = NewResult {
                     test: name,
                     tags,
-                    outcome: outcome(shown, row.get(3))?,
-                    duration_secs: row.get(4),
-                    attempt: attempt(shown, row.get(5))?,
-                    message: row.get(6),
+                    outcome: outcome(shown, row.try_get(3)?)?,
+                    duration_secs: row.try_get(4)?,
+                    attempt: attempt(shown, row.try_get(5)?)?,
+                    message: row.try_get(6)?,
                 };
                 if let Some(last) = batches.last_mut() {
                     last.push(result);
@@ -823,7 +830,11 @@ impl PgHistory {
             let rows = tx.query(sql::FILES_OF_RUN, &[&run_id])?;
             Ok(rows
                 .iter()
-                .filter_map(|row| FileDigest::try_from(row.get::<_, &[u8]>(0)).ok())
+                .filter_map(|row| {
+                    row.try_get::<_, &[u8]>(0)
+                        .ok()
+                        .and_then(|digest| FileDigest::try_from(digest).ok())
+                })
                 .collect())
         })
     }
@@ -925,7 +936,7 @@ fn copy_results(
             "INSERT INTO result_batches (run_id) VALUES ($1) RETURNING id",
             &[&run_id],
         )?
-        .get(0);
+        .try_get(0)?;
     tx.execute(
         "INSERT INTO results (batch_id, seq, run_id, test_id, attempt, outcome, duration, \
          message, tagged) \
@@ -946,7 +957,7 @@ fn test_id(tx: &mut Transaction<'_>, name: &str) -> Result<i64, PgFailure> {
     )?;
     Ok(tx
         .query_one("SELECT id FROM tests WHERE name = $1", &[&name])?
-        .get(0))
+        .try_get(0)?)
 }
 
 /// What the database holds, without changing anything: its tables in the current schema.
@@ -958,8 +969,8 @@ fn inspect(tx: &mut Transaction<'_>) -> Result<Found, PgFailure> {
             &[],
         )?
         .iter()
-        .map(|row| row.get(0))
-        .collect();
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
     if tables.is_empty() {
         return Ok(Found::Empty);
     }
@@ -985,11 +996,11 @@ fn inspect(tx: &mut Transaction<'_>) -> Result<Found, PgFailure> {
     Ok(match row {
         None => Found::Malformed("its coalmine_schema table holds no version".to_string()),
         Some(row) => {
-            let version: i64 = row.get(0);
+            let version: i64 = row.try_get(0)?;
             match u32::try_from(version) {
                 Ok(version) if version >= 1 => Found::Coalmine {
                     version,
-                    written_by: row.get(1),
+                    written_by: row.try_get(1)?,
                 },
                 _ => Found::Malformed(format!(
                     "its coalmine_schema table holds no valid version ({version})"
