@@ -988,5 +988,8 @@ fn a_column_of_another_type_is_an_error_not_a_panic() {
     assert!(error.to_string().contains(&db.name), "{error}");
     assert!(history.for_each_result(None, |_| ()).is_err());
     assert!(history.run_batches(1).is_err());
-    assert!(history.for_each_outcome(None, |_| ()).is_ok(), "it reads no duration");
+    assert!(
+        history.for_each_outcome(None, |_| ()).is_ok(),
+        "it reads no duration"
+    );
 }
