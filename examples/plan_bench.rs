@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release --example plan_bench                   # builds the history, then plans
 //! cargo run --release --example plan_bench -- --db /tmp/h.db # keeps (and reuses) the history
+//! cargo run --release --example plan_bench -- --db postgres://u@host/db  # on PostgreSQL
 //! ```
 //!
 //! The history is [`HistorySpec::large`] (seed 7): 10 flaky tests among 10,000 named like
@@ -126,13 +127,23 @@ fn main() {
     }
     let temporary = tempfile::tempdir().expect("a temporary folder");
     let path = db.unwrap_or_else(|| temporary.path().join("history.db"));
-    if path.exists() {
+    // A postgres:// URL is a history on a server (its database must exist): built when empty.
+    let exists = match History::is_server(&path) {
+        true => !History::open(&path)
+            .and_then(|history| history.run_summaries(None))
+            .expect("opening the history")
+            .is_empty(),
+        false => path.exists(),
+    };
+    if exists {
         println!("reusing {}", path.display());
     } else {
         build(&path);
     }
-    let size = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
-    println!("database: {:.0} MB", size as f64 / 1e6);
+    if !History::is_server(&path) {
+        let size = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
+        println!("database: {:.0} MB", size as f64 / 1e6);
+    }
 
     let program = std::env::current_exe().expect("this program");
     let mut times = Vec::new();

@@ -57,7 +57,8 @@ enum Command {
     /// Manage the canaries' run folders under `[run] artifacts`.
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Runs(RunsCommand),
-    /// Merge histories (several machines', or CI jobs') into one.
+    /// Merge histories (several machines', or CI jobs') into one; copy one between backends
+    /// (a SQLite file, a PostgreSQL server).
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     History(HistoryCommand),
 }

@@ -1277,7 +1277,7 @@ fn nameless_testcases_are_recorded_under_their_suite_with_a_warning() {
 }
 
 #[test]
-fn a_history_url_is_refused_without_printing_its_password_or_creating_folders() {
+fn an_unreachable_history_server_exits_4_naming_it_without_its_password_or_creating_folders() {
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("some.xml"),
@@ -1305,9 +1305,9 @@ fn a_history_url_is_refused_without_printing_its_password_or_creating_folders() 
     ] {
         let output = coalmine(dir.path(), &args);
         let said = stderr(&output);
-        assert_eq!(code(&output), 1, "{args:?}: {said}");
+        assert_eq!(code(&output), 4, "{args:?}: {said}");
         assert!(
-            said.contains("is a URL, but coalmine keeps its history in a SQLite file"),
+            said.contains("cannot reach the PostgreSQL server db.example:5432"),
             "{args:?}: {said}"
         );
         assert!(

@@ -1,12 +1,15 @@
 //! `coalmine history merge INTO FROM...`: the histories of several machines or jobs (canaries
 //! sharded with `cargo nextest run --partition`, CI jobs that each keep their own SQLite file)
-//! merged into one (see [`crate::history::merge`] for what is the same run).
+//! merged into one (see [`crate::history::merge`] for what is the same run); and
+//! `coalmine history copy --from A --to B` between backends ([`crate::history::copy`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::{EXIT_OK, Failure, exit_code};
+use crate::history::History;
+use crate::history::copy::{copy, open_source};
 use crate::history::merge::merge;
 
 /// The `history` subcommands.
@@ -16,6 +19,23 @@ pub enum HistoryCommand {
     /// fixes and report files; a run INTO has already (the same ingest key) gets only what it
     /// lacks. All or nothing: on failure INTO is left as it was.
     Merge(MergeArgs),
+    /// Copy every run, result, test, tag, report file and fix of the history FROM into TO,
+    /// between any two backends (a SQLite file, a postgres:// URL), then compare their counts
+    /// (runs, results, tests, fixes). Each run is copied whole or not at all; copying again
+    /// after a failure adds only what is missing.
+    Copy(CopyArgs),
+}
+
+/// `coalmine history copy`.
+#[derive(Debug, Clone, Args)]
+pub struct CopyArgs {
+    /// The history to copy from: a file or a postgres:// URL.
+    #[arg(long, value_name = "HISTORY")]
+    pub from: PathBuf,
+    /// The history to copy into: a file (created if missing) or a postgres:// URL (the
+    /// database must exist).
+    #[arg(long, value_name = "HISTORY")]
+    pub to: PathBuf,
 }
 
 /// `coalmine history merge`.
@@ -33,6 +53,7 @@ pub struct MergeArgs {
 pub fn run(command: &HistoryCommand) -> u8 {
     match command {
         HistoryCommand::Merge(args) => exit_code(merge_command(args)),
+        HistoryCommand::Copy(args) => exit_code(copy_command(args)),
     }
 }
 
@@ -50,6 +71,26 @@ fn merge_command(args: &MergeArgs) -> Result<u8, Failure> {
         merged.results_added,
         merged.batches_added,
         merged.fixes
+    );
+    Ok(EXIT_OK)
+}
+
+fn copy_command(args: &CopyArgs) -> Result<u8, Failure> {
+    let from = open_source(&args.from).map_err(|error| error.to_string())?;
+    let mut to = History::open(&args.to).map_err(|error| error.to_string())?;
+    let copied = copy(&from, &mut to).map_err(|error| error.to_string())?;
+    println!(
+        "copied {} into {}: {} run(s) added ({} there already), {} result(s) added; both now \
+         hold {} run(s), {} result(s), {} test(s), {} fix(es): counts compared, equal",
+        from.path().display(),
+        to.path().display(),
+        copied.merged.runs_added,
+        copied.merged.runs_already,
+        copied.merged.results_added,
+        copied.runs,
+        copied.results,
+        copied.tests,
+        copied.fixes
     );
     Ok(EXIT_OK)
 }

@@ -114,6 +114,8 @@ fn ingest_files(args: &IngestArgs) -> Result<u8, Failure> {
     };
     let path = args.store.history_path_lazily()?;
     let mut history = History::open(&path).map_err(|error| error.to_string())?;
+    // What messages name: the file, or the server's URL with its password masked.
+    let path = history.path().to_path_buf();
     let run = RunInfo {
         lane: args.lane.trim().to_owned(),
         kind: args.kind,

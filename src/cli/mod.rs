@@ -61,21 +61,30 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Done, but some inputs were skipped or not recorded (each is named on standard error).
 pub const EXIT_SKIPPED: u8 = 3;
+/// The history's PostgreSQL server could not be reached; nothing was recorded or written.
+pub const EXIT_UNREACHABLE: u8 = 4;
 
 /// The exit codes, as `coalmine --help` shows them.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  done
   1  failed: the reason is on standard error; nothing was recorded or written
   2  the command line was wrong
-  3  done, but some inputs were skipped or not recorded (each is named on standard error)";
+  3  done, but some inputs were skipped or not recorded (each is named on standard error)
+  4  the history's PostgreSQL server could not be reached (down, wrong host or port); nothing
+     was recorded or written";
 
 /// A command's failure: the message printed after `error: `, exit code 1.
 pub type Failure = String;
 
-/// Prints a failure and returns [`EXIT_FAILED`].
+/// Prints a failure and returns [`EXIT_FAILED`], or [`EXIT_UNREACHABLE`] when the failure is
+/// that the history's server could not be reached.
 pub fn fail(message: impl std::fmt::Display) -> u8 {
+    let message = message.to_string();
     eprintln!("error: {message}");
-    EXIT_FAILED
+    match message.contains(crate::history::error::UNREACHABLE) {
+        true => EXIT_UNREACHABLE,
+        false => EXIT_FAILED,
+    }
 }
 
 /// Turns a command's result into its exit code, printing the failure.
@@ -98,9 +107,10 @@ pub enum Format {
 /// Where the history and harness.toml are; shared by every history command.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Store {
-    /// The history database [default: COALMINE_HISTORY, else `[history] path` of harness.toml,
-    /// else .coalmine/history.db beside harness.toml or in the current folder].
-    #[arg(long, value_name = "PATH")]
+    /// The history: a SQLite file, or a PostgreSQL server's postgres:// URL [default:
+    /// COALMINE_HISTORY, else `[history] path` or `url` of harness.toml, else
+    /// .coalmine/history.db beside harness.toml or in the current folder].
+    #[arg(long, value_name = "PATH|URL")]
     pub history: Option<PathBuf>,
     /// The harness.toml to use [default: COALMINE_CONFIG, else the first harness.toml in the
     /// current folder or a parent].
@@ -163,6 +173,8 @@ impl Store {
             .unwrap_or_default();
         let path = self.history_path(config.as_ref())?;
         let history = open_existing(&path)?;
+        // What messages name: the file, or the server's URL with its password masked.
+        let path = history.path().to_path_buf();
         Ok((quarantine, path, history))
     }
 
@@ -184,6 +196,9 @@ fn current_dir() -> Result<PathBuf, Failure> {
 
 /// Opens a history that must already exist (reading commands never create one).
 pub fn open_existing(path: &Path) -> Result<History, Failure> {
+    if History::is_server(path) {
+        return History::open_existing(path).map_err(|error| error.to_string());
+    }
     if let Some(url) = crate::history::store::url_in(path) {
         return Err(crate::history::HistoryError::Url { url: url.into() }.to_string());
     }

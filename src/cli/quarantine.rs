@@ -163,6 +163,7 @@ fn fixed(args: &FixedArgs) -> Result<u8, Failure> {
     }
     let path = args.store.history_path_lazily()?;
     let mut history = open_existing(&path)?;
+    let path = history.path().to_path_buf();
     let test = known_test(&history, &path, &args.test)?;
     let at = args.at.unwrap_or_else(Timestamp::now);
     history

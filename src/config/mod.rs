@@ -132,7 +132,8 @@ pub struct ReportConfig {
 pub struct HistoryConfig {
     /// Whether the harness records canary executions.
     pub record: bool,
-    /// The database, if set (relative to the config's folder; `COALMINE_HISTORY` overrides).
+    /// The database, if set: a file (relative to the config's folder) or, from `[history] url`,
+    /// a `postgres://` URL (`COALMINE_HISTORY` overrides).
     pub path: Option<PathBuf>,
     /// The lane recorded (`COALMINE_LANE` overrides).
     pub lane: String,

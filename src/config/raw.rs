@@ -60,6 +60,7 @@ struct RawHistory {
     #[serde(default = "yes")]
     record: bool,
     path: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
     #[serde(default = "local_lane")]
     lane: String,
     #[serde(default = "local_kind")]
@@ -71,6 +72,7 @@ impl Default for RawHistory {
         RawHistory {
             record: true,
             path: None,
+            url: None,
             lane: local_lane(),
             kind: local_kind(),
         }
@@ -174,7 +176,7 @@ impl Source<'_> {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |index| index + 1);
         let column = self.text[line_start..offset].chars().count() + 1;
-        let line_text = self.text[line_start..].lines().next().unwrap_or_default();
+        let line_text = masked_urls(self.text[line_start..].lines().next().unwrap_or_default());
         let gutter = line.to_string().len();
         let snippet = format!(
             "{:gutter$} |\n{line} | {line_text}\n{:gutter$} | {:>column$}",
@@ -408,8 +410,30 @@ impl RawConfig {
                         "`history.path` is empty: give a file such as \".coalmine/history.db\", or remove the key".to_owned(),
                     ));
                 }
+                Some(_) if self.history.url.is_some() => {
+                    let url = self.history.url.as_ref().map_or(0, |url| url.span().start);
+                    return Err(source.error_at(
+                        url,
+                        "`history.path` and `history.url` are both set: keep the history in a file (path) or on a PostgreSQL server (url), not both".to_owned(),
+                    ));
+                }
                 Some(path) => Some(source.resolve(path.get_ref())),
-                None => None,
+                None => match &self.history.url {
+                    Some(url)
+                        if !url.get_ref().starts_with("postgres://")
+                            && !url.get_ref().starts_with("postgresql://") =>
+                    {
+                        return Err(source.error_at(
+                            url.span().start,
+                            format!(
+                                "`history.url` is {:?}: give a PostgreSQL URL such as \"postgres://coalmine@db.example:5432/coalmine\"",
+                                crate::history::store::mask_url(url.get_ref())
+                            ),
+                        ));
+                    }
+                    Some(url) => Some(PathBuf::from(url.get_ref())),
+                    None => None,
+                },
             },
             lane: self.history.lane,
             kind: self.history.kind,
@@ -674,4 +698,26 @@ impl RawCi {
             on_secret_leak: self.on_secret_leak,
         })
     }
+}
+
+/// `line` with the password of every URL in it shown as `***` (a `[history] url` may hold one,
+/// and an error quotes its line).
+fn masked_urls(line: &str) -> String {
+    if !line.contains("://") {
+        return line.to_owned();
+    }
+    let boundary = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']');
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at].rfind(boundary).map_or(0, |index| index + 1);
+        let end = rest[at..]
+            .find(boundary)
+            .map_or(rest.len(), |index| at + index);
+        out.push_str(&rest[..start]);
+        out.push_str(&crate::history::store::mask_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -401,3 +401,25 @@ fn discovery_walks_up_and_explains_a_missing_file() {
 fn minimal_example_is_valid() {
     parse(MINIMAL_EXAMPLE).unwrap();
 }
+
+#[test]
+fn a_history_url_names_a_server_and_excludes_a_path() {
+    let config = parse("[history]\nurl = \"postgres://ci@db.example:5432/coalmine\"\n").unwrap();
+    assert_eq!(
+        config.history.path.as_deref(),
+        Some(Path::new("postgres://ci@db.example:5432/coalmine")),
+        "a URL is not joined to the config's folder"
+    );
+    let both = parse("[history]\npath = \"h.db\"\nurl = \"postgres://db/c\"\n").unwrap_err();
+    assert!(
+        both.to_string()
+            .contains("`history.path` and `history.url` are both set"),
+        "{both}"
+    );
+    let other = parse("[history]\nurl = \"mysql://u:secret@db/c\"\n").unwrap_err();
+    assert!(
+        other.to_string().contains("give a PostgreSQL URL"),
+        "{other}"
+    );
+    assert!(!other.to_string().contains("secret"), "{other}");
+}

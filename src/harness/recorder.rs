@@ -33,6 +33,9 @@ pub const HISTORY_RUN_ENV: &str = "COALMINE_HISTORY_RUN";
 /// Records the canaries of one harness invocation. Opens the database on first use.
 #[derive(Debug)]
 pub struct Recorder {
+    /// The file or server URL opened.
+    location: PathBuf,
+    /// Where the history is as messages show it (a server URL's password masked).
     path: PathBuf,
     run: NewRun,
     history: Mutex<Option<History>>,
@@ -74,8 +77,12 @@ impl Recorder {
                 started_at.as_millisecond()
             ),
         };
+        let location = History::resolve_path(config.history.path.as_deref(), config.root());
+        let path = crate::history::store::url_in(&location)
+            .map_or_else(|| location.clone(), PathBuf::from);
         Ok(Some(Recorder {
-            path: History::resolve_path(config.history.path.as_deref(), config.root()),
+            location,
+            path,
             run: NewRun {
                 lane,
                 kind,
@@ -88,7 +95,8 @@ impl Recorder {
         }))
     }
 
-    /// Where the history is.
+    /// Where the history is, as messages show it: the file, or the server's URL with its
+    /// password masked.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -104,7 +112,7 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
-            *guard = Some(History::open(&self.path).map_err(|error| error.to_string())?);
+            *guard = Some(History::open(&self.location).map_err(|error| error.to_string())?);
         }
         let Some(history) = guard.as_mut() else {
             return Ok(());

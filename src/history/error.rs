@@ -4,21 +4,86 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How the message of [`HistoryError::Unreachable`] starts: what the command line looks for to
+/// exit with code 4.
+pub const UNREACHABLE: &str = "cannot reach the PostgreSQL server ";
+
 /// An error opening, reading or writing the history database.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
-    /// The history was given as a URL (`postgres://…`), which this version cannot open; the
-    /// password, if the URL has one, is shown as `***`.
+    /// The history was given as a URL of a kind coalmine cannot open (only `postgres://` and
+    /// `postgresql://` name a server); the password, if the URL has one, is shown as `***`.
     #[error(
-        "the history `{}` is a URL, but coalmine keeps its history in a SQLite file (a \
-         database server is not supported yet); give a file path in `[history] path`, \
-         COALMINE_HISTORY or --history, such as .coalmine/history.db; nothing was created",
+        "the history `{}` is a URL, but coalmine keeps its history in a SQLite file or on a \
+         PostgreSQL server (postgres://user@host:port/db); give a file path or a postgres:// \
+         URL in `[history] path`, COALMINE_HISTORY or --history; nothing was created",
         url.display()
     )]
     Url {
         /// The URL as given, its password masked (what [`HistoryError::path`] gives).
         url: PathBuf,
+    },
+
+    /// The PostgreSQL server of the history could not be reached (down, wrong host or port,
+    /// refused, timed out); nothing was recorded. Commands exit with code 4 for it.
+    #[error(
+        "{UNREACHABLE}{server} for the history {}: {detail}; nothing was recorded: check that \
+         the server is running and that the URL's host and port are right",
+        url.display()
+    )]
+    Unreachable {
+        /// The URL, its password masked.
+        url: PathBuf,
+        /// The host(s) and port, or the unix socket, that were tried.
+        server: String,
+        /// What the client said.
+        detail: String,
+    },
+
+    /// The history's URL is not one coalmine can connect with.
+    #[error("cannot use the history URL {}: {reason}; nothing was created", url.display())]
+    ServerConfig {
+        /// The URL, its password masked.
+        url: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database on the server holds another application's tables.
+    #[error(
+        "the database of {} is not a coalmine history ({found}); coalmine leaves it untouched: \
+         give coalmine a database of its own (`createdb coalmine`) in the URL",
+        url.display()
+    )]
+    ForeignServer {
+        /// The URL, its password masked.
+        url: PathBuf,
+        /// What it holds instead.
+        found: String,
+    },
+
+    /// A reading command was pointed at a server database that holds no history yet.
+    #[error(
+        "no history in the database of {}: record runs first (`coalmine ingest ...`, or run the \
+         canaries with COALMINE_HISTORY set to this URL)",
+        url.display()
+    )]
+    NoServerHistory {
+        /// The URL, its password masked.
+        url: PathBuf,
+    },
+
+    /// The PostgreSQL server refused or failed an operation (authentication, a missing
+    /// database, a dropped connection); a recording that failed was not written at all.
+    #[error("the history {} on PostgreSQL failed while {doing}: {source}", url.display())]
+    Postgres {
+        /// The URL, its password masked.
+        url: PathBuf,
+        /// What was being done.
+        doing: &'static str,
+        /// The client's error.
+        source: postgres::Error,
     },
 
     /// The folder that should hold the database could not be created.
@@ -188,7 +253,12 @@ impl HistoryError {
             | HistoryError::NoWal { path, .. }
             | HistoryError::InvalidInput { path, .. }
             | HistoryError::Sqlite { path, .. } => path,
-            HistoryError::Url { url } => url,
+            HistoryError::Url { url }
+            | HistoryError::Unreachable { url, .. }
+            | HistoryError::ServerConfig { url, .. }
+            | HistoryError::ForeignServer { url, .. }
+            | HistoryError::NoServerHistory { url }
+            | HistoryError::Postgres { url, .. } => url,
         }
     }
 

@@ -25,8 +25,7 @@ pub(super) fn add(tx: &Transaction<'_>, run_id: i64, files: &[FileDigest]) -> Re
         return Ok(());
     }
     // The same bytes under two names are one file.
-    let mut insert =
-        tx.prepare_cached("INSERT OR IGNORE INTO ingested_files (digest, run_id) VALUES (?1, ?2)")?;
+    let mut insert = tx.prepare_cached(super::statements::INSERT_FILE)?;
     for digest in files {
         insert.execute(rusqlite::params![&digest[..], run_id])?;
     }
@@ -36,8 +35,7 @@ pub(super) fn add(tx: &Transaction<'_>, run_id: i64, files: &[FileDigest]) -> Re
 /// The runs each file was recorded in, in the order of `files` (empty: never ingested), each
 /// list in ascending order.
 pub(super) fn runs_of(conn: &Connection, files: &[FileDigest]) -> Result<Vec<Vec<i64>>, Failure> {
-    let mut find =
-        conn.prepare_cached("SELECT run_id FROM ingested_files WHERE digest = ?1 ORDER BY run_id")?;
+    let mut find = conn.prepare_cached(super::statements::RUNS_OF_FILE)?;
     let mut runs = Vec::with_capacity(files.len());
     for digest in files {
         let found = find
@@ -128,8 +126,7 @@ pub(super) fn batches_of(
 
 /// The digests of the report files run `run_id` was read from.
 pub(super) fn digests_of(conn: &Connection, run_id: i64) -> Result<Vec<FileDigest>, Failure> {
-    let mut find =
-        conn.prepare_cached("SELECT digest FROM ingested_files WHERE run_id = ?1 ORDER BY digest")?;
+    let mut find = conn.prepare_cached(super::statements::FILES_OF_RUN)?;
     let digests = find
         .query_map([run_id], |row| row.get::<_, Vec<u8>>(0))?
         .collect::<rusqlite::Result<Vec<Vec<u8>>>>()?;

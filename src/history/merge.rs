@@ -21,9 +21,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::backend::History;
 use super::error::HistoryError;
 use super::model::{NewResult, NewRun, RunSummary};
-use super::store::History;
 
 /// What a merge did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -51,6 +51,14 @@ pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
     };
     if from.is_empty() {
         return Err(invalid("no history to merge from was given".to_owned()));
+    }
+    if History::is_server(into) {
+        return Err(HistoryError::InvalidInput {
+            path: PathBuf::from(super::store::mask_url(&into.to_string_lossy())),
+            reason: "`history merge` merges into a SQLite file (copied, merged and renamed over \
+                     it); a PostgreSQL history needs no merge: record every job into it"
+                .to_owned(),
+        });
     }
     let same_file = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b))
     {
@@ -184,7 +192,7 @@ fn new_run(summary: &RunSummary) -> NewRun {
     }
 }
 
-fn merge_one(
+pub(crate) fn merge_one(
     target: &mut History,
     source: &History,
     merged: &mut Merged,

@@ -1,4 +1,4 @@
-//! The SQLite store of the outcome history: [`History`] opens (creating or migrating) the
+//! The SQLite store of the outcome history: [`SqliteHistory`] opens (creating or migrating) the
 //! database, records runs with their results and fixes, and reads them back, streaming results
 //! so that millions of them fit in little memory.
 //!
@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,9 +53,9 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// The outcome history: an open SQLite database.
 ///
-/// Times are kept to the millisecond. A `History` is one connection: open one per thread or
+/// Times are kept to the millisecond. A `SqliteHistory` is one connection: open one per thread or
 /// process; any number of them may write into the same file at once.
-pub struct History {
+pub struct SqliteHistory {
     conn: Connection,
     path: PathBuf,
     lock_timeout: Duration,
@@ -83,16 +82,16 @@ struct CachedTest {
     tags: Option<KnownTags>,
 }
 
-impl std::fmt::Debug for History {
+impl std::fmt::Debug for SqliteHistory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("History")
+        f.debug_struct("SqliteHistory")
             .field("path", &self.path)
             .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
     }
 }
 
-impl History {
+impl SqliteHistory {
     /// Opens the history database at `path`, creating it (and its parent folders) if absent.
     ///
     /// Puts the database in write-ahead-log mode, installs busy handling, and migrates an older
@@ -101,15 +100,15 @@ impl History {
     /// not SQLite ([`HistoryError::NotSqlite`]), another application's SQLite database
     /// ([`HistoryError::Foreign`]) and a damaged one ([`HistoryError::Corrupt`]). An empty
     /// (zero-byte) file is taken as a new database. The file is never replaced or deleted.
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
+    pub fn open(path: &Path) -> Result<SqliteHistory, HistoryError> {
         Self::open_with_lock_timeout(path, DEFAULT_LOCK_TIMEOUT)
     }
 
-    /// [`History::open`] with another lock timeout (see [`History::set_lock_timeout`]).
+    /// [`SqliteHistory::open`] with another lock timeout (see [`SqliteHistory::set_lock_timeout`]).
     pub fn open_with_lock_timeout(
         path: &Path,
         lock_timeout: Duration,
-    ) -> Result<History, HistoryError> {
+    ) -> Result<SqliteHistory, HistoryError> {
         if let Some(url) = url_in(path) {
             return Err(HistoryError::Url { url: url.into() });
         }
@@ -131,7 +130,7 @@ impl History {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let mut history = History {
+        let mut history = SqliteHistory {
             conn,
             path: path.to_path_buf(),
             lock_timeout,
@@ -176,7 +175,7 @@ impl History {
             }
         ) {
             let path = history.path.clone();
-            let History {
+            let SqliteHistory {
                 conn,
                 lock_timeout,
                 jitter,
@@ -204,29 +203,6 @@ impl History {
             )?;
         }
         Ok(history)
-    }
-
-    /// The path from `COALMINE_HISTORY` if set (and not empty), else the configured path
-    /// (`[history] path` in `harness.toml`) relative to `root`, else
-    /// `root/.coalmine/history.db`. A relative `COALMINE_HISTORY` is taken as given, relative
-    /// to the current folder.
-    pub fn resolve_path(configured: Option<&Path>, root: &Path) -> PathBuf {
-        Self::resolve_path_from(std::env::var_os(HISTORY_ENV).as_deref(), configured, root)
-    }
-
-    /// [`History::resolve_path`] with the value of `COALMINE_HISTORY` given rather than read.
-    pub fn resolve_path_from(
-        env: Option<&OsStr>,
-        configured: Option<&Path>,
-        root: &Path,
-    ) -> PathBuf {
-        if let Some(value) = env.filter(|value| !value.is_empty()) {
-            return PathBuf::from(value);
-        }
-        match configured {
-            Some(path) => root.join(path),
-            None => root.join(DEFAULT_RELATIVE_PATH),
-        }
     }
 
     /// The database file.
@@ -275,7 +251,7 @@ impl History {
     }
 
     /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
-    /// are `files`: each digest is kept with the run ([`History::runs_of_files`]), so that the
+    /// are `files`: each digest is kept with the run ([`SqliteHistory::runs_of_files`]), so that the
     /// same file ingested again is recognised. Nothing is written when a run with the same
     /// ingest key was recorded (by another ingest that ran meanwhile).
     pub fn record_ingested_run(
@@ -290,7 +266,7 @@ impl History {
     /// Replaces the results of the ingested run `run_id` with `results` and adds the report
     /// files `files` to it: how files that were skipped when the run was ingested (malformed
     /// then, fixed since) complete it. `results` must be the whole run, merged by the caller
-    /// from [`History::ingested_results`] and the new files. The run's counts become those of
+    /// from [`SqliteHistory::ingested_results`] and the new files. The run's counts become those of
     /// `results`; its lane, kind, commit and start stay. Refused, with nothing written, when
     /// the run does not exist or one of the files is already recorded.
     pub fn complete_ingested_run(
@@ -320,21 +296,10 @@ impl History {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        for (index, result) in results.iter().enumerate() {
-            if result.test.is_empty() {
-                return Err(self.invalid(format!("result {} has an empty test name", index + 1)));
-            }
-            if result.attempt == 0 {
-                return Err(self.invalid(format!(
-                    "result {} ({}) has attempt 0; attempts count from 1",
-                    index + 1,
-                    result.test
-                )));
-            }
-        }
+        check_results(&self.path, results)?;
         let counts = count(results);
 
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -509,7 +474,7 @@ impl History {
         if commit.is_empty() {
             return Err(self.invalid(format!("the fix for {test} names no commit")));
         }
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -523,8 +488,7 @@ impl History {
                 None => (test_id(tx, path, test)?, true),
             };
             tx.execute(
-                "INSERT INTO fixes (test_id, commit_sha, fixed_at, recorded_at) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (test_id, commit_sha) DO NOTHING",
+                super::statements::INSERT_FIX,
                 rusqlite::params![
                     cached.id,
                     commit,
@@ -549,24 +513,21 @@ impl History {
             .collect())
     }
 
-    /// [`History::runs`] with each run's counts, ingest key and recording time.
+    /// [`SqliteHistory::runs`] with each run's counts, ingest key and recording time.
     pub fn run_summaries(&self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
-        self.read_summaries(
-            "WHERE started_at >= ?1 ORDER BY started_at, id",
-            since_ms(since),
-        )
+        self.read_summaries(super::statements::RUNS_SINCE, since_ms(since))
     }
 
     /// The run with this id, with its counts, if there is one.
     pub fn run_summary(&self, id: i64) -> Result<Option<RunSummary>, HistoryError> {
-        Ok(self.read_summaries("WHERE id = ?1", id)?.pop())
+        Ok(self.read_summaries(super::statements::RUN_BY_ID, id)?.pop())
     }
 
     /// The run recorded with this ingest key, if any.
     pub fn run_with_key(&self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
         let id: Option<i64> = self.read_retry("looking up an ingest key", |conn| {
             Ok(conn
-                .prepare_cached("SELECT id FROM runs WHERE ingest_key = ?1")?
+                .prepare_cached(super::statements::RUN_ID_BY_KEY)?
                 .query_row([key], |row| row.get(0))
                 .optional()?)
         })?;
@@ -580,10 +541,8 @@ impl History {
     fn read_summaries(&self, filter: &str, value: i64) -> Result<Vec<RunSummary>, HistoryError> {
         let path = &self.path;
         self.read_retry("reading runs", |conn| {
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT id, lane, kind, commit_sha, started_at, source, passed, failed, \
-                 errored, skipped, tests, ingest_key, recorded_at FROM runs {filter}"
-            ))?;
+            let mut statement =
+                conn.prepare_cached(&format!("{} {filter}", super::statements::SELECT_RUNS))?;
             let mut rows = statement.query([value])?;
             let mut runs = Vec::new();
             while let Some(row) = rows.next()? {
@@ -677,7 +636,7 @@ impl History {
     }
 
     /// Calls `f` with the compact form of every result of the runs that started at or after
-    /// `since`, in the order of [`History::for_each_result`]: no strings, the test as its
+    /// `since`, in the order of [`SqliteHistory::for_each_result`]: no strings, the test as its
     /// [`TestInfo::id`]. The fastest way to read millions of results.
     pub fn for_each_outcome(
         &self,
@@ -733,11 +692,7 @@ impl History {
     pub fn fixes(&self) -> Result<Vec<FixRow>, HistoryError> {
         let path = &self.path;
         self.read_retry("reading fixes", |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT tests.name, fixes.commit_sha, fixes.fixed_at, fixes.recorded_at \
-                 FROM fixes JOIN tests ON tests.id = fixes.test_id \
-                 ORDER BY fixes.fixed_at, fixes.id",
-            )?;
+            let mut statement = conn.prepare_cached(super::statements::SELECT_FIXES)?;
             let mut rows = statement.query([])?;
             let mut fixes = Vec::new();
             while let Some(row) = rows.next()? {
@@ -758,7 +713,7 @@ impl History {
 
     /// The run each file was recorded in, in the order of `files` (`None`: never ingested).
     /// Runs ingested before the history kept its files (schema version 3 and earlier) are
-    /// recognised by their whole ingest key only ([`History::run_with_key`]).
+    /// recognised by their whole ingest key only ([`SqliteHistory::run_with_key`]).
     pub fn runs_of_files(&self, files: &[FileDigest]) -> Result<Vec<Vec<i64>>, HistoryError> {
         self.read_retry("looking up ingested files", |conn| {
             super::files::runs_of(conn, files)
@@ -766,7 +721,7 @@ impl History {
     }
 
     /// The results of run `run_id`, one list per recorded batch, in recording order (see
-    /// [`History::ingested_results`] for the tags they carry).
+    /// [`SqliteHistory::ingested_results`] for the tags they carry).
     pub fn run_batches(&self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
         self.read_retry("reading a run's results", |conn| {
             super::files::batches_of(conn, &self.path, run_id)
@@ -783,7 +738,7 @@ impl History {
     /// Keeps `files` as report files of run `run_id` (those it has already are left as they
     /// are).
     pub fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
-        let History {
+        let SqliteHistory {
             conn,
             path,
             lock_timeout,
@@ -801,7 +756,7 @@ impl History {
     }
 
     /// The results of run `run_id` as [`NewResult`]s, in recording order: what
-    /// [`History::complete_ingested_run`] is given back, merged with new files. A result that
+    /// [`SqliteHistory::complete_ingested_run`] is given back, merged with new files. A result that
     /// reported its test's tags carries the test's stored tags (which are this run's, or a later
     /// run's that the run cannot override), so that recording it again changes no tags.
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
@@ -839,7 +794,7 @@ impl History {
     }
 }
 
-/// Which run [`History::write_run`] writes.
+/// Which run [`SqliteHistory::write_run`] writes.
 #[derive(Debug, Clone, Copy)]
 enum Target<'r> {
     /// A new run; nothing is written when its ingest key is recorded already.
@@ -852,6 +807,12 @@ enum Target<'r> {
 
 /// Refuses what a coalmine history cannot be.
 fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
+    refuse_found(path, found, false)
+}
+
+/// Refuses what a coalmine history cannot be, in a SQLite file or (`server`) a PostgreSQL
+/// database.
+pub(crate) fn refuse_found(path: &Path, found: &Found, server: bool) -> Result<(), HistoryError> {
     match found {
         Found::Empty => Ok(()),
         Found::Coalmine {
@@ -869,6 +830,10 @@ fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
                 Ok(())
             }
         }
+        Found::Foreign(found) if server => Err(HistoryError::ForeignServer {
+            url: path.to_path_buf(),
+            found: found.clone(),
+        }),
         Found::Foreign(found) => Err(HistoryError::Foreign {
             path: path.to_path_buf(),
             found: found.clone(),
@@ -880,12 +845,15 @@ fn refuse(path: &Path, found: &Found) -> Result<(), HistoryError> {
     }
 }
 
-/// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
-/// database, so that SQLite never touches anything else.
 /// The URL in a history path (`postgres://user:***@host/db`, password masked), when the path
 /// is one: a scheme (a letter, then letters, digits, `+`, `-` or `.`) right before `://`,
 /// after the start or a `/` (a configured URL is joined to harness.toml's folder).
 pub fn url_in(path: &Path) -> Option<String> {
+    url_text(path).map(|url| mask_url(&url))
+}
+
+/// The URL in a history path as given (see [`url_in`]), its password in clear.
+pub(crate) fn url_text(path: &Path) -> Option<String> {
     let text = path.to_string_lossy();
     let at = text.find("://")?;
     let start = text[..at].rfind('/').map_or(0, |slash| slash + 1);
@@ -894,21 +862,41 @@ pub fn url_in(path: &Path) -> Option<String> {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !is_scheme {
-        return None;
-    }
-    let url = &text[start..];
-    let rest = &url[scheme.len() + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    Some(match rest[..authority_end].rfind('@') {
+    is_scheme.then(|| text[start..].to_owned())
+}
+
+/// `url` with its password shown as `***`: the one of `user:password@` and the value of a
+/// `password=` parameter.
+pub fn mask_url(url: &str) -> String {
+    let Some(at) = url.find("://") else {
+        return url.to_owned();
+    };
+    let scheme = &url[..at];
+    let rest = &url[at + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut masked = match rest[..authority_end].rfind('@') {
         Some(at) => match rest[..at].find(':') {
             Some(colon) => format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]),
             None => url.to_owned(),
         },
         None => url.to_owned(),
-    })
+    };
+    if let Some(query) = masked.find('?') {
+        let (head, params) = masked.split_at(query + 1);
+        let params: Vec<String> = params
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        masked = format!("{head}{}", params.join("&"));
+    }
+    masked
 }
 
+/// Checks, with plain file reads, that `path` is absent, empty, or starts like a SQLite
+/// database, so that SQLite never touches anything else.
 fn check_file(path: &Path) -> Result<(), HistoryError> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -1282,8 +1270,31 @@ impl RowWriter {
     }
 }
 
+/// Refuses, before anything is written, a result with an empty test name or an attempt of 0.
+pub(crate) fn check_results(path: &Path, results: &[NewResult]) -> Result<(), HistoryError> {
+    for (index, result) in results.iter().enumerate() {
+        if result.test.is_empty() {
+            return Err(invalid(
+                path,
+                format!("result {} has an empty test name", index + 1),
+            ));
+        }
+        if result.attempt == 0 {
+            return Err(invalid(
+                path,
+                format!(
+                    "result {} ({}) has attempt 0; attempts count from 1",
+                    index + 1,
+                    result.test
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The final counts of a run: each test by its last attempt.
-fn count(results: &[NewResult]) -> RunCounts {
+pub(crate) fn count(results: &[NewResult]) -> RunCounts {
     let mut counts = RunCounts::default();
     let mut add = |outcome: Outcome| {
         counts.total = counts.total.saturating_add(1);

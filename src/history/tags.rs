@@ -92,7 +92,7 @@ impl<'r> TagWriter<'r> {
         started: i64,
     ) -> Result<TagWriter<'r>, Failure> {
         let newer_runs = tx
-            .prepare_cached("SELECT 1 FROM runs WHERE started_at > ?1 LIMIT 1")?
+            .prepare_cached(super::statements::NEWER_RUN)?
             .query_row([started], |_| Ok(()))
             .optional()?
             .is_some();

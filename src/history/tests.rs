@@ -1176,9 +1176,18 @@ fn urls_are_recognised_and_their_passwords_masked() {
         assert_eq!(url_in(Path::new(path)), None, "{path}");
     }
     let dir = tempfile::tempdir().unwrap();
-    let error = History::open(&dir.path().join("postgres://u:pw@h/db")).unwrap_err();
+    // A postgres:// URL names a server (unreachable here); any other scheme is refused.
+    let error = History::open(&dir.path().join("postgres://u:pw@h.invalid/db")).unwrap_err();
+    assert!(matches!(error, HistoryError::Unreachable { .. }), "{error}");
+    assert!(!error.to_string().contains(":pw@"), "{error}");
+    assert!(error.to_string().contains("h.invalid:5432"), "{error}");
+    let error = History::open(&dir.path().join("mysql://u:pw@h/db")).unwrap_err();
     assert!(matches!(error, HistoryError::Url { .. }), "{error}");
     assert!(!error.to_string().contains(":pw@"), "{error}");
+    assert_eq!(
+        crate::history::store::mask_url("postgres://u@h/db?sslmode=disable&password=pw"),
+        "postgres://u@h/db?sslmode=disable&password=***"
+    );
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
@@ -1232,4 +1241,52 @@ fn a_version_5_database_keeps_its_files_and_lets_a_digest_belong_to_two_runs() {
     drop(raw);
     let history = History::open(&path).unwrap();
     assert_eq!(history.runs_of_files(&[zero]).unwrap(), [vec![1, 2]]);
+}
+
+#[test]
+fn the_password_file_is_read_as_libpq_reads_it() {
+    use crate::history::pg::password_in;
+    let text = "# comment\nother:5432:*:*:no\nh:5432:db:u\\:x:first\n*:*:*:u:any\n";
+    assert_eq!(
+        password_in(text, "h", "5432", "db", "u:x").as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        password_in(text, "h", "5433", "db", "u").as_deref(),
+        Some("any")
+    );
+    assert_eq!(password_in(text, "h", "5432", "db", "v"), None);
+    assert_eq!(
+        password_in("h:1:d:u:p\\:w\n", "h", "1", "d", "u").as_deref(),
+        Some("p:w")
+    );
+}
+
+#[test]
+fn a_host_parameter_replaces_the_urls_host_as_in_libpq() {
+    use crate::history::pg::libpq_url;
+    assert_eq!(
+        libpq_url("postgres://u:p@localhost:5433/db?host=/run/pg&sslmode=disable"),
+        "postgres://u:p@/db?host=/run/pg&sslmode=disable&port=5433"
+    );
+    assert_eq!(
+        libpq_url("postgres://localhost/db?host=/run/pg"),
+        "postgres:///db?host=/run/pg"
+    );
+    assert_eq!(
+        libpq_url("postgres://h:1/db?sslmode=disable"),
+        "postgres://h:1/db?sslmode=disable"
+    );
+    for url in [
+        "postgres://u@localhost:5433/db?host=/run/pg",
+        "postgres:///db?host=/run/pg&port=5433",
+    ] {
+        let config: postgres::Config = libpq_url(url).parse().unwrap();
+        assert_eq!(
+            config.get_hosts(),
+            [postgres::config::Host::Unix("/run/pg".into())],
+            "{url}"
+        );
+        assert_eq!(config.get_ports(), [5433], "{url}");
+    }
 }

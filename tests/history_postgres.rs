@@ -1,0 +1,995 @@
+//! The history on a real PostgreSQL server: the server whose URL is in
+//! `COALMINE_TEST_POSTGRES_URL` (`.ci/run` starts a throwaway cluster with
+//! `.ci/postgres-cluster` and sets it). Each test creates a database of its own, with a unique
+//! name, and drops it after, so that the tests run in parallel. Without the variable every test
+//! skips with a line saying so, and fails instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
+use coalmine::quarantine::generator::HistorySpec;
+use jiff::{SignedDuration, Timestamp};
+
+mod common;
+
+const URL_ENV: &str = "COALMINE_TEST_POSTGRES_URL";
+
+/// The server's URL (of any database on it), or `None` after saying that the test skips.
+fn server() -> Option<String> {
+    match std::env::var(URL_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+                "{URL_ENV} is not set and COALMINE_REQUIRE_ALL is set: start a server with \
+                 .ci/postgres-cluster"
+            );
+            eprintln!(
+                "SKIPPED: {URL_ENV} is not set (no PostgreSQL server); .ci/run starts one with \
+                 .ci/postgres-cluster"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |at| at + 3);
+    let path_start = url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(url.len(), |at| scheme_end + at);
+    let query_start = url[path_start..]
+        .find('?')
+        .map_or(url.len(), |at| path_start + at);
+    format!("{}/{database}{}", &url[..path_start], &url[query_start..])
+}
+
+/// A database of one test, dropped when it goes out of scope.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new(server: &str) -> TestDb {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "coalmine_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            Timestamp::now().as_millisecond() % 1_000_000
+        );
+        let mut client = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        TestDb {
+            admin: server.to_owned(),
+            url: with_database(server, &name),
+            name,
+        }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+
+    fn count(&self, query: &str) -> i64 {
+        self.client().query_one(query, &[]).unwrap().get(0)
+    }
+}
+
+impl TestDb {
+    /// Every id a result stores names a run, a batch of that run and a test (the table
+    /// declares no foreign keys: the store keeps them).
+    fn assert_ids_hold(&self) {
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM results WHERE NOT EXISTS (SELECT 1 FROM runs \
+                 WHERE runs.id = results.run_id) OR NOT EXISTS (SELECT 1 FROM tests \
+                 WHERE tests.id = results.test_id) OR NOT EXISTS (SELECT 1 FROM result_batches \
+                 WHERE result_batches.id = results.batch_id \
+                 AND result_batches.run_id = results.run_id)"
+            ),
+            0,
+            "results whose ids name nothing"
+        );
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn coalmine(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().unwrap()
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("COALMINE_HISTORY")
+        .env_remove("COALMINE_CONFIG")
+        .env_remove("PGPASSWORD");
+    for name in coalmine::ingest::identity::variables() {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn junit(path: &Path, run: usize, tests: usize) {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for test in 0..tests {
+        match (run + test) % 7 {
+            0 => xml.push_str(&format!(
+                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\"><failure message=\"boom {run}\"/></testcase>"
+            )),
+            _ => xml.push_str(&format!(
+                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\" time=\"0.5\"/>"
+            )),
+        }
+    }
+    xml.push_str("</testsuite>");
+    std::fs::write(path, xml).unwrap();
+}
+
+fn ingest_args<'a>(url: &'a str, commit: &'a str, file: &'a str) -> Vec<&'a str> {
+    vec![
+        "ingest",
+        "--history",
+        url,
+        "--lane",
+        "e2e",
+        "--kind",
+        "periodic",
+        "--commit",
+        commit,
+        "--at",
+        "2026-11-20T10:00:00Z",
+        file,
+    ]
+}
+
+#[test]
+fn the_schema_is_created_once_and_foreign_or_newer_databases_are_refused_untouched() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let history = History::open(Path::new(&db.url)).unwrap();
+    assert_eq!(history.schema_version(), 6);
+    assert!(history.on_server());
+    drop(history);
+    History::open(Path::new(&db.url)).unwrap();
+    assert_eq!(db.count("SELECT count(*) FROM coalmine_schema"), 1);
+
+    // A newer schema: refused, nothing changed.
+    db.client()
+        .batch_execute("UPDATE coalmine_schema SET version = 7, written_by = '9.9.9'")
+        .unwrap();
+    let error = History::open(Path::new(&db.url)).unwrap_err();
+    assert!(
+        matches!(error, HistoryError::TooNew { found: 7, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("upgrade coalmine"), "{error}");
+    assert_eq!(db.count("SELECT version::bigint FROM coalmine_schema"), 7);
+    // An older version than any PostgreSQL history had: not coalmine's, refused as it is.
+    db.client()
+        .batch_execute("UPDATE coalmine_schema SET version = 3")
+        .unwrap();
+    let error = History::open(Path::new(&db.url)).unwrap_err();
+    assert!(matches!(error, HistoryError::Corrupt { .. }), "{error}");
+    assert_eq!(db.count("SELECT version::bigint FROM coalmine_schema"), 3);
+
+    // Another application's database: refused, no table added.
+    let foreign = TestDb::new(&server);
+    foreign
+        .client()
+        .batch_execute("CREATE TABLE accounts (id INTEGER)")
+        .unwrap();
+    let error = History::open(Path::new(&foreign.url)).unwrap_err();
+    assert!(
+        matches!(error, HistoryError::ForeignServer { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("accounts"), "{error}");
+    assert_eq!(
+        foreign
+            .count("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
+        1
+    );
+
+    // A reading command on an empty database says so and creates nothing.
+    let empty = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let output = coalmine(dir.path(), &["report", "--history", &empty.url]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        empty.count("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
+        0
+    );
+}
+
+#[test]
+fn a_server_that_is_down_exits_4_naming_it_and_never_its_password() {
+    if server().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    junit(&dir.path().join("a.xml"), 0, 3);
+    let socket = tempfile::tempdir().unwrap();
+    let on_socket = format!(
+        "postgres://coalmine@localhost/h?host={}",
+        socket.path().display()
+    );
+    for (url, named) in [
+        (
+            "postgres://coalmine:s3cret@127.0.0.1:1/h".to_owned(),
+            "127.0.0.1:1".to_owned(),
+        ),
+        (
+            on_socket,
+            format!("{}/.s.PGSQL.5432", socket.path().display()),
+        ),
+    ] {
+        for args in [
+            ingest_args(&url, "c1", "a.xml"),
+            vec!["report", "--history", &url],
+        ] {
+            let output = coalmine(dir.path(), &args);
+            let said = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(4), "{args:?}: {said}");
+            assert!(
+                said.contains("cannot reach the PostgreSQL server"),
+                "{said}"
+            );
+            assert!(said.contains(&named), "{said}");
+            assert!(!said.contains("s3cret"), "{said}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(socket.path()).unwrap().count(), 0);
+}
+
+/// `server` as user `user` (with `password`) on database `database`.
+fn url_as(server: &str, user: &str, password: &str, database: &str) -> String {
+    let config: postgres::Config = server.parse().unwrap();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    // A `?host=/dir` parameter names the socket (beside the URL's own host, for this crate).
+    let hosts = config.get_hosts();
+    let host = hosts
+        .iter()
+        .find(|host| matches!(host, postgres::config::Host::Unix(_)))
+        .or(hosts.first());
+    match host {
+        Some(postgres::config::Host::Unix(dir)) => format!(
+            "postgres://{user}:{password}@localhost:{port}/{database}?host={}",
+            dir.display()
+        ),
+        Some(postgres::config::Host::Tcp(host)) => {
+            format!("postgres://{user}:{password}@{host}:{port}/{database}")
+        }
+        None => format!("postgres://{user}:{password}@localhost:{port}/{database}"),
+    }
+}
+
+/// A password in the URL is sent and never printed: every message shows `***`. (The test
+/// cluster trusts local connections, so the server does not check it; reading `PGPASSWORD` and
+/// the password file is checked by the library's unit tests.)
+#[test]
+fn a_password_in_the_url_is_never_printed() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let role = format!("{}_pw", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'pw-9f3'; GRANT ALL ON SCHEMA public TO {role}; \
+             GRANT ALL ON DATABASE {} TO {role}",
+            db.name
+        ))
+        .unwrap();
+    let url = url_as(&server, &role, "pw-9f3", &db.name);
+    let dir = tempfile::tempdir().unwrap();
+    junit(&dir.path().join("a.xml"), 0, 3);
+    let output = coalmine(dir.path(), &ingest_args(&url, "c1", "a.xml"));
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(!said.contains("pw-9f3"), "{said}");
+    assert!(said.contains(":***@"), "{said}");
+    let wrong = url_as(&server, &role, "pw-9f3", "no_such_database_here");
+    let output = coalmine(dir.path(), &["report", "--history", &wrong]);
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(!said.contains("pw-9f3") && said.contains(":***@"), "{said}");
+    db.client()
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap_or(());
+}
+
+/// The quarantine list and owners of the differential tests.
+const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
+     reason = \"timeouts\"\nsince = \"2026-10-01\"\n[owners]\n\"pkg.*\" = \"sig-compute\"\n";
+
+/// When the differential tests look at the generated history.
+const NOW: &str = "2026-11-17T00:00:00Z";
+
+/// Records one generated history (flaky, stable and systemic runs, a fix) into `histories`.
+fn seed(histories: &mut [&mut History]) {
+    let end = Timestamp::from_second(1_795_000_000).unwrap();
+    let generated = HistorySpec::new(16, end)
+        .test("pkg.Suite::flaky [sig-compute]", 0.3)
+        .test("pkg.Suite::rare [sig-storage]", 0.04)
+        .test("pkg.Suite::old_flaky", 0.2)
+        .stable_tests("pkg.Stable::t", 40)
+        .runs(240, SignedDuration::from_mins(90))
+        .systemic(0.05, 0.8)
+        .skips(0.02)
+        .generate();
+    let results = generated.results();
+    for run in &generated.runs {
+        let new = NewRun {
+            lane: run.lane.clone(),
+            kind: run.kind,
+            commit: run.commit.clone(),
+            started_at: run.started_at,
+            source: run.source.clone(),
+            ingest_key: Some(format!("gen:{}", run.id)),
+        };
+        let rows: Vec<NewResult> = results
+            .iter()
+            .filter(|row| row.run_id == run.id)
+            .map(|row| {
+                let mut result = NewResult::new(row.test.clone(), row.outcome);
+                result.message = (row.outcome == coalmine::results::Outcome::Fail)
+                    .then(|| format!("failed in run {}", run.id));
+                result.duration_secs = Some(1.25);
+                result
+            })
+            .collect();
+        for history in histories.iter_mut() {
+            assert!(history.record_run(&new, &rows).unwrap().is_new());
+        }
+    }
+    for history in histories.iter_mut() {
+        history.record_fix("pkg.Suite::rare", "abc", end).unwrap();
+    }
+}
+
+/// One generated history (flaky, stable and systemic runs, a quarantine list) recorded into
+/// a SQLite file and into PostgreSQL gives byte-identical `plan --format json` and
+/// `report --format json`.
+#[test]
+fn both_backends_give_byte_identical_plans_and_reports() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("harness.toml"), HARNESS).unwrap();
+    let file = dir.path().join("history.db");
+    seed(&mut [
+        &mut History::open(&file).unwrap(),
+        &mut History::open(Path::new(&db.url)).unwrap(),
+    ]);
+    let file = file.display().to_string();
+    for args in [
+        vec!["quarantine", "plan", "--format", "json", "--now", NOW],
+        vec!["report", "--format", "json", "--now", NOW],
+    ] {
+        let run = |history: &str| {
+            let mut all = args.clone();
+            all.extend(["--history", history]);
+            let output = coalmine(dir.path(), &all);
+            assert!(
+                matches!(output.status.code(), Some(0 | 1)),
+                "{all:?}: {}",
+                text(&output.stderr)
+            );
+            (output.stdout, output.status.code())
+        };
+        let (from_file, file_code) = run(&file);
+        let (from_server, server_code) = run(&db.url);
+        assert!(from_file.len() > 500, "{}", text(&from_file));
+        assert_eq!(file_code, server_code, "{args:?}");
+        assert!(
+            from_file == from_server,
+            "{args:?} differs:\n--- sqlite\n{}\n--- postgres\n{}",
+            text(&from_file),
+            text(&from_server)
+        );
+    }
+}
+
+/// The other commands on the same history in both backends: `quarantine explain`, `fixed`,
+/// `apply` (harness.toml and the pull-request body), `export`, `report --format html` and the
+/// markdown plan print and write the same bytes (the history's location aside).
+#[test]
+fn explain_fixed_apply_export_and_html_do_the_same_on_both_backends() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let pg_dir = tempfile::tempdir().unwrap();
+    let file = sqlite_dir.path().join("history.db");
+    seed(&mut [
+        &mut History::open(&file).unwrap(),
+        &mut History::open(Path::new(&db.url)).unwrap(),
+    ]);
+    let file = file.display().to_string();
+    let mut outputs = Vec::new();
+    for (dir, location) in [
+        (sqlite_dir.path(), file.as_str()),
+        (pg_dir.path(), db.url.as_str()),
+    ] {
+        std::fs::write(dir.join("harness.toml"), HARNESS).unwrap();
+        let mut said = String::new();
+        for args in [
+            vec![
+                "quarantine",
+                "explain",
+                "pkg.Suite::flaky [sig-compute]",
+                "--now",
+                NOW,
+            ],
+            vec!["quarantine", "plan", "--format", "md", "--now", NOW],
+            vec![
+                "quarantine",
+                "fixed",
+                "pkg.Suite::old_flaky",
+                "--commit",
+                "f00d",
+                "--at",
+                "2026-11-16T00:00:00Z",
+            ],
+            vec![
+                "quarantine",
+                "explain",
+                "pkg.Suite::flaky [sig-compute]",
+                "--now",
+                NOW,
+            ],
+            vec!["quarantine", "apply", "--now", NOW, "--pr-body", "pr.md"],
+            vec!["quarantine", "export", "--for", "regex"],
+            vec!["quarantine", "export", "--for", "pytest"],
+            vec!["report", "--format", "html", "--now", NOW],
+        ] {
+            let mut all = args.clone();
+            if args[1] != "export" {
+                all.extend(["--history", location]);
+            }
+            let output = coalmine(dir, &all);
+            said.push_str(&format!(
+                "$ {args:?} -> {:?}\n{}{}",
+                output.status.code(),
+                text(&output.stdout),
+                text(&output.stderr)
+            ));
+        }
+        said.push_str(&std::fs::read_to_string(dir.join("harness.toml")).unwrap());
+        said.push_str(&std::fs::read_to_string(dir.join("pr.md")).unwrap());
+        said.push_str(&std::fs::read_to_string(dir.join("coalmine-report.html")).unwrap());
+        // The report's progress lines carry timings.
+        let said: String = said
+            .lines()
+            .filter(|line| !line.starts_with("coalmine report: "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        outputs.push(
+            said.replace(location, "HISTORY")
+                .replace(&dir.display().to_string(), "DIR"),
+        );
+    }
+    assert!(
+        !outputs[0].contains("-> Some(1)") && !outputs[0].contains("-> Some(2)"),
+        "{}",
+        outputs[0]
+    );
+    assert!(
+        outputs[0].contains("wrote DIR/harness.toml (2 added"),
+        "{}",
+        outputs[0]
+    );
+    let first_difference = outputs[0]
+        .lines()
+        .zip(outputs[1].lines())
+        .position(|(a, b)| a != b);
+    assert!(
+        outputs[0] == outputs[1],
+        "differ at line {first_difference:?}: sqlite {:?}, postgres {:?}",
+        first_difference.and_then(|line| outputs[0].lines().nth(line)),
+        first_difference.and_then(|line| outputs[1].lines().nth(line)),
+    );
+}
+
+/// The harness records its canaries into the server: the two processes of one nextest run
+/// append to one run.
+#[test]
+fn canaries_record_into_the_server_and_one_nextest_run_is_one_run() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    common::write_script(
+        &dir.path().join("ci"),
+        "#!/bin/sh\ncat > \"$1/results.json\" <<'EOF'\n{\"results\": {\"install\": \"pass\"}, \
+         \"flags\": {\"clean_teardown\": true, \"no_secret_leak\": true}, \"stages\": {\"install\": \
+         {\"tests\": [{\"name\": \"test_serving\", \"outcome\": \"pass\"}]}}}\nEOF\n",
+    );
+    std::fs::write(
+        dir.path().join("harness.toml"),
+        format!(
+            "[ci]\ncommand = [\"./ci\", \"{{artifacts}}\"]\nresults = \"{{artifacts}}/results.json\"\n\
+             [run]\nartifacts = \"runs\"\n[history]\nurl = \"{}\"\nlane = \"canaries\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let output =
+            common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+                .env_remove("COALMINE_HISTORY")
+                .env("NEXTEST_RUN_ID", "run-7")
+                .output()
+                .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stdout));
+    }
+    let history = History::open(Path::new(&db.url)).unwrap();
+    let runs = history.run_summaries(None).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].run.lane, "canaries");
+    assert_eq!(runs[0].ingest_key.as_deref(), Some("nextest:run-7"));
+    let mut tests = Vec::new();
+    history
+        .for_each_result(None, |row| tests.push((row.test.clone(), row.outcome)))
+        .unwrap();
+    assert_eq!(tests.len(), 4, "{tests:?}");
+    assert!(
+        tests.iter().any(|(name, _)| name == "canary::good-simple"),
+        "{tests:?}"
+    );
+}
+
+/// 16 processes ingest 16 distinct runs into one server at once, and 16 more re-ingest one
+/// same run: every distinct run is recorded once with all its results, the shared one once.
+#[test]
+fn sixteen_processes_ingesting_at_once_lose_and_duplicate_nothing() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    History::open(Path::new(&db.url)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    const TESTS: usize = 300;
+    for run in 0..16 {
+        junit(&dir.path().join(format!("run{run}.xml")), run, TESTS);
+    }
+    junit(&dir.path().join("shared.xml"), 99, TESTS);
+    let mut children = Vec::new();
+    for run in 0..16 {
+        let commit = format!("c{run}");
+        let file = format!("run{run}.xml");
+        children.push(
+            command(dir.path(), &ingest_args(&db.url, &commit, &file))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        children.push(
+            command(dir.path(), &ingest_args(&db.url, "shared", "shared.xml"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    assert_eq!(db.count("SELECT count(*) FROM runs"), 17);
+    assert_eq!(db.count("SELECT count(*) FROM results"), 17 * TESTS as i64);
+    assert_eq!(db.count("SELECT count(*) FROM result_batches"), 17);
+    assert_eq!(db.count("SELECT count(*) FROM tests"), TESTS as i64);
+    assert_eq!(
+        db.count("SELECT count(*) FROM runs WHERE commit_sha = 'shared'"),
+        1
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM (SELECT DISTINCT run_id, seq FROM results) AS r"),
+        17 * TESTS as i64
+    );
+    db.assert_ids_hold();
+    // Every run's counts are those of its results.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM runs WHERE tests <> (SELECT count(*) FROM results \
+             WHERE results.run_id = runs.id)"
+        ),
+        0
+    );
+}
+
+/// The connection dropped in the middle of an ingest (its backend terminated while it waits
+/// for a lock, after writing the run row and copying its results): nothing of the run is
+/// recorded, and the retry records it once.
+#[test]
+fn a_connection_dropped_mid_ingest_records_nothing_and_the_retry_records_it_once() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    History::open(Path::new(&db.url)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    junit(&dir.path().join("a.xml"), 1, 500);
+    let mut blocker = db.client();
+    let mut lock = blocker.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE result_batches IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let child = command(dir.path(), &ingest_args(&db.url, "c1", "a.xml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watcher = db.client();
+    let started = Instant::now();
+    let pid: i32 = loop {
+        let rows = watcher
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'coalmine' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = rows.first() {
+            break row.get(0);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the ingest never waited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let terminated: bool = watcher
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(terminated);
+    lock.rollback().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stderr).contains("PostgreSQL"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM runs"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM results"), 0);
+
+    for expected_runs in [1, 1] {
+        let output = coalmine(dir.path(), &ingest_args(&db.url, "c1", "a.xml"));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        assert_eq!(db.count("SELECT count(*) FROM runs"), expected_runs);
+        assert_eq!(db.count("SELECT count(*) FROM results"), 500);
+    }
+}
+
+/// Appends (the processes of one nextest run) grow one run; a completed run's results are
+/// replaced; files, fixes and tags read back as recorded.
+#[test]
+fn appends_completions_files_fixes_and_tags_read_back() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let mut history = History::open(Path::new(&db.url)).unwrap();
+    let at = Timestamp::from_second(1_790_000_000).unwrap();
+    let run = NewRun {
+        lane: "l".into(),
+        kind: coalmine::history::RunKind::Periodic,
+        commit: "c".into(),
+        started_at: at,
+        source: "s".into(),
+        ingest_key: Some("nextest:1".into()),
+    };
+    let mut first = NewResult::new("a", coalmine::results::Outcome::Pass);
+    first.tags = Some(vec!["sig-b".into(), " sig-a".into(), "sig-b".into()]);
+    let second = NewResult::new("b\0nul", coalmine::results::Outcome::Fail);
+    let one = history.append_to_run(&run, &[first.clone()]).unwrap();
+    let two = history.append_to_run(&run, &[second]).unwrap();
+    assert_eq!(one.run_id(), two.run_id());
+    let summary = history.run_with_key("nextest:1").unwrap().unwrap();
+    assert_eq!((summary.counts.total, summary.counts.failed), (2, 1));
+    assert_eq!(history.run_batches(one.run_id()).unwrap().len(), 2);
+    let tests = history.tests().unwrap();
+    assert_eq!(tests[0].name, "a");
+    assert_eq!(tests[0].tags, ["sig-a", "sig-b"]);
+    assert_eq!(tests[1].name, "b\u{fffd}nul");
+
+    let digest = [7u8; 32];
+    let key = NewRun {
+        ingest_key: Some("junit-run:x".into()),
+        ..run.clone()
+    };
+    let recorded = history
+        .record_ingested_run(&key, &[first.clone()], &[digest])
+        .unwrap();
+    assert!(matches!(
+        history
+            .record_ingested_run(&key, &[first.clone()], &[digest])
+            .unwrap(),
+        Recorded::AlreadyRecorded { .. }
+    ));
+    assert_eq!(
+        history.runs_of_files(&[digest]).unwrap(),
+        [vec![recorded.run_id()]]
+    );
+    assert_eq!(history.files_of_run(recorded.run_id()).unwrap(), [digest]);
+    let mut all = history.ingested_results(recorded.run_id()).unwrap();
+    all.push(NewResult::new("c", coalmine::results::Outcome::Skip));
+    history
+        .complete_ingested_run(recorded.run_id(), &all, &[[8u8; 32]])
+        .unwrap();
+    assert_eq!(
+        history.ingested_results(recorded.run_id()).unwrap().len(),
+        2
+    );
+    assert_eq!(history.files_of_run(recorded.run_id()).unwrap().len(), 2);
+    history.record_fix("a", "f1", at).unwrap();
+    history.record_fix("a", "f1", at).unwrap();
+    assert_eq!(history.fixes().unwrap().len(), 1);
+    let mut seen = 0;
+    history.for_each_result(None, |_| seen += 1).unwrap();
+    assert_eq!(seen, 4);
+    db.assert_ids_hold();
+
+    // Results come in the order of their runs' starts, also when a run recorded later started
+    // earlier (a back-fill: ids no longer follow starts).
+    for (key, hours) in [("later", 1), ("back-filled", -1)] {
+        let run = NewRun {
+            ingest_key: Some(key.into()),
+            started_at: at + SignedDuration::from_hours(hours),
+            ..run.clone()
+        };
+        history
+            .record_run(
+                &run,
+                &[NewResult::new("a", coalmine::results::Outcome::Fail)],
+            )
+            .unwrap();
+    }
+    let by_start: Vec<i64> = history
+        .run_summaries(None)
+        .unwrap()
+        .iter()
+        .filter(|summary| summary.counts.total > 0)
+        .map(|summary| summary.run.id)
+        .collect();
+    for outcomes in [false, true] {
+        let mut order: Vec<i64> = Vec::new();
+        let mut push = |run_id: i64| {
+            if order.last() != Some(&run_id) {
+                order.push(run_id);
+            }
+        };
+        match outcomes {
+            true => history.for_each_outcome(None, |row| push(row.run_id)),
+            false => history.for_each_result(None, |row| push(row.run_id)),
+        }
+        .unwrap();
+        assert_eq!(order, by_start);
+    }
+    let back_filled = history.run_with_key("back-filled").unwrap().unwrap().run.id;
+    assert_eq!(
+        by_start.first(),
+        Some(&back_filled),
+        "the back-filled run first"
+    );
+    assert!(
+        by_start.windows(2).any(|pair| pair[0] > pair[1]),
+        "ids out of start order: {by_start:?}"
+    );
+}
+
+/// `history copy` from SQLite to PostgreSQL and back: complete (counts compared), the same
+/// plan from every copy, and copying again adds nothing.
+#[test]
+fn history_copy_goes_both_ways_and_checks_its_counts() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("harness.toml"), HARNESS).unwrap();
+    let file = dir.path().join("history.db");
+    seed(&mut [&mut History::open(&file).unwrap()]);
+    let file = file.display().to_string();
+    let back = dir.path().join("back.db").display().to_string();
+    let copy = |from: &str, to: &str| {
+        let output = coalmine(dir.path(), &["history", "copy", "--from", from, "--to", to]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let said = copy(&file, &db.url);
+    assert!(
+        said.contains("240 run(s) added (0 there already)"),
+        "{said}"
+    );
+    assert!(said.contains("counts compared, equal"), "{said}");
+    let said = copy(&file, &db.url);
+    assert!(
+        said.contains("0 run(s) added (240 there already), 0 result(s) added"),
+        "{said}"
+    );
+    let said = copy(&db.url, &back);
+    assert!(said.contains("240 run(s) added"), "{said}");
+    let plan = |history: &str| {
+        coalmine(
+            dir.path(),
+            &[
+                "quarantine",
+                "plan",
+                "--format",
+                "json",
+                "--now",
+                NOW,
+                "--history",
+                history,
+            ],
+        )
+        .stdout
+    };
+    let original = plan(&file);
+    assert!(original.len() > 500);
+    assert!(
+        plan(&db.url) == original,
+        "the server's copy plans differently"
+    );
+    assert!(plan(&back) == original, "the copy back plans differently");
+    let missing = dir.path().join("missing.db").display().to_string();
+    let output = coalmine(
+        dir.path(),
+        &["history", "copy", "--from", &missing, "--to", &back],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!Path::new(&missing).exists());
+}
+
+/// The role that the test cluster (`.ci/postgres-cluster`) makes give a password.
+const PASSWORD_ROLE: &str = "coalmine_password_test";
+
+/// Without a password in the URL, it comes from `PGPASSWORD`, else from the password file
+/// (`PGPASSFILE`), which is ignored when others may read it, as libpq does: checked against a
+/// server that asks for the password.
+#[test]
+fn the_password_comes_from_pgpassword_or_the_password_file() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let asks: i64 = db.count(&format!(
+        "SELECT count(*) FROM pg_hba_file_rules WHERE '{PASSWORD_ROLE}' = ANY(user_name) \
+         AND auth_method = 'scram-sha-256'"
+    ));
+    if asks == 0 {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "the server does not ask {PASSWORD_ROLE} for a password and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!(
+            "SKIPPED: the server does not ask {PASSWORD_ROLE} for a password (.ci/postgres-cluster \
+             sets that up)"
+        );
+        return;
+    }
+    let mut client = db.client();
+    // The role is the cluster's, shared by every run of this test: made once, its password set.
+    let _ = client.batch_execute(&format!("CREATE ROLE {PASSWORD_ROLE} LOGIN"));
+    client
+        .batch_execute(&format!(
+            "ALTER ROLE {PASSWORD_ROLE} PASSWORD 'pw-from-env'; \
+             GRANT ALL ON SCHEMA public TO {PASSWORD_ROLE}"
+        ))
+        .unwrap();
+    let url = url_as(&server, PASSWORD_ROLE, "", &db.name).replacen(":@", "@", 1);
+    assert!(!url.contains(":@"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let report = |env: &[(&str, &str)]| {
+        let mut command = command(dir.path(), &["report", "--history", &url]);
+        command.env_remove("PGPASSFILE").env("HOME", dir.path());
+        command.envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    // Without a password: the server refuses (exit 1, not 4: it was reached).
+    let output = report(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    // PGPASSWORD: accepted (the database holds no history yet, which is what it then says).
+    let output = report(&[("PGPASSWORD", "pw-from-env")]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!text(&output.stderr).contains("pw-from-env"));
+    // The password file: used when only its owner may read it.
+    let file = dir.path().join("pgpass");
+    std::fs::write(
+        &file,
+        format!("# coalmine\n*:*:*:{PASSWORD_ROLE}:pw-from-env\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = file.display().to_string();
+    let output = report(&[("PGPASSFILE", &file)]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = report(&[("PGPASSFILE", &file)]);
+    assert!(
+        !text(&output.stderr).contains("no history in the database"),
+        "a password file others may read is ignored: {}",
+        text(&output.stderr)
+    );
+    // ~/.pgpass without PGPASSFILE.
+    std::fs::rename(&file, dir.path().join(".pgpass")).unwrap();
+    std::fs::set_permissions(
+        dir.path().join(".pgpass"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let output = report(&[]);
+    assert!(
+        text(&output.stderr).contains("no history in the database"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+/// A table altered by hand (a column of another type) is an error naming the history, not a
+/// panic.
+#[test]
+fn a_column_of_another_type_is_an_error_not_a_panic() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let mut history = History::open(Path::new(&db.url)).unwrap();
+    let run = NewRun {
+        lane: "l".into(),
+        kind: coalmine::history::RunKind::Periodic,
+        commit: "c".into(),
+        started_at: Timestamp::from_second(1_790_000_000).unwrap(),
+        source: "s".into(),
+        ingest_key: None,
+    };
+    history
+        .record_run(
+            &run,
+            &[NewResult::new("a", coalmine::results::Outcome::Pass)],
+        )
+        .unwrap();
+    db.client()
+        .batch_execute(
+            "ALTER TABLE runs ALTER COLUMN lane TYPE integer USING 1; \
+             ALTER TABLE results ALTER COLUMN duration TYPE text",
+        )
+        .unwrap();
+    let history = History::open(Path::new(&db.url)).unwrap();
+    let error = history.run_summaries(None).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
+    assert!(history.for_each_result(None, |_| ()).is_err());
+    assert!(history.run_batches(1).is_err());
+    assert!(
+        history.for_each_outcome(None, |_| ()).is_ok(),
+        "it reads no duration"
+    );
+}
