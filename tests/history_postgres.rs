@@ -980,7 +980,7 @@ fn a_column_of_another_type_is_an_error_not_a_panic() {
     db.client()
         .batch_execute(
             "ALTER TABLE runs ALTER COLUMN lane TYPE integer USING 1; \
-             ALTER TABLE results ALTER COLUMN duration TYPE text",
+             ALTER TABLE tests ALTER COLUMN name TYPE integer USING 1",
         )
         .unwrap();
     let history = History::open(Path::new(&db.url)).unwrap();
@@ -990,6 +990,21 @@ fn a_column_of_another_type_is_an_error_not_a_panic() {
     assert!(history.run_batches(1).is_err());
     assert!(
         history.for_each_outcome(None, |_| ()).is_ok(),
-        "it reads no duration"
+        "it reads no test name"
     );
+    // The packed results as another type, or not packed text: an error naming the history.
+    db.client()
+        .batch_execute("UPDATE result_batches SET data = 'not packed'")
+        .unwrap();
+    let error = history.for_each_outcome(None, |_| ()).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
+    assert!(error.to_string().contains("not readable"), "{error}");
+    db.client()
+        .batch_execute(
+            "DROP VIEW results; ALTER TABLE result_batches ALTER COLUMN data TYPE text \
+             USING convert_from(data, 'UTF8')",
+        )
+        .unwrap();
+    let error = history.for_each_outcome(None, |_| ()).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
 }
