@@ -13,7 +13,9 @@
 //! the results themselves are stored packed, one `BYTEA` row per recorded batch
 //! (`result_batches.data`, the text of [`super::packed`], as the SQLite store writes it): no
 //! round trip and no row per result. The plan's read is one streamed query of about one row per
-//! batch.
+//! batch. (That layout replaced, at the same schema version 6 and without a migration, the
+//! backend's first one of a row per result: no PostgreSQL history existed outside this
+//! repository yet; a database of that first layout is not read.)
 //!
 //! The password, when the URL holds one, is shown as `***` in every message; without one it is
 //! read from `PGPASSWORD`, else from the password file (`PGPASSFILE`, else `~/.pgpass`) as
