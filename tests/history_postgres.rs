@@ -980,7 +980,7 @@ fn a_column_of_another_type_is_an_error_not_a_panic() {
     db.client()
         .batch_execute(
             "ALTER TABLE runs ALTER COLUMN lane TYPE integer USING 1; \
-             ALTER TABLE results ALTER COLUMN duration TYPE text",
+             ALTER TABLE tests ALTER COLUMN name TYPE integer USING 1",
         )
         .unwrap();
     let history = History::open(Path::new(&db.url)).unwrap();
@@ -990,6 +990,112 @@ fn a_column_of_another_type_is_an_error_not_a_panic() {
     assert!(history.run_batches(1).is_err());
     assert!(
         history.for_each_outcome(None, |_| ()).is_ok(),
-        "it reads no duration"
+        "it reads no test name"
     );
+    // The packed results as another type, or not packed text: an error naming the history.
+    db.client()
+        .batch_execute("UPDATE result_batches SET data = 'not packed'")
+        .unwrap();
+    let error = history.for_each_outcome(None, |_| ()).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
+    assert!(error.to_string().contains("not readable"), "{error}");
+    db.client()
+        .batch_execute(
+            "DROP VIEW results; ALTER TABLE result_batches ALTER COLUMN data TYPE text \
+             USING convert_from(data, 'UTF8')",
+        )
+        .unwrap();
+    let error = history.for_each_outcome(None, |_| ()).unwrap_err();
+    assert!(error.to_string().contains(&db.name), "{error}");
+}
+
+/// A test's name and the tags its result reports (`None`: says nothing about them).
+type Tagged<'a> = (&'a str, Option<&'a [&'a str]>);
+
+/// The tags rule with back-filled runs (an older report ingested after a newer one, tagged or
+/// not), on both backends: the same tags after every recording.
+#[test]
+fn back_filled_tags_follow_the_same_rule_on_both_backends() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = History::open(&dir.path().join("h.db")).unwrap();
+    let mut pg = History::open(Path::new(&db.url)).unwrap();
+    let steps: &[(&str, i64, &[Tagged])] = &[
+        (
+            "a",
+            20,
+            &[("t1", Some(&["sig-compute", "x"])), ("t2", None)],
+        ),
+        (
+            "b",
+            10,
+            &[("t1", Some(&["sig-network"])), ("t2", Some(&["old"]))],
+        ),
+        ("c", 30, &[("t1", None), ("t2", Some(&["new"]))]),
+        (
+            "d",
+            25,
+            &[("t2", Some(&["between"])), ("t3", Some(&["only"]))],
+        ),
+        ("e", 60, &[("t1", Some(&["sig-compute"]))]),
+        (
+            "f",
+            70,
+            &[("t1", Some(&["sig-compute"])), ("t1", Some(&["last"]))],
+        ),
+        (
+            "g",
+            65,
+            &[("t1", Some(&["sig-network"])), ("t3", Some(&[]))],
+        ),
+        (
+            "h",
+            5,
+            &[("t3", Some(&["oldest"])), ("t4", Some(&["fresh"]))],
+        ),
+        // A newer run with the same tags writes nothing, yet outranks an older report.
+        ("i", 80, &[("t5", Some(&["same"]))]),
+        ("j", 90, &[("t5", Some(&["same"])), ("t6", Some(&["six"]))]),
+        ("k", 85, &[("t5", Some(&["other"])), ("t6", None)]),
+    ];
+    for (commit, minutes, results) in steps {
+        let run = NewRun {
+            lane: "l".into(),
+            kind: coalmine::history::RunKind::Periodic,
+            commit: (*commit).into(),
+            started_at: Timestamp::from_second(1_790_000_000 + minutes * 60).unwrap(),
+            source: "s".into(),
+            ingest_key: None,
+        };
+        let results: Vec<NewResult> = results
+            .iter()
+            .map(|(name, tags)| {
+                let mut result = NewResult::new(*name, coalmine::results::Outcome::Pass);
+                result.tags = tags.map(|tags| tags.iter().map(|tag| tag.to_string()).collect());
+                result
+            })
+            .collect();
+        sqlite.record_run(&run, &results).unwrap();
+        pg.record_run(&run, &results).unwrap();
+        let tags = |history: &History| -> Vec<(String, Vec<String>)> {
+            let mut tests: Vec<_> = history
+                .tests()
+                .unwrap()
+                .into_iter()
+                .map(|test| (test.name, test.tags))
+                .collect();
+            tests.sort();
+            tests
+        };
+        assert_eq!(tags(&sqlite), tags(&pg), "after run {commit}");
+        if *commit == "k" {
+            let t5 = tags(&pg).into_iter().find(|(name, _)| name == "t5");
+            assert_eq!(t5.unwrap().1, ["same"]);
+        }
+        assert_eq!(
+            sqlite.ingested_results(1).unwrap(),
+            pg.ingested_results(1).unwrap()
+        );
+    }
 }

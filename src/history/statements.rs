@@ -5,8 +5,9 @@
 //!
 //! What cannot be shared, and why: the tables themselves (`INTEGER PRIMARY KEY` rowids, `BLOB`
 //! and `WITHOUT ROWID` on SQLite; identity columns, `BYTEA`, `BOOLEAN` on PostgreSQL; see
-//! [`super::schema`] and [`super::pg`]); the results, packed as JSON per batch on SQLite
-//! ([`super::packed`]) and one row per result, written with `COPY`, on PostgreSQL; orderings by
+//! [`super::schema`] and [`super::pg`]); the results, packed as JSON per batch on both
+//! ([`super::packed`]) but as `TEXT` through SQLite's JSON functions and as `BYTEA` after a
+//! `COPY` of the batch's tests on PostgreSQL; orderings by
 //! name (`COLLATE "C"` on PostgreSQL, whose default collation depends on the server's locale,
 //! SQLite's default binary collation otherwise); and what each server says about its own
 //! catalogue (`sqlite_master` and `PRAGMA`s against `information_schema`).
