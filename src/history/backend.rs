@@ -19,7 +19,8 @@ use jiff::Timestamp;
 use super::error::HistoryError;
 use super::files::FileDigest;
 use super::model::{
-    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunRow, RunSummary, TestInfo,
+    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunRow, RunSummary, Target,
+    TestInfo,
 };
 use super::pg::PgHistory;
 use super::store::{DEFAULT_LOCK_TIMEOUT, DEFAULT_RELATIVE_PATH, HISTORY_ENV, SqliteHistory};
@@ -155,7 +156,7 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        each!(mut self, history => history.record_run(run, results))
+        each!(mut self, history => history.write_run(Target::New(run), results, &[]))
     }
 
     /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
@@ -168,7 +169,7 @@ impl History {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        each!(mut self, history => history.record_ingested_run(run, results, files))
+        each!(mut self, history => history.write_run(Target::New(run), results, files))
     }
 
     /// Replaces the results of the ingested run `run_id` with `results` and adds the report
@@ -183,7 +184,7 @@ impl History {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        each!(mut self, history => history.complete_ingested_run(run_id, results, files))
+        each!(mut self, history => history.write_run(Target::Replace(run_id), results, files))
     }
 
     /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
@@ -195,7 +196,7 @@ impl History {
         run: &NewRun,
         results: &[NewResult],
     ) -> Result<Recorded, HistoryError> {
-        each!(mut self, history => history.append_to_run(run, results))
+        each!(mut self, history => history.write_run(Target::Append(run), results, &[]))
     }
 
     /// Records that a fix for `test` landed at `commit` at time `at`. Recording the same test

@@ -276,3 +276,15 @@ pub struct OutcomeRow {
     /// The outcome of this attempt.
     pub outcome: Outcome,
 }
+
+/// What a recording writes into: how [`History::record_run`](crate::history::History::record_run)
+/// and its variants reach each backend's one `write_run`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'r> {
+    /// A new run; nothing is written when its ingest key is recorded already.
+    New(&'r NewRun),
+    /// Added to the run with the same ingest key, created when there is none.
+    Append(&'r NewRun),
+    /// The recorded run with this id, whose results are replaced.
+    Replace(i64),
+}

@@ -39,8 +39,8 @@ use postgres::{Client, Config, NoTls, Transaction};
 use super::error::HistoryError;
 use super::files::FileDigest;
 use super::model::{
-    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
-    RunSummary, TestInfo,
+    FixRow, NewResult, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow, RunSummary,
+    Target, TestInfo,
 };
 use super::packed::{Encoder, PackedRow, decode};
 use super::schema::{CURRENT_VERSION, Found};
@@ -241,14 +241,6 @@ impl From<HistoryError> for PgFailure {
     fn from(error: HistoryError) -> Self {
         PgFailure::History(error)
     }
-}
-
-/// Which run a recording writes (as in the SQLite store).
-#[derive(Debug, Clone, Copy)]
-enum Target<'r> {
-    New(&'r NewRun),
-    Append(&'r NewRun),
-    Replace(i64),
 }
 
 impl PgHistory {
@@ -461,45 +453,9 @@ impl PgHistory {
         }
     }
 
-    /// See [`History::record_run`](super::History::record_run).
-    pub fn record_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::New(run), results, &[])
-    }
-
-    /// See [`History::record_ingested_run`](super::History::record_ingested_run).
-    pub fn record_ingested_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-        files: &[FileDigest],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::New(run), results, files)
-    }
-
-    /// See [`History::complete_ingested_run`](super::History::complete_ingested_run).
-    pub fn complete_ingested_run(
-        &mut self,
-        run_id: i64,
-        results: &[NewResult],
-        files: &[FileDigest],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::Replace(run_id), results, files)
-    }
-
-    /// See [`History::append_to_run`](super::History::append_to_run).
-    pub fn append_to_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::Append(run), results, &[])
-    }
-
-    fn write_run(
+    /// Records `results` into `target`, with the report files `files`, in one transaction:
+    /// what [`History::record_run`](super::History::record_run) and its variants do.
+    pub(crate) fn write_run(
         &mut self,
         target: Target<'_>,
         results: &[NewResult],

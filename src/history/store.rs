@@ -24,8 +24,8 @@ use rusqlite::{
 use super::error::{Failure, HistoryError, bad_value, invalid};
 use super::files::FileDigest;
 use super::model::{
-    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
-    RunSummary, TestInfo,
+    FixRow, NewResult, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow, RunSummary,
+    Target, TestInfo,
 };
 use super::packed::{Encoder, PackedRow, for_each_batch};
 use super::schema::{self, CURRENT_VERSION, Found};
@@ -234,63 +234,9 @@ impl SqliteHistory {
         refuse(&self.path, found)
     }
 
-    /// Records a run and its results in one transaction, with the final counts on the run row.
-    ///
-    /// With an [`ingest_key`](NewRun::ingest_key) already recorded, writes nothing and returns
-    /// [`Recorded::AlreadyRecorded`]. A result with an empty test name or an attempt of 0 is
-    /// refused with [`HistoryError::InvalidInput`] before anything is written. Tests seen for
-    /// the first time are added. A test's stored tags become those of a result that reports
-    /// them ([`NewResult::tags`]) unless a run that started later reported them too: the most
-    /// recent report wins, whatever the order of recording (see [`super::tags`]).
-    pub fn record_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::New(run), results, &[])
-    }
-
-    /// [`record_run`](Self::record_run) for a run read from report files whose SHA-256 digests
-    /// are `files`: each digest is kept with the run ([`SqliteHistory::runs_of_files`]), so that the
-    /// same file ingested again is recognised. Nothing is written when a run with the same
-    /// ingest key was recorded (by another ingest that ran meanwhile).
-    pub fn record_ingested_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-        files: &[FileDigest],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::New(run), results, files)
-    }
-
-    /// Replaces the results of the ingested run `run_id` with `results` and adds the report
-    /// files `files` to it: how files that were skipped when the run was ingested (malformed
-    /// then, fixed since) complete it. `results` must be the whole run, merged by the caller
-    /// from [`SqliteHistory::ingested_results`] and the new files. The run's counts become those of
-    /// `results`; its lane, kind, commit and start stay. Refused, with nothing written, when
-    /// the run does not exist or one of the files is already recorded.
-    pub fn complete_ingested_run(
-        &mut self,
-        run_id: i64,
-        results: &[NewResult],
-        files: &[FileDigest],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::Replace(run_id), results, files)
-    }
-
-    /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
-    /// `run` when no run has that key yet: how the processes of one test run (nextest starts one
-    /// per test) record into a single run. The run's counts grow by this batch's counts.
-    /// Without an ingest key this is [`record_run`](Self::record_run).
-    pub fn append_to_run(
-        &mut self,
-        run: &NewRun,
-        results: &[NewResult],
-    ) -> Result<Recorded, HistoryError> {
-        self.write_run(Target::Append(run), results, &[])
-    }
-
-    fn write_run(
+    /// Records `results` into `target`, with the report files `files`, in one transaction:
+    /// what [`History::record_run`](super::History::record_run) and its variants do.
+    pub(crate) fn write_run(
         &mut self,
         target: Target<'_>,
         results: &[NewResult],
@@ -756,7 +702,7 @@ impl SqliteHistory {
     }
 
     /// The results of run `run_id` as [`NewResult`]s, in recording order: what
-    /// [`SqliteHistory::complete_ingested_run`] is given back, merged with new files. A result that
+    /// [`History::complete_ingested_run`](super::History::complete_ingested_run) is given back, merged with new files. A result that
     /// reported its test's tags carries the test's stored tags (which are this run's, or a later
     /// run's that the run cannot override), so that recording it again changes no tags.
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
@@ -792,17 +738,6 @@ impl SqliteHistory {
             }
         }
     }
-}
-
-/// Which run [`SqliteHistory::write_run`] writes.
-#[derive(Debug, Clone, Copy)]
-enum Target<'r> {
-    /// A new run; nothing is written when its ingest key is recorded already.
-    New(&'r NewRun),
-    /// Added to the run with the same ingest key, created when there is none.
-    Append(&'r NewRun),
-    /// The recorded run with this id, whose results are replaced.
-    Replace(i64),
 }
 
 /// Refuses what a coalmine history cannot be.
