@@ -16,16 +16,7 @@ const NOW: &str = "2026-11-20T12:00:00Z";
 const SUITE: &str = "KubeVirt Suite";
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG");
-    for name in coalmine::ingest::identity::variables() {
-        command.env_remove(name);
-    }
-    command.output().unwrap()
+    common::coalmine_in(dir, args)
 }
 
 fn text(output: &Output) -> String {

@@ -3,6 +3,8 @@
 //! culprit range and latest failure message, and never quarantined; a flaky one is proposed
 //! with its same-commit flips.
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 
@@ -11,24 +13,11 @@ use serde_json::Value;
 const NOW: &str = "2026-11-20T12:00:00Z";
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_coalmine"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG")
-        .output()
-        .unwrap()
+    common::coalmine_in(dir, args)
 }
 
 fn ok(output: Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
+    common::succeeded(output)
 }
 
 const HARNESS: &str = r#"[history]

@@ -2,24 +2,17 @@
 //! identity deciding what is the same run; merging twice adds nothing; a failure leaves INTO
 //! byte for byte as it was.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use coalmine::history::{History, NewResult, NewRun, RunKind};
 use coalmine::results::Outcome;
 use jiff::Timestamp;
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG");
-    for name in coalmine::ingest::identity::variables() {
-        command.env_remove(name);
-    }
-    command.output().unwrap()
+    common::coalmine_in(dir, args)
 }
 
 fn ingest(dir: &Path, history: &str, commit: &str, file: &str) {

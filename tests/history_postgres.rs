@@ -118,16 +118,8 @@ fn coalmine(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG")
-        .env_remove("PGPASSWORD");
-    for name in coalmine::ingest::identity::variables() {
-        command.env_remove(name);
-    }
+    let mut command = common::coalmine_command(dir, args);
+    command.env_remove("PGPASSWORD");
     command
 }
 

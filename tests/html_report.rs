@@ -20,6 +20,8 @@
 //! Without Chromium (`chromium`, `chromium-browser`, `google-chrome`, or `COALMINE_CHROMIUM`)
 //! the test says it skips; with `COALMINE_REQUIRE_ALL=1` (as CI sets it) it fails instead.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -29,24 +31,11 @@ const HOSTILE_IMG: &str = "<img src=x onerror=\"document.title='pwned'\">";
 const HOSTILE_SCRIPT: &str = "</script><script>document.title='pwned2'</script>";
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coalmine"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG")
-        .output()
-        .unwrap()
+    common::coalmine_in(dir, args)
 }
 
 fn ok(output: Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
+    common::succeeded(output)
 }
 
 const HARNESS: &str = r#"[history]

@@ -72,3 +72,39 @@ pub fn regression_with(config: &Path, args: &[&str]) -> Command {
     }
     command
 }
+
+/// The `coalmine` binary run in `dir` as a user runs it: none of `COALMINE_HISTORY`,
+/// `COALMINE_CONFIG` or the CI job variables a run id is read from (so that a test behaves the
+/// same inside any CI).
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn coalmine_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("COALMINE_HISTORY")
+        .env_remove("COALMINE_CONFIG");
+    for name in coalmine::ingest::identity::variables() {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// [`coalmine_command`], run to completion.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn coalmine_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    coalmine_command(dir, args).output().unwrap()
+}
+
+/// The standard output of a run that must have exited 0 (its output shown when it did not).
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn succeeded(output: std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
