@@ -1656,19 +1656,24 @@ fn percentages_read_well() {
     assert_eq!(percent(0.001), "0.1 %");
 }
 
+/// The plan of [`HistorySpec::large`] (10,000 tests x 1,000 runs) under `policy`, and how long
+/// the fold took (the history generated beforehand).
+fn large_plan(policy: &Policy) -> (Plan, std::time::Duration) {
+    let now = now();
+    let history = HistorySpec::large(1, now).generate();
+    let start = std::time::Instant::now();
+    let mut aggregator = Aggregator::new(&history.runs, policy, now);
+    history.for_each_result(|row| aggregator.add(row));
+    let plan = aggregator.finish(&PlanInput::default());
+    (plan, start.elapsed())
+}
+
 /// The benchmark: 10,000 tests x 1,000 runs. Run with
 /// `cargo test --release --lib quarantine::tests::large -- --ignored --nocapture`.
 #[test]
 #[ignore = "benchmark: 10 million rows"]
 fn large_history_plan_is_fast() {
-    let now = now();
-    let history = HistorySpec::large(1, now).generate();
-    let policy = Policy::kubevirt();
-    let start = std::time::Instant::now();
-    let mut aggregator = Aggregator::new(&history.runs, &policy, now);
-    history.for_each_result(|row| aggregator.add(row));
-    let plan = aggregator.finish(&PlanInput::default());
-    let elapsed = start.elapsed();
+    let (plan, elapsed) = large_plan(&Policy::kubevirt());
     eprintln!(
         "{} rows: {elapsed:?}; {} now, {} batch, {} systemic runs",
         plan.counts.results,

@@ -644,14 +644,7 @@ fn a_per_lane_plan_serializes_its_lanes_and_notes() {
 #[test]
 #[ignore = "benchmark: 10 million rows"]
 fn large_history_per_lane_plan_is_fast() {
-    let now = now();
-    let history = HistorySpec::large(1, now).generate();
-    let policy = Policy::auto_quarantine();
-    let start = std::time::Instant::now();
-    let mut aggregator = Aggregator::new(&history.runs, &policy, now);
-    history.for_each_result(|row| aggregator.add(row));
-    let plan = aggregator.finish(&PlanInput::default());
-    let elapsed = start.elapsed();
+    let (plan, elapsed) = large_plan(&Policy::auto_quarantine());
     eprintln!(
         "{} rows: {elapsed:?}; {} now, {} deferred, {} systemic runs",
         plan.counts.results,
