@@ -4,9 +4,11 @@
 //! (refusing without owners, then editing harness.toml and keeping its comments), `export` for
 //! each runner, `fixed`, and the JSON shape of `report`.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use coalmine::config::Config;
 use coalmine::history::History;
@@ -22,15 +24,7 @@ fn coalmine(dir: &Path, args: &[&str]) -> Output {
 /// `coalmine` with `env` set, and none of the CI job variables a run id is read from (so
 /// that these tests behave the same inside any CI).
 fn coalmine_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coalmine"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COALMINE_HISTORY")
-        .env_remove("COALMINE_CONFIG");
-    for name in coalmine::ingest::identity::variables() {
-        command.env_remove(name);
-    }
+    let mut command = common::coalmine_command(dir, args);
     command.envs(env.iter().copied());
     command.output().unwrap()
 }
