@@ -4,7 +4,7 @@
 //! name, and drops it after, so that the tests run in parallel. Without the variable every test
 //! skips with a line saying so, and fails instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -1090,4 +1090,251 @@ fn back_filled_tags_follow_the_same_rule_on_both_backends() {
             pg.ingested_results(1).unwrap()
         );
     }
+}
+
+// TLS: the throwaway cluster also listens on 127.0.0.1 with TLS only (`.ci/postgres-cluster`:
+// a certificate for `localhost` signed by a throwaway CA; plain TCP refused by `hostnossl
+// reject`, so that a connection that works over TCP went over TLS).
+
+const TLS_URL_ENV: &str = "COALMINE_TEST_POSTGRES_TLS_URL";
+const TLS_DIR_ENV: &str = "COALMINE_TEST_POSTGRES_TLS_DIR";
+
+/// The TLS listener's URL and the folder of its certificates, or `None` after saying that
+/// the test skips (failing under `COALMINE_REQUIRE_ALL`).
+fn tls_server() -> Option<(String, PathBuf)> {
+    match (std::env::var(TLS_URL_ENV), std::env::var(TLS_DIR_ENV)) {
+        (Ok(url), Ok(dir)) if !url.is_empty() && !dir.is_empty() => Some((url, dir.into())),
+        _ => {
+            assert!(
+                std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+                "{TLS_URL_ENV} or {TLS_DIR_ENV} is not set and COALMINE_REQUIRE_ALL is set: \
+                 start a server with .ci/postgres-cluster"
+            );
+            eprintln!(
+                "SKIPPED: {TLS_URL_ENV} is not set (no PostgreSQL server with TLS); .ci/run \
+                 starts one with .ci/postgres-cluster"
+            );
+            None
+        }
+    }
+}
+
+/// `coalmine report` on `url` from `dir`, with `home` as the home folder (where libpq's
+/// `~/.postgresql/` files are looked for) and no `PGSSL*` variable unless given.
+fn report_over(dir: &Path, home: &Path, url: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = command(dir, &["report", "--history", url]);
+    command.env("HOME", home);
+    for name in ["PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+/// The TLS listener's `url` as `user` (the cluster's own when empty) on `database`, by
+/// `host`, with the query `query`.
+fn tls_url(url: &str, user: &str, database: &str, host: &str, query: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (own, rest) = rest.split_once('@').unwrap();
+    let port = rest.split_once(':').unwrap().1.split_once('/').unwrap().0;
+    let user = if user.is_empty() { own } else { user };
+    let url = format!("{scheme}://{user}@{host}:{port}/{database}");
+    match query.is_empty() {
+        true => url,
+        false => format!("{url}?{query}"),
+    }
+}
+
+#[test]
+fn each_sslmode_checks_what_libpq_checks() {
+    let Some(server) = server() else { return };
+    let Some((tls, certs)) = tls_server() else {
+        return;
+    };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    junit(&dir.path().join("a.xml"), 0, 3);
+    common::succeeded(coalmine(dir.path(), &ingest_args(&db.url, "c1", "a.xml")));
+    let home = tempfile::tempdir().unwrap();
+    let ca = certs.join("ca.crt").display().to_string();
+    let other = certs.join("other-ca.crt").display().to_string();
+    // The password is never shown, whatever fails.
+    let with_password = |url: String| url.replacen("@", ":s3cret@", 1);
+    let works = |url: String, env: &[(&str, &str)]| {
+        let url = with_password(url);
+        let output = report_over(dir.path(), home.path(), &url, env);
+        let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert_eq!(output.status.code(), Some(0), "{url}: {said}");
+        assert!(said.contains("1 run"), "{url}: {said}");
+    };
+    let fails = |url: String, env: &[(&str, &str)], expected: &[&str]| {
+        let url = with_password(url);
+        let output = report_over(dir.path(), home.path(), &url, env);
+        let said = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{url}: {said}");
+        for part in expected {
+            assert!(said.contains(part), "{url}: expected {part:?} in: {said}");
+        }
+        assert!(!said.contains("s3cret"), "{said}");
+        assert!(said.contains(":***@"), "{said}");
+    };
+    let name = db.name.as_str();
+    // The server refuses TCP in the clear: what connects went over TLS.
+    fails(
+        tls_url(&tls, "", name, "localhost", "sslmode=disable"),
+        &[],
+        &["no encryption"],
+    );
+    fails(
+        tls_url(&tls, "", name, "localhost", ""),
+        &[("PGSSLMODE", "disable")],
+        &["no encryption"],
+    );
+    // Encryption without checking: the default (prefer), allow and require.
+    works(tls_url(&tls, "", name, "localhost", ""), &[]);
+    works(tls_url(&tls, "", name, "127.0.0.1", "sslmode=allow"), &[]);
+    works(tls_url(&tls, "", name, "127.0.0.1", "sslmode=require"), &[]);
+    // Checked: by the CA only, then by the CA and the name.
+    works(
+        tls_url(
+            &tls,
+            "",
+            name,
+            "127.0.0.1",
+            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        ),
+        &[],
+    );
+    works(
+        tls_url(
+            &tls,
+            "",
+            name,
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        &[],
+    );
+    works(
+        tls_url(&tls, "", name, "localhost", ""),
+        &[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", &ca)],
+    );
+    fails(
+        tls_url(
+            &tls,
+            "",
+            name,
+            "127.0.0.1",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        &[],
+        &[
+            "the TLS connection to 127.0.0.1:",
+            "sslmode=verify-full",
+            "for another name",
+            "nothing was recorded",
+        ],
+    );
+    fails(
+        tls_url(
+            &tls,
+            "",
+            name,
+            "localhost",
+            &format!("sslmode=verify-ca&sslrootcert={other}"),
+        ),
+        &[],
+        &["sslmode=verify-ca", "not signed by a CA of sslrootcert"],
+    );
+    fails(
+        tls_url(&tls, "", name, "localhost", "sslmode=verify-full"),
+        &[],
+        &[
+            "no root certificate file",
+            ".postgresql/root.crt",
+            "sslrootcert=PATH",
+        ],
+    );
+    // libpq's rule: with ~/.postgresql/root.crt, require checks the CA too.
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::copy(&other, home.path().join(".postgresql/root.crt")).unwrap();
+    fails(
+        tls_url(&tls, "", name, "localhost", "sslmode=require"),
+        &[],
+        &["sslmode=require", "root.crt"],
+    );
+    std::fs::copy(&ca, home.path().join(".postgresql/root.crt")).unwrap();
+    works(tls_url(&tls, "", name, "127.0.0.1", "sslmode=require"), &[]);
+    works(
+        tls_url(&tls, "", name, "localhost", "sslmode=verify-full"),
+        &[],
+    );
+    // A unix socket never uses TLS, as in libpq.
+    works(format!("{}&sslmode=verify-full", db.url), &[]);
+}
+
+#[test]
+fn a_client_certificate_authenticates_its_role() {
+    let Some(server) = server() else { return };
+    let Some((tls, certs)) = tls_server() else {
+        return;
+    };
+    let db = TestDb::new(&server);
+    db.client()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} OWNER TO coalmine_cert_test",
+            db.name
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    junit(&dir.path().join("a.xml"), 0, 3);
+    let home = tempfile::tempdir().unwrap();
+    // The client's files, readable only by the user who runs the test (as libpq requires).
+    let cert = home.path().join("client.crt");
+    let key = home.path().join("client.key");
+    std::fs::copy(certs.join("client.crt"), &cert).unwrap();
+    std::fs::copy(certs.join("client.key"), &key).unwrap();
+    let set_mode = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set_mode(0o600);
+    let ca = certs.join("ca.crt").display().to_string();
+    let as_cert_role =
+        |query: &str| tls_url(&tls, "coalmine_cert_test", &db.name, "localhost", query);
+    let with_cert = as_cert_role(&format!(
+        "sslmode=verify-full&sslrootcert={ca}&sslcert={}&sslkey={}",
+        cert.display(),
+        key.display()
+    ));
+    let mut ingest = command(dir.path(), &ingest_args(&with_cert, "c1", "a.xml"));
+    ingest.env("HOME", home.path());
+    common::succeeded(ingest.output().unwrap());
+    let output = report_over(dir.path(), home.path(), &with_cert, &[]);
+    assert!(common::succeeded(output).contains("1 run"));
+    // Without the certificate, the server refuses the role.
+    let without = as_cert_role(&format!("sslmode=verify-full&sslrootcert={ca}"));
+    let output = report_over(dir.path(), home.path(), &without, &[]);
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("certificate"), "{said}");
+    // libpq's default files, ~/.postgresql/postgresql.crt and .key, are used when present.
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::copy(&cert, home.path().join(".postgresql/postgresql.crt")).unwrap();
+    std::fs::rename(&key, home.path().join(".postgresql/postgresql.key")).unwrap();
+    let output = report_over(dir.path(), home.path(), &without, &[]);
+    assert!(common::succeeded(output).contains("1 run"));
+    // A key others may read is refused before connecting, saying how to fix it.
+    std::fs::rename(home.path().join(".postgresql/postgresql.key"), &key).unwrap();
+    set_mode(0o644);
+    let output = report_over(dir.path(), home.path(), &with_cert, &[]);
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("chmod 0600"), "{said}");
+    // A certificate named but missing is an error, not a connection without one.
+    let missing = with_cert.replace(&cert.display().to_string(), "/nonexistent/client.crt");
+    let output = report_over(dir.path(), home.path(), &missing, &[]);
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("/nonexistent/client.crt (sslcert)"), "{said}");
 }

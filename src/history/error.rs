@@ -41,6 +41,27 @@ pub enum HistoryError {
         detail: String,
     },
 
+    /// The TLS connection to the server failed: its certificate was not accepted under the
+    /// URL's `sslmode`, it offers no TLS where the mode requires it, or it refused the client's
+    /// certificate. Nothing was recorded.
+    #[error(
+        "the TLS connection to {server} for the history {} failed (sslmode={mode}): {detail}; \
+         {advice}; nothing was recorded",
+        url.display()
+    )]
+    Tls {
+        /// The URL, its password masked.
+        url: PathBuf,
+        /// The host(s) and port that were tried.
+        server: String,
+        /// The URL's `sslmode`.
+        mode: &'static str,
+        /// What the client said.
+        detail: String,
+        /// What to do about it.
+        advice: &'static str,
+    },
+
     /// The history's URL is not one coalmine can connect with.
     #[error("cannot use the history URL {}: {reason}; nothing was created", url.display())]
     ServerConfig {
@@ -76,7 +97,11 @@ pub enum HistoryError {
 
     /// The PostgreSQL server refused or failed an operation (authentication, a missing
     /// database, a dropped connection); a recording that failed was not written at all.
-    #[error("the history {} on PostgreSQL failed while {doing}: {source}", url.display())]
+    #[error(
+        "the history {} on PostgreSQL failed while {doing}: {}",
+        url.display(),
+        server_said(source)
+    )]
     Postgres {
         /// The URL, its password masked.
         url: PathBuf,
@@ -256,6 +281,7 @@ impl HistoryError {
             HistoryError::Url { url }
             | HistoryError::Unreachable { url, .. }
             | HistoryError::ServerConfig { url, .. }
+            | HistoryError::Tls { url, .. }
             | HistoryError::ForeignServer { url, .. }
             | HistoryError::NoServerHistory { url }
             | HistoryError::Postgres { url, .. } => url,
@@ -310,4 +336,27 @@ pub(crate) fn bad_value(path: &Path, detail: String) -> Failure {
         path: path.to_path_buf(),
         detail,
     })
+}
+
+/// What the PostgreSQL client's error says: for an error of the server, its message, detail and
+/// hint (the client's own text is only "db error"); else the client's text and its cause.
+pub(crate) fn server_said(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            text
+        }
+        None => match std::error::Error::source(error) {
+            Some(cause) if !error.to_string().contains(&cause.to_string()) => {
+                format!("{error}: {cause}")
+            }
+            _ => error.to_string(),
+        },
+    }
 }

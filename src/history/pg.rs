@@ -19,8 +19,9 @@
 //!
 //! The password, when the URL holds one, is shown as `***` in every message; without one it is
 //! read from `PGPASSWORD`, else from the password file (`PGPASSFILE`, else `~/.pgpass`) as
-//! libpq reads it (the `postgres` crate reads neither). The connection has no TLS:
-//! `sslmode=require` is refused with a message, `prefer` (the default) connects in the clear.
+//! libpq reads it (the `postgres` crate reads neither). TLS follows the URL's `sslmode` as in
+//! libpq ([`super::tls`]): `prefer` by default, `require`, `verify-ca` and `verify-full` with
+//! `sslrootcert`, and a client certificate (`sslcert`, `sslkey`) for `cert` authentication.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -30,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::config::{Host, SslMode};
+use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
@@ -261,16 +262,13 @@ impl PgHistory {
             url: shown.clone(),
             reason,
         };
-        let mut config: Config = libpq_url(url)
-            .parse()
-            .map_err(|error| config_error(format!("it is not a valid PostgreSQL URL: {error}")))?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(config_error(
-                "sslmode=require asks for TLS, which this coalmine does not include; use a \
-                 unix socket or a trusted network with sslmode=disable or prefer"
-                    .to_owned(),
-            ));
-        }
+        let (url_for_client, tls) = super::tls::split(url).map_err(&config_error)?;
+        let mut config: Config = libpq_url(&url_for_client).parse().map_err(|error| {
+            config_error(format!(
+                "it is not a valid PostgreSQL URL: {}",
+                super::error::server_said(&error)
+            ))
+        })?;
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
@@ -288,26 +286,17 @@ impl PgHistory {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("coalmine");
-        let client = config.connect(NoTls).map_err(|error| {
-            // Unreachable: the connection itself failed (refused, no socket, a name that does
-            // not resolve, a timeout). Anything else was said by the server (authentication, a
-            // missing database) or by the client about what it was given (no password).
-            let io = std::error::Error::source(&error)
-                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
-            if io && error.as_db_error().is_none() {
-                HistoryError::Unreachable {
-                    url: shown.clone(),
-                    server: server_of(&config),
-                    detail: error.to_string(),
-                }
-            } else {
-                HistoryError::Postgres {
-                    url: shown.clone(),
-                    doing: "connecting (a password can come from PGPASSWORD or ~/.pgpass)",
-                    source: error,
-                }
-            }
-        })?;
+        let unix_only = config
+            .get_hosts()
+            .iter()
+            .all(|host| matches!(host, Host::Unix(_)));
+        let connector = tls.connector(unix_only).map_err(&config_error)?;
+        config.ssl_mode(connector.ssl_mode);
+        let connected = match connector.tls {
+            Some(make_tls) => config.connect(make_tls),
+            None => config.connect(NoTls),
+        };
+        let client = connected.map_err(|error| connect_error(error, &config, &shown, tls.mode))?;
         let history = PgHistory {
             client: RefCell::new(client),
             shown,
@@ -1109,6 +1098,69 @@ pub(crate) fn libpq_url(url: &str) -> String {
         rebuilt.push_str(port);
     }
     rebuilt
+}
+
+/// The error of a failed connection: [`HistoryError::Unreachable`] when the connection itself
+/// failed (refused, no socket, a name that does not resolve, a timeout),
+/// [`HistoryError::Tls`] when the TLS handshake did, else what the server said
+/// (authentication, a missing database) or the client about what it was given (no password).
+fn connect_error(
+    error: postgres::Error,
+    config: &Config,
+    shown: &Path,
+    mode: super::tls::Mode,
+) -> HistoryError {
+    let mut rustls_error = None;
+    let mut io = false;
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<rustls::Error>() {
+            rustls_error = Some(found);
+        } else if let Some(found) = cause.downcast_ref::<std::io::Error>() {
+            io = true;
+            if let Some(found) = found.get_ref().and_then(|inner| inner.downcast_ref()) {
+                rustls_error = Some(found);
+            }
+        }
+        source = cause.source();
+    }
+    let handshake = error
+        .to_string()
+        .starts_with("error performing TLS handshake");
+    if handshake || rustls_error.is_some() {
+        let advice = match rustls_error {
+            Some(reason) => super::tls::advice(reason, mode),
+            None if error.to_string().contains("does not support TLS") => {
+                "the server does not offer TLS: turn `ssl` on in its postgresql.conf, or, on a \
+                 trusted network, use sslmode=prefer or disable"
+            }
+            None => "check the server's TLS settings and the URL's sslmode",
+        };
+        let detail = match std::error::Error::source(&error) {
+            Some(cause) => cause.to_string(),
+            None => error.to_string(),
+        };
+        return HistoryError::Tls {
+            url: shown.to_path_buf(),
+            server: server_of(config),
+            mode: mode.name(),
+            detail,
+            advice,
+        };
+    }
+    if io && error.as_db_error().is_none() {
+        HistoryError::Unreachable {
+            url: shown.to_path_buf(),
+            server: server_of(config),
+            detail: super::error::server_said(&error),
+        }
+    } else {
+        HistoryError::Postgres {
+            url: shown.to_path_buf(),
+            doing: "connecting (a password can come from PGPASSWORD or ~/.pgpass)",
+            source: error,
+        }
+    }
 }
 
 /// The server as messages name it: `host:port`, or the socket file.
