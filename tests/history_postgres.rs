@@ -1219,6 +1219,22 @@ fn each_sslmode_checks_what_libpq_checks() {
         tls_url(&tls, "", name, "localhost", ""),
         &[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", &ca)],
     );
+    // The system's CAs (here a bundle holding only the test CA, or only the other).
+    let system = || {
+        tls_url(
+            &tls,
+            "",
+            name,
+            "localhost",
+            "sslmode=verify-full&sslrootcert=system",
+        )
+    };
+    works(system(), &[("SSL_CERT_FILE", &ca)]);
+    fails(
+        system(),
+        &[("SSL_CERT_FILE", &other)],
+        &["not signed by a CA"],
+    );
     fails(
         tls_url(
             &tls,
