@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use coalmine::cli::analysis::analyse;
 use coalmine::cli::html::{Caps, build, write_atomically};
-use coalmine::history::{History, NewResult, NewRun};
+use coalmine::history::History;
 use coalmine::quarantine::QuarantineConfig;
 use coalmine::quarantine::generator::{HistorySpec, SimTest};
 use jiff::SignedDuration;
@@ -70,36 +70,19 @@ fn build_history(path: &Path, spec: &HistorySpec) {
     let generated = spec.generate();
     let started = Instant::now();
     let mut history = History::open(path).expect("opening the history");
-    let mut batch: Vec<NewResult> = Vec::with_capacity(spec.tests.len());
-    let mut current = None;
-    let mut written = 0usize;
-    let mut flush = |run_id: i64, batch: &mut Vec<NewResult>, history: &mut History| {
-        let run = &generated.runs[(run_id - 1) as usize];
-        let new_run = NewRun {
-            lane: run.lane.clone(),
-            kind: run.kind,
-            commit: run.commit.clone(),
-            started_at: run.started_at,
-            source: "plan_bench".to_owned(),
-            ingest_key: Some(format!("plan-bench:{SEED}:{run_id}")),
-        };
-        history.record_run(&new_run, batch).expect("recording");
-        written += batch.len();
-        batch.clear();
+    let progress = |run_id: i64, written: usize| {
         if run_id % 5_000 == 0 {
             eprintln!("  {run_id} runs, {written} results");
         }
     };
-    generated.for_each_result(|row| {
-        if current.is_some_and(|id| id != row.run_id) {
-            flush(current.unwrap_or_default(), &mut batch, &mut history);
-        }
-        current = Some(row.run_id);
-        batch.push(NewResult::new(row.test.clone(), row.outcome));
-    });
-    if let Some(id) = current {
-        flush(id, &mut batch, &mut history);
-    }
+    let written = generated
+        .record_into(
+            &mut history,
+            "plan_bench",
+            &format!("plan-bench:{SEED}"),
+            progress,
+        )
+        .expect("recording");
     println!(
         "built {} ({} runs, {written} results) in {:.1} s",
         path.display(),

@@ -22,7 +22,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::history::model::{ResultRow, RunKind, RunRow};
+use crate::history::model::{NewResult, NewRun, ResultRow, RunKind, RunRow};
 use crate::results::Outcome;
 
 /// The splitmix64 generator: tiny, fast, and good enough to simulate coin flips.
@@ -275,6 +275,56 @@ impl History {
                 row.test.push_str(&test.name);
                 f(&row);
             }
+        }
+    }
+
+    /// Records every run into `into`, one `record_run` (one transaction) per run, with the
+    /// ingest key `{key_prefix}:{run id}` and `source` as the run's source; `progress` is
+    /// called after each run with its id and the results written so far. Returns how many
+    /// results were written.
+    pub fn record_into(
+        &self,
+        into: &mut crate::history::History,
+        source: &str,
+        key_prefix: &str,
+        mut progress: impl FnMut(i64, usize),
+    ) -> Result<usize, crate::history::HistoryError> {
+        let mut batch: Vec<NewResult> = Vec::with_capacity(self.spec.tests.len());
+        let mut current = None;
+        let mut written = 0usize;
+        let mut failed = None;
+        let mut flush = |run_id: i64, batch: &mut Vec<NewResult>| {
+            let run = &self.runs[(run_id - 1) as usize];
+            let new_run = NewRun {
+                lane: run.lane.clone(),
+                kind: run.kind,
+                commit: run.commit.clone(),
+                started_at: run.started_at,
+                source: source.to_owned(),
+                ingest_key: Some(format!("{key_prefix}:{run_id}")),
+            };
+            if failed.is_none()
+                && let Err(error) = into.record_run(&new_run, batch)
+            {
+                failed = Some(error);
+            }
+            written += batch.len();
+            batch.clear();
+            progress(run_id, written);
+        };
+        self.for_each_result(|row| {
+            if let Some(id) = current.filter(|id| *id != row.run_id) {
+                flush(id, &mut batch);
+            }
+            current = Some(row.run_id);
+            batch.push(NewResult::new(row.test.clone(), row.outcome));
+        });
+        if let Some(id) = current {
+            flush(id, &mut batch);
+        }
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(written),
         }
     }
 

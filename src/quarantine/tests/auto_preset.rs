@@ -638,12 +638,12 @@ fn a_per_lane_plan_serializes_its_lanes_and_notes() {
     assert_eq!(rates["notes"], serde_json::json!([]));
 }
 
-/// The benchmark with the per-lane rule: 10,000 tests x 1,000 runs, two thirds of them
-/// counted. Run with `cargo test --release --lib quarantine::tests::auto_preset::large --
-/// --ignored --nocapture`.
+/// The per-lane rule over 10,000 tests x 1,000 runs, two thirds of them counted (its time is
+/// printed, not asserted: `examples/plan_bench.rs` is the benchmark). Run with `cargo test
+/// --release --lib quarantine::tests::auto_preset::large -- --ignored --nocapture`.
 #[test]
-#[ignore = "benchmark: 10 million rows"]
-fn large_history_per_lane_plan_is_fast() {
+#[ignore = "10 million rows: run in release mode by hand"]
+fn large_history_per_lane_plan_finds_the_flaky_test() {
     let (plan, elapsed) = large_plan(&Policy::auto_quarantine());
     eprintln!(
         "{} rows: {elapsed:?}; {} now, {} deferred, {} systemic runs",
@@ -653,6 +653,5 @@ fn large_history_per_lane_plan_is_fast() {
         plan.systemic_runs.len()
     );
     assert_eq!(plan.counts.results, 10_000_000);
-    assert!(elapsed < std::time::Duration::from_secs(3));
     assert_eq!(plan.quarantine_now.len(), 1);
 }
