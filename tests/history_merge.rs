@@ -49,13 +49,14 @@ fn result(test: &str, outcome: Outcome) -> NewResult {
     }
 }
 
-/// One shard of the sharded canary run `shared:run-7`: the canaries this machine ran.
-fn shard(path: &Path, canaries: &[(&str, Outcome)]) {
+/// One shard of the sharded canary run `shared:run-7`, at `commit`: the canaries this machine
+/// ran.
+fn shard(path: &Path, commit: &str, canaries: &[(&str, Outcome)]) {
     let mut history = History::open(path).unwrap();
     let run = NewRun {
         lane: "canaries".to_owned(),
         kind: RunKind::Periodic,
-        commit: "c1".to_owned(),
+        commit: commit.to_owned(),
         started_at: Timestamp::from_second(1_790_000_000).unwrap(),
         source: "coalmine harness".to_owned(),
         ingest_key: Some("shared:run-7".to_owned()),
@@ -95,9 +96,14 @@ fn shards_and_jobs_merge_into_one_history_once() {
     // Two machines: each ingested a run (identical reports of two commits) and ran one shard.
     ingest(root, "one.db", "c1", "a.xml");
     ingest(root, "two.db", "c2", "a.xml");
-    shard(&root.join("one.db"), &[("good-simple", Outcome::Pass)]);
+    shard(
+        &root.join("one.db"),
+        "c1",
+        &[("good-simple", Outcome::Pass)],
+    );
     shard(
         &root.join("two.db"),
+        "c1",
         &[
             ("bad-install", Outcome::Pass),
             ("bad-upgrade", Outcome::Fail),
@@ -199,4 +205,36 @@ fn a_failed_merge_leaves_into_as_it_was() {
     let itself = coalmine(root, &["history", "merge", "into.db", "into.db"]);
     assert_eq!(itself.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&itself.stderr).contains("is the history merged into"));
+}
+
+/// Shards that give their shared run two commits (one `COALMINE_HISTORY_RUN` reused for
+/// another commit) are not merged into one run: the merge fails naming both, INTO as it was.
+#[test]
+fn shards_of_one_run_at_two_commits_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    shard(
+        &root.join("one.db"),
+        "c1",
+        &[("good-simple", Outcome::Pass)],
+    );
+    shard(
+        &root.join("two.db"),
+        "c2",
+        &[("bad-install", Outcome::Pass)],
+    );
+    shard(
+        &root.join("into.db"),
+        "c1",
+        &[("bad-upgrade", Outcome::Fail)],
+    );
+    let before = std::fs::read(root.join("into.db")).unwrap();
+    let failed = coalmine(root, &["history", "merge", "into.db", "one.db", "two.db"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        said.contains("the run shared:run-7 was recorded with commit c1, not c2"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(root.join("into.db")).unwrap(), before);
 }

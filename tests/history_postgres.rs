@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
@@ -15,74 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 mod common;
 
-const URL_ENV: &str = "COALMINE_TEST_POSTGRES_URL";
-
-/// The server's URL (of any database on it), or `None` after saying that the test skips.
-fn server() -> Option<String> {
-    match std::env::var(URL_ENV) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
-                "{URL_ENV} is not set and COALMINE_REQUIRE_ALL is set: start a server with \
-                 .ci/postgres-cluster"
-            );
-            eprintln!(
-                "SKIPPED: {URL_ENV} is not set (no PostgreSQL server); .ci/run starts one with \
-                 .ci/postgres-cluster"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let scheme_end = url.find("://").map_or(0, |at| at + 3);
-    let path_start = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |at| scheme_end + at);
-    let query_start = url[path_start..]
-        .find('?')
-        .map_or(url.len(), |at| path_start + at);
-    format!("{}/{database}{}", &url[..path_start], &url[query_start..])
-}
-
-/// A database of one test, dropped when it goes out of scope.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    fn new(server: &str) -> TestDb {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "coalmine_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            Timestamp::now().as_millisecond() % 1_000_000
-        );
-        let mut client = postgres::Client::connect(server, postgres::NoTls).unwrap();
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        TestDb {
-            admin: server.to_owned(),
-            url: with_database(server, &name),
-            name,
-        }
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-    }
-
-    fn count(&self, query: &str) -> i64 {
-        self.client().query_one(query, &[]).unwrap().get(0)
-    }
-}
+use common::pg::{TestDb, server};
 
 impl TestDb {
     /// Every id a result stores names a run, a batch of that run and a test (the table
@@ -99,17 +31,6 @@ impl TestDb {
             0,
             "results whose ids name nothing"
         );
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
     }
 }
 
@@ -533,19 +454,36 @@ fn canaries_record_into_the_server_and_one_nextest_run_is_one_run() {
         ),
     )
     .unwrap();
+    let process = |commit: &str| {
+        common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
+            .env_remove("COALMINE_HISTORY")
+            .env_remove("COALMINE_LANE")
+            .env_remove("COALMINE_RUN_KIND")
+            .env_remove("COALMINE_HISTORY_RUN")
+            .env("COALMINE_COMMIT", commit)
+            .env("NEXTEST_RUN_ID", "run-7")
+            .output()
+            .unwrap()
+    };
     for _ in 0..2 {
-        let output =
-            common::regression_with(&dir.path().join("harness.toml"), &["canary", "good-simple"])
-                .env_remove("COALMINE_HISTORY")
-                .env("NEXTEST_RUN_ID", "run-7")
-                .output()
-                .unwrap();
+        let output = process("c1");
         assert!(output.status.success(), "{}", text(&output.stdout));
     }
+    // A process of the same run at another commit: its canary fails, saying why, and adds
+    // nothing to the run.
+    let output = process("c2");
+    assert!(!output.status.success(), "{}", text(&output.stdout));
+    let said = text(&output.stdout);
+    assert!(
+        said.contains("HISTORY: the outcome could not be recorded in")
+            && said.contains("the run nextest:run-7 was recorded with commit c1, not c2"),
+        "{said}"
+    );
     let history = History::open(Path::new(&db.url)).unwrap();
     let runs = history.run_summaries(None).unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].run.lane, "canaries");
+    assert_eq!(runs[0].run.commit, "c1");
     assert_eq!(runs[0].ingest_key.as_deref(), Some("nextest:run-7"));
     let mut tests = Vec::new();
     history
@@ -556,6 +494,71 @@ fn canaries_record_into_the_server_and_one_nextest_run_is_one_run() {
         tests.iter().any(|(name, _)| name == "canary::good-simple"),
         "{tests:?}"
     );
+}
+
+/// As in SQLite: a run is added to only by processes that say its lane, kind and commit.
+#[test]
+fn appending_to_a_run_of_another_lane_kind_or_commit_is_refused() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let mut history = History::open(Path::new(&db.url)).unwrap();
+    let run = NewRun {
+        lane: "canaries".into(),
+        kind: coalmine::history::RunKind::Periodic,
+        commit: "abc123".into(),
+        started_at: Timestamp::from_second(1_790_000_000).unwrap(),
+        source: "coalmine harness".into(),
+        ingest_key: Some("shared:ci-7".into()),
+    };
+    let pass = |test: &str| NewResult::new(test, coalmine::results::Outcome::Pass);
+    history.append_to_run(&run, &[pass("canary::a")]).unwrap();
+    let later = NewRun {
+        started_at: Timestamp::from_second(1_790_000_060).unwrap(),
+        source: "elsewhere".into(),
+        ..run.clone()
+    };
+    history.append_to_run(&later, &[pass("canary::b")]).unwrap();
+    let others = [
+        (
+            NewRun {
+                commit: "def456".into(),
+                ..run.clone()
+            },
+            "commit abc123, not def456",
+        ),
+        (
+            NewRun {
+                lane: "other".into(),
+                ..run.clone()
+            },
+            "lane \"canaries\", not \"other\"",
+        ),
+        (
+            NewRun {
+                kind: coalmine::history::RunKind::Presubmit,
+                ..run.clone()
+            },
+            "kind periodic, not presubmit",
+        ),
+    ];
+    for (other, named) in others {
+        let error = history
+            .append_to_run(&other, &[pass("canary::c")])
+            .unwrap_err();
+        let said = error.to_string();
+        assert!(matches!(error, HistoryError::InvalidInput { .. }), "{said}");
+        assert!(
+            said.contains("the run shared:ci-7 was recorded with"),
+            "{said}"
+        );
+        assert!(said.contains(named), "{said}");
+    }
+    let runs = history.run_summaries(None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].counts.total, 2);
+    assert_eq!(runs[0].run.started_at, run.started_at);
+    assert_eq!(db.count("SELECT count(*) FROM results"), 2);
+    db.assert_ids_hold();
 }
 
 /// 16 processes ingest 16 distinct runs into one server at once, and 16 more re-ingest one

@@ -174,53 +174,14 @@ const CASES: &[Case] = &[
 /// The value of `CI_SECRET_TOKEN` in the fixture's harness.toml: it must never be shown.
 const FIXTURE_SECRET: &str = "fixture-secret-4f9d2c7a81";
 
-/// A copy of the fixture in a fresh folder (its artifacts and history stay out of the source
-/// tree), with this workspace's Cargo.lock so that it builds offline.
+/// A copy of the fixture in a fresh folder.
 fn fixture() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&root.join("fixtures/outside-crate"), dir.path());
-    let manifest = dir.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "coalmine = { path = \"../..\" }",
-        &format!("coalmine = {{ path = {:?} }}", root.display().to_string()),
-    );
-    std::fs::write(&manifest, text).unwrap();
-    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        if name == "target" || name == ".coalmine" || name == "Cargo.lock" {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_tree(&path, &to.join(&name));
-        } else {
-            // Copies the permissions too: the CI scripts stay executable.
-            std::fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
+    common::fixture_crate("outside-crate")
 }
 
 /// cargo in the fixture, with a build folder of its own kept between runs.
 fn cargo(dir: &Path) -> Command {
-    let mut command = common::cargo_in(dir);
-    command
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/outside-crate"),
-        )
-        .env_remove("COALMINE_CONFIG")
-        .env_remove("COALMINE_HISTORY")
-        // The fixture's missing optional CI is missing on purpose: CI's own "never skip"
-        // (`COALMINE_REQUIRE_ALL=1`, set by .ci/run) is not the fixture's.
-        .env_remove("COALMINE_REQUIRE_ALL");
-    command
+    common::fixture_cargo(dir)
 }
 
 /// What a runner said of each canary: its status, and its report when the runner kept one.
@@ -432,20 +393,7 @@ fn section(stdout: &str, heading: &str) -> String {
 }
 
 fn nextest_available(dir: &Path) -> bool {
-    let available = cargo(dir)
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !available {
-        assert!(
-            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
-            "cargo-nextest is not installed and COALMINE_REQUIRE_ALL is set"
-        );
-        eprintln!(
-            "SKIPPED: cargo-nextest is not installed (cargo install cargo-nextest); .ci/run installs it"
-        );
-    }
-    available
+    common::nextest_available(dir)
 }
 
 /// Makes nextest write its JUnit report (with the output of failures); returns where.

@@ -27,7 +27,9 @@ pub const KIND_ENV: &str = "COALMINE_RUN_KIND";
 pub const COMMIT_ENV: &str = "COALMINE_COMMIT";
 
 /// The variable the shards of one canary run share (on several machines, e.g. `cargo nextest
-/// run --partition`), so that they record one run: merged, their histories hold it once.
+/// run --partition`), so that they record one run: into one server, or merged, their histories
+/// hold it once. The shards must agree on its lane, kind and commit (a shard that does not
+/// fails its canaries with the history's refusal).
 pub const HISTORY_RUN_ENV: &str = "COALMINE_HISTORY_RUN";
 
 /// Records the canaries of one harness invocation. Opens the database on first use.

@@ -189,8 +189,10 @@ impl History {
 
     /// Adds results to the run whose ingest key is `run.ingest_key`, creating the run from
     /// `run` when no run has that key yet: how the processes of one test run (nextest starts one
-    /// per test) record into a single run. The run's counts grow by this batch's counts.
-    /// Without an ingest key this is [`record_run`](Self::record_run).
+    /// per test) record into a single run. The run's counts grow by this batch's counts; its
+    /// start and source stay those of its first batch. A run of that key with another lane,
+    /// kind or commit is refused ([`HistoryError::InvalidInput`]), nothing written. Without an
+    /// ingest key this is [`record_run`](Self::record_run).
     pub fn append_to_run(
         &mut self,
         run: &NewRun,

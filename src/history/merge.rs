@@ -5,7 +5,8 @@
 //!   for ingests, `nextest:…` and `harness:…` for canary runs) is the run INTO has under that
 //!   key, if any: the batches of results INTO's run does not have yet are added to it (the
 //!   shards of one nextest run, recorded on several machines under one key, become one run),
-//!   those it has are not added again, and the report files join it;
+//!   those it has are not added again, and the report files join it; a run of that key that
+//!   says another lane, kind or commit fails the merge;
 //! - a run without a key (histories of schema version 1) is the same as a run of INTO with
 //!   the same lane, kind, commit, start, source and results, else a new run.
 //!

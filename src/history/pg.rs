@@ -40,13 +40,13 @@ use postgres::{Client, Config, NoTls, Transaction};
 use super::error::HistoryError;
 use super::files::FileDigest;
 use super::model::{
-    FixRow, NewResult, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow, RunSummary,
-    Target, TestInfo,
+    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
+    RunSummary, Target, TestInfo,
 };
 use super::packed::{Encoder, PackedRow, decode};
 use super::schema::{CURRENT_VERSION, Found};
 use super::statements as sql;
-use super::store::{check_results, count, mask_url, refuse_found, url_text};
+use super::store::{check_results, check_same_run, count, mask_url, refuse_found, url_text};
 use super::tags::write_json;
 use crate::results::Outcome;
 
@@ -503,7 +503,9 @@ impl PgHistory {
                              failed = runs.failed + excluded.failed, \
                              errored = runs.errored + excluded.errored, \
                              skipped = runs.skipped + excluded.skipped, \
-                             tests = runs.tests + excluded.tests"
+                             tests = runs.tests + excluded.tests \
+                             WHERE runs.lane = excluded.lane AND runs.kind = excluded.kind \
+                             AND runs.commit_sha = excluded.commit_sha"
                         }
                         _ => "DO NOTHING",
                     };
@@ -531,6 +533,27 @@ impl PgHistory {
                     )?;
                     match inserted {
                         Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
+                        None if matches!(target, Target::Append(_)) => {
+                            // The run of this key says another lane, kind or commit.
+                            let row = tx.query_one(
+                                "SELECT lane, kind, commit_sha FROM runs WHERE ingest_key = $1",
+                                &[&run.ingest_key],
+                            )?;
+                            let found: (&str, &str, &str) =
+                                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                            let cleaned = NewRun {
+                                lane: clean(&run.lane).into_owned(),
+                                commit: clean(&run.commit).into_owned(),
+                                ..run.clone()
+                            };
+                            let key = run.ingest_key.as_deref().unwrap_or_default();
+                            check_same_run(&shown, key, found, &cleaned)
+                                .map_err(PgFailure::History)?;
+                            return Err(PgFailure::History(HistoryError::InvalidInput {
+                                path: shown.clone(),
+                                reason: format!("the run {key} could not be added to"),
+                            }));
+                        }
                         None => {
                             // Recorded already (by a transaction that committed meanwhile).
                             let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&run.ingest_key])?;

@@ -24,8 +24,8 @@ use rusqlite::{
 use super::error::{Failure, HistoryError, bad_value, invalid};
 use super::files::FileDigest;
 use super::model::{
-    FixRow, NewResult, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow, RunSummary,
-    Target, TestInfo,
+    FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
+    RunSummary, Target, TestInfo,
 };
 use super::packed::{Encoder, PackedRow, for_each_batch};
 use super::schema::{self, CURRENT_VERSION, Found};
@@ -291,20 +291,33 @@ impl SqliteHistory {
                     (run_id, started)
                 }
                 Target::New(run) | Target::Append(run) => {
-                    let existing: Option<(i64, i64)> = match &run.ingest_key {
+                    type Existing = (i64, i64, String, String, String);
+                    let existing: Option<Existing> = match &run.ingest_key {
                         Some(key) => tx
                             .prepare_cached(
-                                "SELECT id, started_at FROM runs WHERE ingest_key = ?1",
+                                "SELECT id, started_at, lane, kind, commit_sha FROM runs \
+                                 WHERE ingest_key = ?1",
                             )?
-                            .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .query_row([key], |row| {
+                                Ok((
+                                    row.get(0)?,
+                                    row.get(1)?,
+                                    row.get(2)?,
+                                    row.get(3)?,
+                                    row.get(4)?,
+                                ))
+                            })
                             .optional()?,
                         None => None,
                     };
                     match existing {
-                        Some((run_id, _)) if matches!(target, Target::New(_)) => {
+                        Some((run_id, ..)) if matches!(target, Target::New(_)) => {
                             return Ok((Recorded::AlreadyRecorded { run_id }, Vec::new()));
                         }
-                        Some((run_id, started)) => {
+                        Some((run_id, started, lane, kind, commit)) => {
+                            let key = run.ingest_key.as_deref().unwrap_or_default();
+                            check_same_run(path, key, (&lane, &kind, &commit), run)
+                                .map_err(Failure::History)?;
                             tx.prepare_cached(
                                 "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, \
                                  errored = errored + ?4, skipped = skipped + ?5, \
@@ -1226,6 +1239,41 @@ pub(crate) fn check_results(path: &Path, results: &[NewResult]) -> Result<(), Hi
         }
     }
     Ok(())
+}
+
+/// Refuses to add to the run recorded under `key` (of `lane`, `kind` and `commit`) results of a
+/// run that says another lane, kind or commit: the processes that share a run (those of one
+/// nextest run, or the shards given one `COALMINE_HISTORY_RUN`) must agree on what it is, or
+/// a shard's results would be counted for another commit or lane than its own.
+pub(crate) fn check_same_run(
+    path: &Path,
+    key: &str,
+    (lane, kind, commit): (&str, &str, &str),
+    run: &NewRun,
+) -> Result<(), HistoryError> {
+    let mut differ = Vec::new();
+    if lane != run.lane {
+        differ.push(format!("lane {lane:?}, not {:?}", run.lane));
+    }
+    if kind != run.kind.as_str() {
+        differ.push(format!("kind {kind}, not {}", run.kind.as_str()));
+    }
+    if commit != run.commit {
+        differ.push(format!("commit {commit}, not {}", run.commit));
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(
+        path,
+        format!(
+            "the run {key} was recorded with {}: the processes and shards of one run must \
+             record the same lane, kind and commit (give each CI run an id of its own in \
+             COALMINE_HISTORY_RUN, and every shard of it the same COALMINE_COMMIT, \
+             COALMINE_LANE and COALMINE_RUN_KIND)",
+            differ.join(", ")
+        ),
+    ))
 }
 
 /// The final counts of a run: each test by its last attempt.

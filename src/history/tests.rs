@@ -240,6 +240,63 @@ fn a_duplicate_ingest_key_records_nothing() {
     assert_eq!(all_results(&history, None).len(), 4);
 }
 
+/// Processes sharing a run (`nextest:…`, `shared:…`) add to it only when they say the same
+/// lane, kind and commit: a shard of another commit is refused, and nothing of it is written.
+#[test]
+fn appending_to_a_run_of_another_lane_kind_or_commit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let mut run = new_run("canaries", 0);
+    run.ingest_key = Some("shared:ci-7".to_string());
+    history
+        .append_to_run(&run, &[result("canary::a", Outcome::Pass)])
+        .unwrap();
+    // Another start (each shard's own) and source are fine.
+    let mut later = run.clone();
+    later.started_at = at(60);
+    later.source = "elsewhere".to_string();
+    history
+        .append_to_run(&later, &[result("canary::b", Outcome::Fail)])
+        .unwrap();
+    for (change, named) in [
+        (
+            (|run: &mut NewRun| run.commit = "def456".to_string()) as fn(&mut NewRun),
+            "commit abc123, not def456",
+        ),
+        (
+            |run: &mut NewRun| run.lane = "other".to_string(),
+            "lane \"canaries\", not \"other\"",
+        ),
+        (
+            |run: &mut NewRun| run.kind = RunKind::Presubmit,
+            "kind periodic, not presubmit",
+        ),
+    ] {
+        let mut other = run.clone();
+        change(&mut other);
+        let error = history
+            .append_to_run(&other, &[result("canary::c", Outcome::Pass)])
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, HistoryError::InvalidInput { .. }), "{text}");
+        assert!(
+            text.contains("the run shared:ci-7 was recorded with"),
+            "{text}"
+        );
+        assert!(text.contains(named), "{text}");
+        assert!(text.contains("COALMINE_HISTORY_RUN"), "{text}");
+    }
+    let summaries = history.run_summaries(None).unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].counts.total, 2);
+    assert_eq!(summaries[0].run.started_at, at(0));
+    let tests: Vec<String> = all_results(&history, None)
+        .into_iter()
+        .map(|row| row.test)
+        .collect();
+    assert_eq!(tests, ["canary::a", "canary::b"]);
+}
+
 #[test]
 fn bad_records_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();

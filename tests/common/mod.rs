@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests that drive cargo the way a user would.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod pg;
 
 /// A cargo command run in `dir`, with the variables of an enclosing nextest run removed so the
 /// nested command behaves as if a user typed it.
@@ -107,4 +109,83 @@ pub fn succeeded(output: std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     text
+}
+
+/// A copy of `fixtures/<name>`, a user's crate depending on coalmine by path, in a fresh folder
+/// (its artifacts and history stay out of the source tree), its dependency pointed at this
+/// workspace and with this workspace's Cargo.lock so that it builds offline.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn fixture_crate(name: &str) -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root.join("fixtures").join(name), dir.path());
+    let manifest = dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "coalmine = { path = \"../..\" }",
+        &format!("coalmine = {{ path = {:?} }}", root.display().to_string()),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    dir
+}
+
+/// Copies a fixture's files (not its build folder, history or lock file), permissions too: its
+/// CI scripts stay executable.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "target" || name == ".coalmine" || name == "Cargo.lock" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// cargo in a copy of a fixture crate ([`fixture_crate`]), as a user runs it: a build folder
+/// that the fixtures share and that is kept between runs (coalmine and its dependencies are
+/// built once for all of them), and none of coalmine's variables of the enclosing run.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn fixture_cargo(dir: &Path) -> Command {
+    let mut command = cargo_in(dir);
+    command
+        .env("CARGO_TARGET_DIR", fixture_target_dir())
+        .env_remove("COALMINE_CONFIG")
+        .env_remove("COALMINE_HISTORY")
+        // A fixture's missing optional CI is missing on purpose: CI's own "never skip"
+        // (`COALMINE_REQUIRE_ALL=1`, set by .ci/run) is not the fixture's.
+        .env_remove("COALMINE_REQUIRE_ALL");
+    command
+}
+
+/// The build folder of the fixture crates.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn fixture_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/outside-crate")
+}
+
+/// Whether `cargo nextest` is installed; when it is not, says that the test skips (a failure
+/// instead under `COALMINE_REQUIRE_ALL=1`).
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub fn nextest_available(dir: &Path) -> bool {
+    let available = cargo_in(dir)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("COALMINE_REQUIRE_ALL").is_none(),
+            "cargo-nextest is not installed and COALMINE_REQUIRE_ALL is set"
+        );
+        eprintln!(
+            "SKIPPED: cargo-nextest is not installed (cargo install cargo-nextest); .ci/run installs it"
+        );
+    }
+    available
 }
