@@ -5,8 +5,12 @@
 #
 #   cargo build --release --bin coalmine
 #   bash examples/pg_ingest_bench.sh "$COALMINE_TEST_POSTGRES_URL"   # a URL of database postgres
+#
+# More URLs of the same server (say, over TCP with and without TLS) are measured in turn, after
+# SQLite, into the same fresh database, each as postgres[N] (N from 1, in the order given).
 set -euo pipefail
 server="$1"
+servers=("$@")
 binary="$(cd "$(dirname "$0")/.." && pwd)/target/release/coalmine"
 work="$(mktemp -d /tmp/pg-ingest-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -24,7 +28,6 @@ for run in range(40):
     parts.append('</testsuite>')
     open(f'{sys.argv[1]}/run{run:02d}.xml', 'w').write(''.join(parts))
 PY
-database_url() { printf '%s' "$server" | sed "s#/postgres\([?]\|$\)#/$1\1#"; }
 one() {
     local n; n=$(basename "$2" .xml | tr -dc 0-9)
     "$binary" ingest --history "$1" --lane e2e --kind periodic --commit "c$n" \
@@ -36,7 +39,16 @@ for round in 1 2 3; do
         rm -f "$work"/h.db*
         psql "$server" -qc "DROP DATABASE IF EXISTS coalmine_ingest_bench WITH (FORCE)" \
             -c "CREATE DATABASE coalmine_ingest_bench" 2>/dev/null
-        for target in "$work/h.db" "$(database_url coalmine_ingest_bench)"; do
+        targets=("$work/h.db")
+        for each in "${servers[@]}"; do
+            targets+=("$(printf '%s' "$each" | sed "s#/postgres\([?]\|$\)#/coalmine_ingest_bench\1#")")
+        done
+        index=0
+        for target in "${targets[@]}"; do
+            if [ "$index" -gt 1 ]; then
+                psql "$server" -qc "DROP DATABASE IF EXISTS coalmine_ingest_bench WITH (FORCE)" \
+                    -c "CREATE DATABASE coalmine_ingest_bench" 2>/dev/null
+            fi
             start=$(date +%s.%N)
             if [ "$mode" = sequential ]; then
                 for file in "$work"/run*.xml; do one "$target" "$file"; done
@@ -44,7 +56,8 @@ for round in 1 2 3; do
                 ls "$work"/run*.xml | xargs -P4 -I{} bash -c 'one "$0" "$1"' "$target" {}
             fi
             seconds=$(echo "$(date +%s.%N) - $start" | bc)
-            backend=$([ "$target" = "$work/h.db" ] && echo sqlite || echo postgres)
+            backend=$([ "$index" = 0 ] && echo sqlite || echo "postgres[$index]")
+            index=$((index + 1))
             printf 'round %s, %s, %s: %.2f s, %d testcases/s\n' "$round" "$mode" "$backend" \
                 "$seconds" "$(echo "200000 / $seconds" | bc)"
         done

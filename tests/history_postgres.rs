@@ -1263,7 +1263,10 @@ fn each_sslmode_checks_what_libpq_checks() {
             &format!("sslmode=verify-ca&sslrootcert={other}"),
         ),
         &[],
-        &["sslmode=verify-ca", "not signed by a CA of sslrootcert"],
+        &[
+            "sslmode=verify-ca",
+            "not signed by a CA of the root certificates",
+        ],
     );
     fails(
         tls_url(&tls, "", name, "localhost", "sslmode=verify-full"),

@@ -118,7 +118,11 @@ pub(crate) fn split_with(
     };
     let mut kept = Vec::new();
     let mut found: [Option<String>; 4] = Default::default();
-    for param in query.into_iter().flat_map(|query| query.split('&')) {
+    for param in query
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .filter(|param| !param.is_empty())
+    {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
         match PARAMETERS.iter().position(|known| *known == name) {
             Some(at) => found[at] = Some(percent_decode(value)?),
@@ -201,7 +205,11 @@ impl Tls {
             });
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots = self.roots()?;
+        // As in libpq, `allow` and `prefer` never check, so they read no root certificates.
+        let roots = match self.mode {
+            Mode::Allow | Mode::Prefer => None,
+            _ => self.roots()?,
+        };
         let verifier: Arc<dyn ServerCertVerifier> = match (self.mode, roots) {
             (Mode::VerifyCa | Mode::VerifyFull, None) => {
                 return Err(format!(
@@ -369,13 +377,14 @@ pub(crate) fn advice(error: &rustls::Error, mode: Mode) -> &'static str {
         ) => "the server's certificate has expired: renew it on the server",
         rustls::Error::InvalidCertificate(_) => match mode {
             Mode::Require => {
-                "the server's certificate is not signed by a CA of ~/.postgresql/root.crt, which \
-                 sslmode=require checks when that file exists: give the right CA with \
-                 sslrootcert=PATH"
+                "the server's certificate is not signed by a CA of the root certificates \
+                 (sslrootcert, else ~/.postgresql/root.crt), which sslmode=require checks when \
+                 there are any: give the CA that signed it with sslrootcert=PATH"
             }
             _ => {
-                "the server's certificate is not signed by a CA of sslrootcert: give the \
-                 certificate of the CA that signed it with sslrootcert=PATH"
+                "the server's certificate is not signed by a CA of the root certificates \
+                 (sslrootcert, else ~/.postgresql/root.crt): give the certificate of the CA \
+                 that signed it with sslrootcert=PATH"
             }
         },
         rustls::Error::AlertReceived(_) => {
@@ -536,6 +545,14 @@ mod tests {
         let connector = tls.connector(true).unwrap();
         assert_eq!(connector.ssl_mode, SslMode::Disable);
         assert!(connector.tls.is_none());
+    }
+
+    #[test]
+    fn prefer_reads_no_root_certificates() {
+        let (_, tls) = split_env("postgres://h/db?sslrootcert=/nonexistent/ca.crt", &[]).unwrap();
+        let connector = tls.connector(false).unwrap();
+        assert_eq!(connector.ssl_mode, SslMode::Prefer);
+        assert!(connector.tls.is_some());
     }
 
     #[test]
