@@ -330,7 +330,11 @@ impl MergeTarget for History {
         History::ingested_results(self, run_id)
     }
 
-    fn record_run(&mut self, run: &NewRun, results: &[NewResult]) -> Result<Recorded, HistoryError> {
+    fn record_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
         History::record_run(self, run, results)
     }
 

@@ -730,9 +730,8 @@ fn summaries_in(
     let mut runs = Vec::with_capacity(rows.len());
     for row in rows {
         let kind: &str = row.try_get(2)?;
-        let kind = RunKind::parse(kind).ok_or_else(|| {
-            corrupt(shown, format!("a run has the unknown kind {kind:?}"))
-        })?;
+        let kind = RunKind::parse(kind)
+            .ok_or_else(|| corrupt(shown, format!("a run has the unknown kind {kind:?}")))?;
         let number = |index: usize| -> Result<u32, PgFailure> {
             let value: i64 = row.try_get(index)?;
             u32::try_from(value)
@@ -942,7 +941,11 @@ impl MergeTarget for PgTransaction<'_, '_> {
         Ok(self.run_batches(run_id)?.into_iter().flatten().collect())
     }
 
-    fn record_run(&mut self, run: &NewRun, results: &[NewResult]) -> Result<Recorded, HistoryError> {
+    fn record_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
         self.record(Target::New(run), results)
     }
 
@@ -955,7 +958,9 @@ impl MergeTarget for PgTransaction<'_, '_> {
     }
 
     fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
-        self.step("keeping report files", |_, tx| add_files_in(tx, run_id, files))
+        self.step("keeping report files", |_, tx| {
+            add_files_in(tx, run_id, files)
+        })
     }
 
     fn record_fix(&mut self, test: &str, commit: &str, at: Timestamp) -> Result<(), HistoryError> {
@@ -1037,6 +1042,24 @@ fn write_run_in(
         }
         Target::New(run) | Target::Append(run) => {
             let started = run.started_at.as_millisecond();
+            // A batch for a run that exists grows it without an INSERT, which would take (and
+            // lose) a run id on the conflict: run ids stay dense, as SQLite's are.
+            let grown = match (target, &run.ingest_key) {
+                (Target::Append(_), Some(key)) => tx.query_opt(
+                    "UPDATE runs SET passed = passed + $2, failed = failed + $3, \
+                     errored = errored + $4, skipped = skipped + $5, tests = tests + $6 \
+                     WHERE ingest_key = $1 RETURNING id, started_at",
+                    &[
+                        &clean(key),
+                        &counts[0],
+                        &counts[1],
+                        &counts[2],
+                        &counts[3],
+                        &counts[4],
+                    ],
+                )?,
+                _ => None,
+            };
             let on_conflict = match target {
                 Target::Append(_) => {
                     "DO UPDATE SET passed = runs.passed + excluded.passed, \
@@ -1047,28 +1070,31 @@ fn write_run_in(
                 }
                 _ => "DO NOTHING",
             };
-            let inserted = tx.query_opt(
-                &format!(
-                    "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
+            let inserted = match grown {
+                Some(row) => Some(row),
+                None => tx.query_opt(
+                    &format!(
+                        "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
                      recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                      ON CONFLICT (ingest_key) {on_conflict} RETURNING id, started_at"
-                ),
-                &[
-                    &clean(&run.lane),
-                    &run.kind.as_str(),
-                    &clean(&run.commit),
-                    &started,
-                    &clean(&run.source),
-                    &Timestamp::now().as_millisecond(),
-                    &counts[0],
-                    &counts[1],
-                    &counts[2],
-                    &counts[3],
-                    &counts[4],
-                    &run.ingest_key.as_deref().map(clean),
-                ],
-            )?;
+                    ),
+                    &[
+                        &clean(&run.lane),
+                        &run.kind.as_str(),
+                        &clean(&run.commit),
+                        &started,
+                        &clean(&run.source),
+                        &Timestamp::now().as_millisecond(),
+                        &counts[0],
+                        &counts[1],
+                        &counts[2],
+                        &counts[3],
+                        &counts[4],
+                        &run.ingest_key.as_deref().map(clean),
+                    ],
+                )?,
+            };
             match inserted {
                 Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
                 None => {
@@ -1097,7 +1123,6 @@ fn write_run_in(
             results: results.len(),
         },
     })
-
 }
 
 /// Records `results` of run `run_id` (started at `started`, ms) as one batch: the batch's

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests that drive cargo the way a user would.
 
+pub mod postgres;
+
 use std::path::Path;
 use std::process::Command;
 
