@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
@@ -15,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 mod common;
 
-use common::postgres::{TestDb, server, with_database};
+use common::postgres::{TestDb, server};
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().unwrap()

@@ -395,7 +395,7 @@ impl PgHistory {
     /// touches what the merge writes (the same run, a test's tags) makes the server abort the
     /// one of them that would overwrite the other's: the merge is then retried whole, as every
     /// write is, up to the lock timeout. Waiting longer than the lock timeout for a lock is
-    /// [`HistoryError::Locked`].
+    /// [`HistoryError::Locked`]; any other failure of a server says that nothing was committed.
     pub(crate) fn merge_transaction<T>(
         &mut self,
         mut body: impl FnMut(&mut PgTransaction<'_, '_>) -> Result<T, HistoryError>,
@@ -420,6 +420,11 @@ impl PgHistory {
                     attempts,
                 })
             }
+            Err(HistoryError::Postgres { url, source, .. }) => Err(HistoryError::Postgres {
+                url,
+                doing: "merging (nothing of the merge was committed: run it again)",
+                source,
+            }),
             other => other,
         }
     }
