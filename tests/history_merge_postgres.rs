@@ -468,8 +468,8 @@ fn merging_while_four_processes_ingest_loses_and_duplicates_nothing() {
     assert_no_batch_twice(&db);
 }
 
-/// Two merges of the same histories into one server at once: each batch is recorded once, and
-/// both succeed (the second adds nothing the first added).
+/// Three merges of the same histories into one server at once: each batch is recorded once
+/// (a key-less run too), and all succeed (the later ones add nothing the first added).
 #[test]
 fn two_merges_of_the_same_histories_at_once_record_each_batch_once() {
     let Some(server) = server() else { return };
@@ -479,9 +479,13 @@ fn two_merges_of_the_same_histories_at_once_record_each_batch_once() {
     let root = dir.path();
     let [one, two] = shards(root, 60);
     let (one, two) = (one.display().to_string(), two.display().to_string());
+    // A key-less run too: no unique constraint makes it once, only the merges' order.
+    let old = root.join("old.db");
+    ingest_into_file(root, &old);
+    let old = old.display().to_string();
     let children: Vec<_> = (0..3)
         .map(|_| {
-            command(root, &["history", "merge", &db.url, &one, &two])
+            command(root, &["history", "merge", &db.url, &one, &two, &old])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -496,9 +500,9 @@ fn two_merges_of_the_same_histories_at_once_record_each_batch_once() {
             .and_then(|(count, _)| count.parse::<usize>().ok())
             .unwrap_or_else(|| panic!("{said}"));
     }
-    assert_eq!(added, 61, "the runs were added once in all");
-    assert_eq!(db.count("SELECT count(*) FROM runs"), 61);
-    assert_eq!(db.count("SELECT count(*) FROM result_batches"), 121);
+    assert_eq!(added, 62, "the runs were added once in all");
+    assert_eq!(db.count("SELECT count(*) FROM runs"), 62);
+    assert_eq!(db.count("SELECT count(*) FROM result_batches"), 122);
     assert_no_batch_twice(&db);
 }
 
