@@ -504,6 +504,30 @@ fn two_merges_of_the_same_histories_at_once_record_each_batch_once() {
     assert_eq!(db.count("SELECT count(*) FROM runs"), 62);
     assert_eq!(db.count("SELECT count(*) FROM result_batches"), 122);
     assert_no_batch_twice(&db);
+
+    // Only the key-less run, into a server that has its tests already (so that the merges
+    // touch no row in common): still once.
+    let keyless = TestDb::new(&server);
+    common::succeeded(coalmine(
+        root,
+        &ingest_args(&keyless.url, "c-seed", "old.xml"),
+    ));
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            command(root, &["history", "merge", &keyless.url, &old])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        merged(child.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        keyless.count("SELECT count(*) FROM runs WHERE ingest_key IS NULL"),
+        1
+    );
 }
 
 /// A server merged into a SQLite file and into another server's database: the same plan as
