@@ -20,7 +20,7 @@
 //! The password, when the URL holds one, is shown as `***` in every message; without one it is
 //! read from `PGPASSWORD`, else from the password file (`PGPASSFILE`, else `~/.pgpass`) as
 //! libpq reads it (the `postgres` crate reads neither). TLS follows the URL's `sslmode` as in
-//! libpq ([`super::tls`]): `prefer` by default, `require`, `verify-ca` and `verify-full` with
+//! libpq (`super::tls`): `prefer` by default, `require`, `verify-ca` and `verify-full` with
 //! `sslrootcert`, and a client certificate (`sslcert`, `sslkey`) for `cert` authentication.
 
 use std::borrow::Cow;
