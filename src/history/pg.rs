@@ -54,6 +54,10 @@ use crate::results::Outcome;
 /// How long connecting waits for the server when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many times a merge into a server is tried, at least, when the server aborts it for a
+/// serialization failure or a deadlock.
+const MERGE_TRIES: u32 = 5;
+
 /// The key of the advisory lock that serialises creating and migrating the tables.
 const MIGRATION_LOCK: i64 = 0x636f_616c_6d69_6e65;
 
@@ -394,7 +398,8 @@ impl PgHistory {
     /// committed before it and the same run is never merged twice at once. A recording that
     /// touches what the merge writes (the same run, a test's tags) makes the server abort the
     /// one of them that would overwrite the other's: the merge is then retried whole, as every
-    /// write is, up to the lock timeout. Waiting longer than the lock timeout for a lock is
+    /// write is, up to the lock timeout, and at least [`MERGE_TRIES`] times (a long merge
+    /// takes longer than the lock timeout). Waiting longer than the lock timeout for a lock is
     /// [`HistoryError::Locked`]; any other failure of a server says that nothing was committed.
     pub(crate) fn merge_transaction<T>(
         &mut self,
@@ -403,7 +408,8 @@ impl PgHistory {
         let started = Instant::now();
         let shown = self.shown.clone();
         let mut attempts = 0;
-        let result = self.transaction("merging", Some(IsolationLevel::RepeatableRead), |tx| {
+        let isolation = Some(IsolationLevel::RepeatableRead);
+        let result = self.transaction("merging", isolation, MERGE_TRIES, |tx| {
             attempts += 1;
             tx.batch_execute("LOCK TABLE coalmine_schema IN SHARE UPDATE EXCLUSIVE MODE")?;
             let mut handle = PgTransaction { tx, shown: &shown };
@@ -459,15 +465,17 @@ impl PgHistory {
         doing: &'static str,
         body: impl FnMut(&mut Transaction<'_>) -> Result<T, PgFailure>,
     ) -> Result<T, HistoryError> {
-        self.transaction(doing, None, body)
+        self.transaction(doing, None, 1, body)
     }
 
     /// [`PgHistory::write`] at the isolation level `isolation` (the server's default, READ
-    /// COMMITTED, with `None`).
+    /// COMMITTED, with `None`), tried at least `tries` times (when the server aborts it) however
+    /// long each try took.
     fn transaction<T>(
         &self,
         doing: &'static str,
         isolation: Option<IsolationLevel>,
+        tries: u32,
         mut body: impl FnMut(&mut Transaction<'_>) -> Result<T, PgFailure>,
     ) -> Result<T, HistoryError> {
         let started = Instant::now();
@@ -494,7 +502,7 @@ impl PgHistory {
                     error,
                 ),
             };
-            if !retry || started.elapsed() >= self.lock_timeout {
+            if !retry || (attempts >= tries && started.elapsed() >= self.lock_timeout) {
                 return Err(error);
             }
             let wait = Duration::from_millis(5u64 << attempts.min(7));
