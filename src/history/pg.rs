@@ -1054,49 +1054,33 @@ fn write_run_in(
             (run_id, row.try_get::<_, i64>(0)?)
         }
         Target::New(run) | Target::Append(run) => {
-            let started = run.started_at.as_millisecond();
+            let append = matches!(target, Target::Append(_));
+            let key = run.ingest_key.as_deref().map(clean);
             // A batch for a run that exists grows it without an INSERT, which would take (and
             // lose) a run id on the conflict: run ids stay dense, as SQLite's are.
-            let grown = match (target, &run.ingest_key) {
-                (Target::Append(_), Some(key)) => tx.query_opt(
+            let grow = |tx: &mut Transaction<'_>| match (append, &key) {
+                (true, Some(key)) => tx.query_opt(
                     "UPDATE runs SET passed = passed + $2, failed = failed + $3, \
                      errored = errored + $4, skipped = skipped + $5, tests = tests + $6 \
                      WHERE ingest_key = $1 RETURNING id, started_at",
                     &[
-                        &clean(key),
-                        &counts[0],
-                        &counts[1],
-                        &counts[2],
-                        &counts[3],
-                        &counts[4],
+                        key, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4],
                     ],
-                )?,
-                _ => None,
+                ),
+                _ => Ok(None),
             };
-            let on_conflict = match target {
-                Target::Append(_) => {
-                    "DO UPDATE SET passed = runs.passed + excluded.passed, \
-                     failed = runs.failed + excluded.failed, \
-                     errored = runs.errored + excluded.errored, \
-                     skipped = runs.skipped + excluded.skipped, \
-                     tests = runs.tests + excluded.tests"
-                }
-                _ => "DO NOTHING",
-            };
-            let inserted = match grown {
-                Some(row) => Some(row),
-                None => tx.query_opt(
-                    &format!(
-                        "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
+            let mut row = grow(tx)?;
+            if row.is_none() {
+                row = tx.query_opt(
+                    "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
                      recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     ON CONFLICT (ingest_key) {on_conflict} RETURNING id, started_at"
-                    ),
+                     ON CONFLICT (ingest_key) DO NOTHING RETURNING id, started_at",
                     &[
                         &clean(&run.lane),
                         &run.kind.as_str(),
                         &clean(&run.commit),
-                        &started,
+                        &run.started_at.as_millisecond(),
                         &clean(&run.source),
                         &Timestamp::now().as_millisecond(),
                         &counts[0],
@@ -1104,15 +1088,25 @@ fn write_run_in(
                         &counts[2],
                         &counts[3],
                         &counts[4],
-                        &run.ingest_key.as_deref().map(clean),
+                        &key,
                     ],
-                )?,
-            };
-            match inserted {
+                )?;
+            }
+            if row.is_none() {
+                // Recorded meanwhile by a transaction that committed: an append grows it (this
+                // statement sees it), a new run is not recorded again.
+                row = grow(tx)?;
+            }
+            match row {
                 Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
+                None if append => {
+                    return Err(corrupt(
+                        shown,
+                        format!("the run {key:?} could be neither added nor grown"),
+                    ));
+                }
                 None => {
-                    // Recorded already (by a transaction that committed meanwhile).
-                    let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&run.ingest_key])?;
+                    let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&key])?;
                     return Ok(Recorded::AlreadyRecorded {
                         run_id: row.try_get(0)?,
                     });
