@@ -14,25 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 mod common;
 
-use common::pg::{TestDb, server};
-
-impl TestDb {
-    /// Every id a result stores names a run, a batch of that run and a test (the table
-    /// declares no foreign keys: the store keeps them).
-    fn assert_ids_hold(&self) {
-        assert_eq!(
-            self.count(
-                "SELECT count(*) FROM results WHERE NOT EXISTS (SELECT 1 FROM runs \
-                 WHERE runs.id = results.run_id) OR NOT EXISTS (SELECT 1 FROM tests \
-                 WHERE tests.id = results.test_id) OR NOT EXISTS (SELECT 1 FROM result_batches \
-                 WHERE result_batches.id = results.batch_id \
-                 AND result_batches.run_id = results.run_id)"
-            ),
-            0,
-            "results whose ids name nothing"
-        );
-    }
-}
+use common::postgres::{TestDb, server};
 
 fn coalmine(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().unwrap()

@@ -22,7 +22,7 @@ use coalmine::results::Outcome;
 
 mod common;
 
-use common::pg::{TestDb, server};
+use common::postgres::{TestDb, server};
 
 /// Every canary of the fixture and its outcome: the GREEN ones over passing recipes pass,
 /// `broken-foxtrot` (GREEN expected, its recipe fails) fails, `broken-golf` (RED expected, its

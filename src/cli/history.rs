@@ -1,6 +1,7 @@
 //! `coalmine history merge INTO FROM...`: the histories of several machines or jobs (canaries
 //! sharded with `cargo nextest run --partition`, CI jobs that each keep their own SQLite file)
-//! merged into one (see [`crate::history::merge`] for what is the same run); and
+//! merged into one, a SQLite file or a PostgreSQL server (see [`crate::history::merge`] for
+//! what is the same run); and
 //! `coalmine history copy --from A --to B` between backends ([`crate::history::copy`]).
 
 use std::path::PathBuf;
@@ -11,13 +12,15 @@ use super::{EXIT_OK, Failure, exit_code};
 use crate::history::History;
 use crate::history::copy::{copy, open_source};
 use crate::history::merge::merge;
+use crate::history::store::mask_url;
 
 /// The `history` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum HistoryCommand {
-    /// Merge the histories FROM into INTO (created if missing): runs, results, tests, tags,
-    /// fixes and report files; a run INTO has already (the same ingest key) gets only what it
-    /// lacks. All or nothing: on failure INTO is left as it was.
+    /// Merge the histories FROM into INTO (a file, created if missing, or a postgres:// URL):
+    /// runs, results, tests, tags, fixes and report files; a run INTO has already (the same
+    /// ingest key) gets only what it lacks. All or nothing: on failure INTO is left as it was
+    /// (on a server, the whole merge is one transaction).
     Merge(MergeArgs),
     /// Copy every run, result, test, tag, report file and fix of the history FROM into TO,
     /// between any two backends (a SQLite file, a postgres:// URL), then compare their counts
@@ -41,10 +44,10 @@ pub struct CopyArgs {
 /// `coalmine history merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// The history to merge into.
+    /// The history to merge into: a file or a postgres:// URL.
     #[arg(value_name = "INTO")]
     pub into: PathBuf,
-    /// The histories to merge from.
+    /// The histories to merge from: files or postgres:// URLs.
     #[arg(required = true, value_name = "FROM")]
     pub from: Vec<PathBuf>,
 }
@@ -64,7 +67,7 @@ fn merge_command(args: &MergeArgs) -> Result<u8, Failure> {
          run(s) it had already; {} result(s) in {} batch(es) added; {} fix(es) read",
         args.from.len(),
         if args.from.len() == 1 { "y" } else { "ies" },
-        args.into.display(),
+        mask_url(&args.into.to_string_lossy()),
         merged.runs_added,
         merged.runs_extended,
         merged.runs_already,

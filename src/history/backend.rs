@@ -18,6 +18,7 @@ use jiff::Timestamp;
 
 use super::error::HistoryError;
 use super::files::FileDigest;
+use super::merge_target::MergeTarget;
 use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunRow, RunSummary, Target,
     TestInfo,
@@ -130,6 +131,16 @@ impl History {
     /// Whether this history is on a PostgreSQL server.
     pub fn on_server(&self) -> bool {
         matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// Which server and database a PostgreSQL history is in, as the server tells it (the same
+    /// text for two URLs that reach one database by different hosts or a socket); `None` for a
+    /// SQLite file.
+    pub(crate) fn server_identity(&self) -> Result<Option<String>, HistoryError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(history) => history.server_identity().map(Some),
+        }
     }
 
     /// The schema version of the open database (always the current one once opened).
@@ -299,5 +310,49 @@ impl History {
     /// run's that the run cannot override), so that recording it again changes no tags.
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
         each!(self, history => history.ingested_results(run_id))
+    }
+}
+
+/// A merge into a SQLite history (the copy of INTO) or a `history copy` writes through the
+/// history's own methods, each its own transaction.
+impl MergeTarget for History {
+    fn run_summaries(&mut self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
+        History::run_summaries(self, since)
+    }
+
+    fn run_with_key(&mut self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
+        History::run_with_key(self, key)
+    }
+
+    fn run_batches(&mut self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
+        History::run_batches(self, run_id)
+    }
+
+    fn ingested_results(&mut self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
+        History::ingested_results(self, run_id)
+    }
+
+    fn record_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        History::record_run(self, run, results)
+    }
+
+    fn append_to_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        History::append_to_run(self, run, results)
+    }
+
+    fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
+        History::add_files(self, run_id, files)
+    }
+
+    fn record_fix(&mut self, test: &str, commit: &str, at: Timestamp) -> Result<(), HistoryError> {
+        History::record_fix(self, test, commit, at)
     }
 }

@@ -13,18 +13,33 @@
 //! So merging the same history twice adds nothing. Fixes are merged as `quarantine fixed`
 //! records them (the same test and commit once).
 //!
-//! Atomic: INTO is copied beside itself, the copy is merged into, checked (its runs and results
-//! counted against what was added), and renamed over INTO; on any failure the copy is removed
-//! and INTO is as it was. Nothing may write INTO while it is merged into (a later CI job that
-//! merges the shards' histories, after they finished, is the setup this is for). FROM
-//! histories are only read (opened as every command opens a history: an older one is migrated).
+//! INTO is a SQLite file or a PostgreSQL server (bringing per-shard or older SQLite histories
+//! into the team's server); each FROM is either too, and is only read (opened as every command
+//! opens a history: an older file is migrated; a server database without a history is refused).
+//! A FROM that is INTO itself (the same file, or the same server and database, however the URL
+//! reaches it) is refused. All or nothing, and checked (INTO's runs and results counted against
+//! what was added), either way:
+//! - into a file: INTO is copied beside itself, the copy is merged into, checked, and renamed
+//!   over INTO; on any failure the copy is removed and INTO is as it was. Nothing may write INTO
+//!   while it is merged into (a later CI job that merges the shards' histories, after they
+//!   finished, is the setup this is for);
+//! - into a server: the whole merge is one REPEATABLE READ transaction
+//!   (`PgHistory::merge_transaction`), through `MergeTarget` as the file's copy is: a
+//!   failure anywhere (a source that cannot be read, a dropped connection, a check that does
+//!   not hold) commits nothing. Other jobs may record meanwhile: the merge sees one snapshot
+//!   and its own writes, so its check counts only what it added; merges into one server follow
+//!   one another (the same run is never merged twice at once), and a recording that touches
+//!   what the merge writes makes the server abort one of them, the merge then retried whole.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::backend::History;
 use super::error::HistoryError;
+use super::merge_target::MergeTarget;
 use super::model::{NewResult, NewRun, RunSummary};
+use super::pg::PgHistory;
+use super::store::{DEFAULT_LOCK_TIMEOUT, mask_url};
 
 /// What a merge did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,23 +58,16 @@ pub struct Merged {
     pub fixes: usize,
 }
 
-/// Merges the histories `from` into `into` (created when it does not exist); see the module
-/// docs.
+/// Merges the histories `from` (SQLite files or `postgres://` URLs) into `into` (a SQLite file,
+/// created when it does not exist, or a `postgres://` URL, whose database must exist); see the
+/// module docs.
 pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
     let invalid = |reason: String| HistoryError::InvalidInput {
-        path: into.to_path_buf(),
+        path: shown(into),
         reason,
     };
     if from.is_empty() {
         return Err(invalid("no history to merge from was given".to_owned()));
-    }
-    if History::is_server(into) {
-        return Err(HistoryError::InvalidInput {
-            path: PathBuf::from(super::store::mask_url(&into.to_string_lossy())),
-            reason: "`history merge` merges into a SQLite file (copied, merged and renamed over \
-                     it); a PostgreSQL history needs no merge: record every job into it"
-                .to_owned(),
-        });
     }
     let same_file = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b))
     {
@@ -67,6 +75,9 @@ pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
         _ => false,
     };
     for source in from {
+        if History::is_server(source) {
+            continue;
+        }
         if same_file(source, into) {
             return Err(invalid(format!(
                 "{} is the history merged into: give the other histories",
@@ -83,11 +94,26 @@ pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
     // Every source must open (a coalmine history) before INTO is touched.
     let mut sources = Vec::with_capacity(from.len());
     for source in from {
-        sources.push(History::open(source)?);
+        sources.push(match History::is_server(source) {
+            true => History::open_existing(source)?,
+            false => History::open(source)?,
+        });
     }
+    match super::pg::url_of(into) {
+        Some(url) => merge_into_server(&url, &sources),
+        None => merge_into_file(into, &sources),
+    }
+}
+
+/// A history's location as messages show it: a URL's password masked.
+fn shown(location: &Path) -> PathBuf {
+    PathBuf::from(mask_url(&location.to_string_lossy()))
+}
+
+/// The SQLite merge: into a copy of INTO, renamed over it once merged and checked.
+fn merge_into_file(into: &Path, sources: &[History]) -> Result<Merged, HistoryError> {
     let copy = copy_path(into);
-    let result = merge_into_copy(into, &copy, &sources);
-    match result {
+    match merge_into_copy(into, &copy, sources) {
         Ok(merged) => {
             std::fs::rename(&copy, into).map_err(|source| HistoryError::Io {
                 path: into.to_path_buf(),
@@ -100,6 +126,27 @@ pub fn merge(into: &Path, from: &[PathBuf]) -> Result<Merged, HistoryError> {
             Err(error)
         }
     }
+}
+
+/// The merge into a server: one transaction ([`PgHistory::merge_transaction`]), committed only
+/// when every source is merged and the check holds.
+fn merge_into_server(url: &str, sources: &[History]) -> Result<Merged, HistoryError> {
+    let mut target = PgHistory::open(url, DEFAULT_LOCK_TIMEOUT, true)?;
+    let identity = target.server_identity()?;
+    for source in sources {
+        if source.server_identity()?.as_ref() == Some(&identity) {
+            return Err(HistoryError::InvalidInput {
+                path: target.path().to_path_buf(),
+                reason: format!(
+                    "{} is the database merged into (the same server and database): give the \
+                     other histories",
+                    source.path().display()
+                ),
+            });
+        }
+    }
+    let shown = target.path().to_path_buf();
+    target.merge_transaction(|tx| merge_checked(tx, sources, &shown))
 }
 
 /// Where the copy of INTO is merged into: beside it, so that the rename is atomic.
@@ -121,26 +168,32 @@ fn remove_database(path: &Path) {
 
 fn merge_into_copy(into: &Path, copy: &Path, sources: &[History]) -> Result<Merged, HistoryError> {
     remove_database(copy);
-    let (runs_before, results_before) = if into.exists() {
+    if into.exists() {
         // Opened and closed: migrated, and its write-ahead log folded into the file, so that
         // the file alone is the whole history.
-        let history = History::open(into)?;
-        let counts = totals(&history)?;
-        drop(history);
+        drop(History::open(into)?);
         std::fs::copy(into, copy).map_err(|source| HistoryError::Io {
             path: into.to_path_buf(),
             source,
         })?;
-        counts
-    } else {
-        (0, 0)
-    };
+    }
     let mut target = History::open(copy)?;
+    merge_checked(&mut target, sources, into)
+}
+
+/// Merges every source into `target`, then checks that its runs and results are those it
+/// had plus those added (`into` is what a failed check names).
+fn merge_checked(
+    target: &mut impl MergeTarget,
+    sources: &[History],
+    into: &Path,
+) -> Result<Merged, HistoryError> {
+    let (runs_before, results_before) = totals(target)?;
     let mut merged = Merged::default();
     for source in sources {
-        merge_one(&mut target, source, &mut merged)?;
+        merge_one(target, source, &mut merged)?;
     }
-    let (runs_after, results_after) = totals(&target)?;
+    let (runs_after, results_after) = totals(target)?;
     if runs_after != runs_before + merged.runs_added
         || results_after != results_before + merged.results_added
     {
@@ -153,12 +206,11 @@ fn merge_into_copy(into: &Path, copy: &Path, sources: &[History]) -> Result<Merg
             ),
         });
     }
-    drop(target);
     Ok(merged)
 }
 
 /// How many runs and results a history holds.
-fn totals(history: &History) -> Result<(usize, usize), HistoryError> {
+fn totals(history: &mut impl MergeTarget) -> Result<(usize, usize), HistoryError> {
     let runs = history.run_summaries(None)?;
     let results = runs.iter().map(|run| run.counts.total as usize).sum();
     Ok((runs.len(), results))
@@ -193,8 +245,9 @@ fn new_run(summary: &RunSummary) -> NewRun {
     }
 }
 
+/// Merges `source` into `target` (see the module docs), adding what it did to `merged`.
 pub(crate) fn merge_one(
-    target: &mut History,
+    target: &mut impl MergeTarget,
     source: &History,
     merged: &mut Merged,
 ) -> Result<(), HistoryError> {

@@ -7,8 +7,8 @@
 //! [`model`] holds the rows they read and write; [`files`] knows which report files each
 //! ingested run was read from; [`tags`] keeps each test's tags those of the most recent run that
 //! reported them; [`packed`] writes and reads each recording's results as one batch in SQLite;
-//! [`merge`] merges SQLite histories and [`copy`] copies one between backends; `tls` connects to
-//! the server with TLS as libpq's `sslmode` says. What writes into
+//! [`merge`] merges histories (into a SQLite file or a server) and [`copy`] copies one between
+//! backends; `tls` connects to the server with TLS as libpq's `sslmode` says. What writes into
 //! it: the harness's recorder ([`crate::harness::recorder`]) and [`crate::ingest`].
 //! The location comes from `[history] path` or `[history] url` in `harness.toml`, overridden by
 //! the `COALMINE_HISTORY` environment variable ([`History::resolve_path`]).
@@ -18,6 +18,7 @@ pub mod copy;
 pub mod error;
 pub mod files;
 pub mod merge;
+pub(crate) mod merge_target;
 pub mod model;
 pub mod packed;
 pub mod pg;

@@ -20,7 +20,7 @@
 //! The password, when the URL holds one, is shown as `***` in every message; without one it is
 //! read from `PGPASSWORD`, else from the password file (`PGPASSFILE`, else `~/.pgpass`) as
 //! libpq reads it (the `postgres` crate reads neither). TLS follows the URL's `sslmode` as in
-//! libpq ([`super::tls`]): `prefer` by default, `require`, `verify-ca` and `verify-full` with
+//! libpq (`super::tls`): `prefer` by default, `require`, `verify-ca` and `verify-full` with
 //! `sslrootcert`, and a client certificate (`sslcert`, `sslkey`) for `cert` authentication.
 
 use std::borrow::Cow;
@@ -35,10 +35,11 @@ use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Config, NoTls, Transaction};
+use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 use super::error::HistoryError;
 use super::files::FileDigest;
+use super::merge_target::MergeTarget;
 use super::model::{
     FixRow, NewResult, NewRun, OutcomeRow, Recorded, ResultRow, RunCounts, RunKind, RunRow,
     RunSummary, Target, TestInfo,
@@ -52,6 +53,10 @@ use crate::results::Outcome;
 
 /// How long connecting waits for the server when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times a merge into a server is tried, at least, when the server aborts it for a
+/// serialization failure or a deadlock.
+const MERGE_TRIES: u32 = 5;
 
 /// The key of the advisory lock that serialises creating and migrating the tables.
 const MIGRATION_LOCK: i64 = 0x636f_616c_6d69_6e65;
@@ -226,6 +231,15 @@ impl std::fmt::Debug for PgHistory {
     }
 }
 
+/// Whether the server aborted a transaction that may succeed when run again: a deadlock or a
+/// serialization failure.
+fn retryable(error: &postgres::Error) -> bool {
+    matches!(
+        error.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED) | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+    )
+}
+
 /// A failure inside a transaction: the server's (maybe a deadlock, to retry) or explained.
 enum PgFailure {
     Pg(postgres::Error),
@@ -358,6 +372,69 @@ impl PgHistory {
         CURRENT_VERSION
     }
 
+    /// Which server and database this is, as the server tells it: its start time, port and
+    /// database name, the same for two URLs that reach one database by different hosts or a
+    /// socket.
+    pub(crate) fn server_identity(&self) -> Result<String, HistoryError> {
+        self.read("identifying the server", |tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT pg_postmaster_start_time()::text || ' port ' || \
+                     current_setting('port') || ' database ' || current_database()",
+                    &[],
+                )?
+                .try_get(0)?)
+        })
+    }
+
+    /// Runs `body` in one REPEATABLE READ transaction, committed when `body` returns `Ok`:
+    /// what [`super::merge`] merges into a server in. Everything `body` reads through the
+    /// [`PgTransaction`] sees one snapshot and its own writes, whatever others record
+    /// meanwhile; nothing of it is seen by others, or kept, unless all of it is.
+    ///
+    /// Merges into one server follow one another: the transaction first takes a lock only
+    /// merges take (`coalmine_schema` in SHARE UPDATE EXCLUSIVE mode, which recordings and
+    /// reads do not conflict with), before its snapshot, so that a merge sees every merge
+    /// committed before it and the same run is never merged twice at once. A recording that
+    /// touches what the merge writes (the same run, a test's tags) makes the server abort the
+    /// one of them that would overwrite the other's: the merge is then retried whole, as every
+    /// write is, up to the lock timeout, and at least [`MERGE_TRIES`] times (a long merge
+    /// takes longer than the lock timeout). Waiting longer than the lock timeout for a lock is
+    /// [`HistoryError::Locked`]; any other failure of a server says that nothing was committed.
+    pub(crate) fn merge_transaction<T>(
+        &mut self,
+        mut body: impl FnMut(&mut PgTransaction<'_, '_>) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let started = Instant::now();
+        let shown = self.shown.clone();
+        let mut attempts = 0;
+        let isolation = Some(IsolationLevel::RepeatableRead);
+        let result = self.transaction("merging", isolation, MERGE_TRIES, |tx| {
+            attempts += 1;
+            tx.batch_execute("LOCK TABLE coalmine_schema IN SHARE UPDATE EXCLUSIVE MODE")?;
+            let mut handle = PgTransaction { tx, shown: &shown };
+            Ok(body(&mut handle)?)
+        });
+        match result {
+            Err(HistoryError::Postgres { source, .. })
+                if source.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) =>
+            {
+                Err(HistoryError::Locked {
+                    path: shown,
+                    doing: "merging (another merge or a long recording held a lock)",
+                    waited: started.elapsed(),
+                    attempts,
+                })
+            }
+            Err(HistoryError::Postgres { url, source, .. }) => Err(HistoryError::Postgres {
+                url,
+                doing: "merging (nothing of the merge was committed: run it again)",
+                source,
+            }),
+            other => other,
+        }
+    }
+
     /// How long a write waits for a lock another writer holds (the server's `lock_timeout`),
     /// and for how long a transaction aborted by a deadlock is retried.
     pub fn set_lock_timeout(&mut self, timeout: Duration) -> Result<(), HistoryError> {
@@ -386,6 +463,19 @@ impl PgHistory {
     fn write<T>(
         &self,
         doing: &'static str,
+        body: impl FnMut(&mut Transaction<'_>) -> Result<T, PgFailure>,
+    ) -> Result<T, HistoryError> {
+        self.transaction(doing, None, 1, body)
+    }
+
+    /// [`PgHistory::write`] at the isolation level `isolation` (the server's default, READ
+    /// COMMITTED, with `None`), tried at least `tries` times (when the server aborts it) however
+    /// long each try took.
+    fn transaction<T>(
+        &self,
+        doing: &'static str,
+        isolation: Option<IsolationLevel>,
+        tries: u32,
         mut body: impl FnMut(&mut Transaction<'_>) -> Result<T, PgFailure>,
     ) -> Result<T, HistoryError> {
         let started = Instant::now();
@@ -394,27 +484,29 @@ impl PgHistory {
         loop {
             attempts += 1;
             let attempt = (|| {
-                let mut tx = client.transaction()?;
+                let mut builder = client.build_transaction();
+                if let Some(level) = isolation {
+                    builder = builder.isolation_level(level);
+                }
+                let mut tx = builder.start()?;
                 let value = body(&mut tx)?;
                 tx.commit()?;
                 Ok(value)
             })();
-            match attempt {
+            let (retry, error) = match attempt {
                 Ok(value) => return Ok(value),
-                Err(PgFailure::History(error)) => return Err(error),
-                Err(PgFailure::Pg(error)) => {
-                    let retry = matches!(
-                        error.code(),
-                        Some(&SqlState::T_R_DEADLOCK_DETECTED)
-                            | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
-                    );
-                    if !retry || started.elapsed() >= self.lock_timeout {
-                        return Err(self.error(doing, error));
-                    }
-                    let wait = Duration::from_millis(5u64 << attempts.min(7));
-                    std::thread::sleep(wait);
-                }
+                Err(PgFailure::Pg(error)) => (retryable(&error), self.error(doing, error)),
+                // A failure of the server inside a step that explained it (a merge's steps).
+                Err(PgFailure::History(error)) => (
+                    matches!(&error, HistoryError::Postgres { source, .. } if retryable(source)),
+                    error,
+                ),
+            };
+            if !retry || (attempts >= tries && started.elapsed() >= self.lock_timeout) {
+                return Err(error);
             }
+            let wait = Duration::from_millis(5u64 << attempts.min(7));
+            std::thread::sleep(wait);
         }
     }
 
@@ -450,136 +542,10 @@ impl PgHistory {
         results: &[NewResult],
         files: &[FileDigest],
     ) -> Result<Recorded, HistoryError> {
-        check_results(&self.shown, results)?;
-        let counts = count(results);
-        let counts = [
-            i64::from(counts.passed),
-            i64::from(counts.failed),
-            i64::from(counts.errored),
-            i64::from(counts.skipped),
-            i64::from(counts.total),
-        ];
-        // The rows to copy, and each test's tags as stored (JSON), prepared once.
-        let mut scratch = Vec::new();
-        let mut json = String::new();
-        let tags: Vec<Option<String>> = results
-            .iter()
-            .map(|result| {
-                result.tags.as_deref().map(|tags| {
-                    write_json(tags, &mut scratch, &mut json);
-                    json.clone()
-                })
-            })
-            .collect();
+        let prepared = Prepared::new(&self.shown, results)?;
         let shown = self.shown.clone();
         self.write("recording a run", |tx| {
-            let (run_id, started) = match target {
-                Target::Replace(run_id) => {
-                    let row = tx.query_opt(
-                        "SELECT started_at FROM runs WHERE id = $1 FOR UPDATE",
-                        &[&run_id],
-                    )?;
-                    let Some(row) = row else {
-                        return Err(PgFailure::History(HistoryError::InvalidInput {
-                            path: shown.clone(),
-                            reason: format!("there is no run {run_id} to add files to"),
-                        }));
-                    };
-                    tx.execute("DELETE FROM result_batches WHERE run_id = $1", &[&run_id])?;
-                    tx.execute(
-                        "UPDATE runs SET passed = $2, failed = $3, errored = $4, skipped = $5, \
-                         tests = $6 WHERE id = $1",
-                        &[
-                            &run_id, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4],
-                        ],
-                    )?;
-                    (run_id, row.try_get::<_, i64>(0)?)
-                }
-                Target::New(run) | Target::Append(run) => {
-                    let started = run.started_at.as_millisecond();
-                    let on_conflict = match target {
-                        Target::Append(_) => {
-                            "DO UPDATE SET passed = runs.passed + excluded.passed, \
-                             failed = runs.failed + excluded.failed, \
-                             errored = runs.errored + excluded.errored, \
-                             skipped = runs.skipped + excluded.skipped, \
-                             tests = runs.tests + excluded.tests \
-                             WHERE runs.lane = excluded.lane AND runs.kind = excluded.kind \
-                             AND runs.commit_sha = excluded.commit_sha"
-                        }
-                        _ => "DO NOTHING",
-                    };
-                    let inserted = tx.query_opt(
-                        &format!(
-                            "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
-                             recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                             ON CONFLICT (ingest_key) {on_conflict} RETURNING id, started_at"
-                        ),
-                        &[
-                            &clean(&run.lane),
-                            &run.kind.as_str(),
-                            &clean(&run.commit),
-                            &started,
-                            &clean(&run.source),
-                            &Timestamp::now().as_millisecond(),
-                            &counts[0],
-                            &counts[1],
-                            &counts[2],
-                            &counts[3],
-                            &counts[4],
-                            &run.ingest_key.as_deref().map(clean),
-                        ],
-                    )?;
-                    match inserted {
-                        Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
-                        None if matches!(target, Target::Append(_)) => {
-                            // The run of this key says another lane, kind or commit.
-                            let row = tx.query_one(
-                                "SELECT lane, kind, commit_sha FROM runs WHERE ingest_key = $1",
-                                &[&run.ingest_key],
-                            )?;
-                            let found: (&str, &str, &str) =
-                                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                            let cleaned = NewRun {
-                                lane: clean(&run.lane).into_owned(),
-                                commit: clean(&run.commit).into_owned(),
-                                ..run.clone()
-                            };
-                            let key = run.ingest_key.as_deref().unwrap_or_default();
-                            check_same_run(&shown, key, found, &cleaned)
-                                .map_err(PgFailure::History)?;
-                            return Err(PgFailure::History(HistoryError::InvalidInput {
-                                path: shown.clone(),
-                                reason: format!("the run {key} could not be added to"),
-                            }));
-                        }
-                        None => {
-                            // Recorded already (by a transaction that committed meanwhile).
-                            let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&run.ingest_key])?;
-                            return Ok(Recorded::AlreadyRecorded {
-                                run_id: row.try_get(0)?,
-                            });
-                        }
-                    }
-                }
-            };
-            for digest in files {
-                tx.execute(sql::INSERT_FILE, &[&&digest[..], &run_id])?;
-            }
-            if !results.is_empty() {
-                copy_results(&shown, tx, results, &tags, run_id, started)?;
-            }
-            Ok(match target {
-                Target::Replace(_) => Recorded::Completed {
-                    run_id,
-                    results: results.len(),
-                },
-                _ => Recorded::New {
-                    run_id,
-                    results: results.len(),
-                },
-            })
+            write_run_in(&shown, tx, target, results, &prepared, files)
         })
     }
 
@@ -590,32 +556,8 @@ impl PgHistory {
         commit: &str,
         at: Timestamp,
     ) -> Result<(), HistoryError> {
-        if test.is_empty() {
-            return Err(self.invalid("the fix names no test".to_string()));
-        }
-        if commit.is_empty() {
-            return Err(self.invalid(format!("the fix for {test} names no commit")));
-        }
-        self.write("recording a fix", |tx| {
-            let id = test_id(tx, test)?;
-            tx.execute(
-                sql::INSERT_FIX,
-                &[
-                    &id,
-                    &clean(commit),
-                    &at.as_millisecond(),
-                    &Timestamp::now().as_millisecond(),
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn invalid(&self, reason: String) -> HistoryError {
-        HistoryError::InvalidInput {
-            path: self.shown.clone(),
-            reason,
-        }
+        check_fix(&self.shown, test, commit)?;
+        self.write("recording a fix", |tx| record_fix_in(tx, test, commit, at))
     }
 
     /// See [`History::run_summaries`](super::History::run_summaries).
@@ -630,55 +572,15 @@ impl PgHistory {
 
     /// See [`History::run_with_key`](super::History::run_with_key).
     pub fn run_with_key(&self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
-        let id = self.read("looking up an ingest key", |tx| {
-            Ok(tx
-                .query_opt(sql::RUN_ID_BY_KEY, &[&key])?
-                .map(|row| row.try_get::<_, i64>(0))
-                .transpose()?)
-        })?;
-        match id {
-            Some(id) => self.run_summary(id),
-            None => Ok(None),
-        }
+        let shown = &self.shown;
+        self.read("looking up an ingest key", |tx| {
+            run_with_key_in(shown, tx, key)
+        })
     }
 
     fn read_summaries(&self, filter: &str, value: i64) -> Result<Vec<RunSummary>, HistoryError> {
         let shown = &self.shown;
-        self.read("reading runs", |tx| {
-            let rows = tx.query(&format!("{} {filter}", sql::SELECT_RUNS), &[&value])?;
-            let mut runs = Vec::with_capacity(rows.len());
-            for row in rows {
-                let kind: &str = row.try_get(2)?;
-                let kind = RunKind::parse(kind).ok_or_else(|| {
-                    corrupt(shown, format!("a run has the unknown kind {kind:?}"))
-                })?;
-                let number = |index: usize| -> Result<u32, PgFailure> {
-                    let value: i64 = row.try_get(index)?;
-                    u32::try_from(value)
-                        .map_err(|_| corrupt(shown, format!("a run has a count of {value}")))
-                };
-                runs.push(RunSummary {
-                    run: RunRow {
-                        id: row.try_get(0)?,
-                        lane: row.try_get(1)?,
-                        kind,
-                        commit: row.try_get(3)?,
-                        started_at: timestamp(shown, row.try_get(4)?)?,
-                        source: row.try_get(5)?,
-                    },
-                    counts: RunCounts {
-                        passed: number(6)?,
-                        failed: number(7)?,
-                        errored: number(8)?,
-                        skipped: number(9)?,
-                        total: number(10)?,
-                    },
-                    ingest_key: row.try_get(11)?,
-                    recorded_at: timestamp(shown, row.try_get(12)?)?,
-                });
-            }
-            Ok(runs)
-        })
+        self.read("reading runs", |tx| summaries_in(shown, tx, filter, value))
     }
 
     /// See [`History::for_each_result`](super::History::for_each_result): one query of the
@@ -800,59 +702,7 @@ impl PgHistory {
     pub fn run_batches(&self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
         let shown = &self.shown;
         self.read("reading a run's results", |tx| {
-            let tests = test_names(tx)?;
-            let rows = tx.query_raw(
-                "SELECT run_id, data FROM result_batches WHERE run_id = $1 ORDER BY id",
-                [&run_id as &(dyn ToSql + Sync)],
-            )?;
-            let mut batches: Vec<Vec<NewResult>> = Vec::new();
-            let mut rows = rows;
-            while let Some(row) = rows.next()? {
-                let data: &[u8] = row.try_get(1)?;
-                let text = std::str::from_utf8(data).map_err(|error| {
-                    corrupt(
-                        shown,
-                        format!("the results of run {run_id} are not UTF-8: {error}"),
-                    )
-                })?;
-                let mut batch = Vec::new();
-                let mut failure = None;
-                decode(text, |packed| {
-                    if failure.is_some() {
-                        return;
-                    }
-                    let result = (|| {
-                        let (name, tags) = test_of(shown, &tests, run_id, packed.test_id)?;
-                        let tags = match packed.tagged {
-                            true => Some(parse_tags(shown, name, tags.clone())?),
-                            false => None,
-                        };
-                        Ok(NewResult {
-                            test: name.clone(),
-                            tags,
-                            outcome: packed.outcome,
-                            duration_secs: packed.duration_secs,
-                            attempt: packed.attempt,
-                            message: packed.message.map(Cow::into_owned),
-                        })
-                    })();
-                    match result {
-                        Ok(result) => batch.push(result),
-                        Err(error) => failure = Some(error),
-                    }
-                })
-                .map_err(|error| {
-                    corrupt(
-                        shown,
-                        format!("the results of run {run_id} are not readable: {error}"),
-                    )
-                })?;
-                if let Some(failure) = failure {
-                    return Err(failure);
-                }
-                batches.push(batch);
-            }
-            Ok(batches)
+            run_batches_in(shown, tx, run_id)
         })
     }
 
@@ -873,18 +723,437 @@ impl PgHistory {
 
     /// See [`History::add_files`](super::History::add_files).
     pub fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
-        self.write("keeping report files", |tx| {
-            for digest in files {
-                tx.execute(sql::INSERT_FILE, &[&&digest[..], &run_id])?;
-            }
-            Ok(())
-        })
+        self.write("keeping report files", |tx| add_files_in(tx, run_id, files))
     }
 
     /// See [`History::ingested_results`](super::History::ingested_results).
     pub fn ingested_results(&self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
         Ok(self.run_batches(run_id)?.into_iter().flatten().collect())
     }
+}
+
+/// The runs `SELECT_RUNS` with `filter` (one parameter, `value`) reads, in `tx`.
+fn summaries_in(
+    shown: &Path,
+    tx: &mut Transaction<'_>,
+    filter: &str,
+    value: i64,
+) -> Result<Vec<RunSummary>, PgFailure> {
+    let rows = tx.query(&format!("{} {filter}", sql::SELECT_RUNS), &[&value])?;
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let kind: &str = row.try_get(2)?;
+        let kind = RunKind::parse(kind)
+            .ok_or_else(|| corrupt(shown, format!("a run has the unknown kind {kind:?}")))?;
+        let number = |index: usize| -> Result<u32, PgFailure> {
+            let value: i64 = row.try_get(index)?;
+            u32::try_from(value)
+                .map_err(|_| corrupt(shown, format!("a run has a count of {value}")))
+        };
+        runs.push(RunSummary {
+            run: RunRow {
+                id: row.try_get(0)?,
+                lane: row.try_get(1)?,
+                kind,
+                commit: row.try_get(3)?,
+                started_at: timestamp(shown, row.try_get(4)?)?,
+                source: row.try_get(5)?,
+            },
+            counts: RunCounts {
+                passed: number(6)?,
+                failed: number(7)?,
+                errored: number(8)?,
+                skipped: number(9)?,
+                total: number(10)?,
+            },
+            ingest_key: row.try_get(11)?,
+            recorded_at: timestamp(shown, row.try_get(12)?)?,
+        });
+    }
+    Ok(runs)
+}
+
+/// The run recorded with the ingest key `key`, if any, in `tx`.
+fn run_with_key_in(
+    shown: &Path,
+    tx: &mut Transaction<'_>,
+    key: &str,
+) -> Result<Option<RunSummary>, PgFailure> {
+    let id = tx
+        .query_opt(sql::RUN_ID_BY_KEY, &[&key])?
+        .map(|row| row.try_get::<_, i64>(0))
+        .transpose()?;
+    match id {
+        Some(id) => Ok(summaries_in(shown, tx, sql::RUN_BY_ID, id)?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// The results of run `run_id`, one list per batch, in `tx`.
+fn run_batches_in(
+    shown: &Path,
+    tx: &mut Transaction<'_>,
+    run_id: i64,
+) -> Result<Vec<Vec<NewResult>>, PgFailure> {
+    let tests = test_names(tx)?;
+    let rows = tx.query_raw(
+        "SELECT run_id, data FROM result_batches WHERE run_id = $1 ORDER BY id",
+        [&run_id as &(dyn ToSql + Sync)],
+    )?;
+    let mut batches: Vec<Vec<NewResult>> = Vec::new();
+    let mut rows = rows;
+    while let Some(row) = rows.next()? {
+        let data: &[u8] = row.try_get(1)?;
+        let text = std::str::from_utf8(data).map_err(|error| {
+            corrupt(
+                shown,
+                format!("the results of run {run_id} are not UTF-8: {error}"),
+            )
+        })?;
+        let mut batch = Vec::new();
+        let mut failure = None;
+        decode(text, |packed| {
+            if failure.is_some() {
+                return;
+            }
+            let result = (|| {
+                let (name, tags) = test_of(shown, &tests, run_id, packed.test_id)?;
+                let tags = match packed.tagged {
+                    true => Some(parse_tags(shown, name, tags.clone())?),
+                    false => None,
+                };
+                Ok(NewResult {
+                    test: name.clone(),
+                    tags,
+                    outcome: packed.outcome,
+                    duration_secs: packed.duration_secs,
+                    attempt: packed.attempt,
+                    message: packed.message.map(Cow::into_owned),
+                })
+            })();
+            match result {
+                Ok(result) => batch.push(result),
+                Err(error) => failure = Some(error),
+            }
+        })
+        .map_err(|error| {
+            corrupt(
+                shown,
+                format!("the results of run {run_id} are not readable: {error}"),
+            )
+        })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Keeps `files` as report files of run `run_id`, in `tx`.
+fn add_files_in(
+    tx: &mut Transaction<'_>,
+    run_id: i64,
+    files: &[FileDigest],
+) -> Result<(), PgFailure> {
+    for digest in files {
+        tx.execute(sql::INSERT_FILE, &[&&digest[..], &run_id])?;
+    }
+    Ok(())
+}
+
+/// Refuses a fix that names no test or no commit.
+fn check_fix(shown: &Path, test: &str, commit: &str) -> Result<(), HistoryError> {
+    let reason = match (test.is_empty(), commit.is_empty()) {
+        (true, _) => "the fix names no test".to_owned(),
+        (_, true) => format!("the fix for {test} names no commit"),
+        _ => return Ok(()),
+    };
+    Err(HistoryError::InvalidInput {
+        path: shown.to_path_buf(),
+        reason,
+    })
+}
+
+/// Records a fix of `test` at `commit` (checked by [`check_fix`]), once, in `tx`.
+fn record_fix_in(
+    tx: &mut Transaction<'_>,
+    test: &str,
+    commit: &str,
+    at: Timestamp,
+) -> Result<(), PgFailure> {
+    let id = test_id(tx, test)?;
+    tx.execute(
+        sql::INSERT_FIX,
+        &[
+            &id,
+            &clean(commit),
+            &at.as_millisecond(),
+            &Timestamp::now().as_millisecond(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The transaction a merge into a server runs in ([`PgHistory::merge_transaction`]): the
+/// history's reads and writes, each a step of that one transaction.
+pub(crate) struct PgTransaction<'a, 't> {
+    tx: &'a mut Transaction<'t>,
+    shown: &'a Path,
+}
+
+impl PgTransaction<'_, '_> {
+    /// The outcome of a step, a failure of the server explained as `doing`.
+    fn step<T>(
+        &mut self,
+        doing: &'static str,
+        step: impl FnOnce(&Path, &mut Transaction<'_>) -> Result<T, PgFailure>,
+    ) -> Result<T, HistoryError> {
+        step(self.shown, self.tx).map_err(|failure| match failure {
+            PgFailure::Pg(source) => HistoryError::Postgres {
+                url: self.shown.to_path_buf(),
+                doing,
+                source,
+            },
+            PgFailure::History(error) => error,
+        })
+    }
+
+    fn record(
+        &mut self,
+        target: Target<'_>,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        let prepared = Prepared::new(self.shown, results)?;
+        self.step("merging a run", |shown, tx| {
+            write_run_in(shown, tx, target, results, &prepared, &[])
+        })
+    }
+}
+
+impl MergeTarget for PgTransaction<'_, '_> {
+    fn run_summaries(&mut self, since: Option<Timestamp>) -> Result<Vec<RunSummary>, HistoryError> {
+        self.step("reading runs", |shown, tx| {
+            summaries_in(shown, tx, sql::RUNS_SINCE, since_ms(since))
+        })
+    }
+
+    fn run_with_key(&mut self, key: &str) -> Result<Option<RunSummary>, HistoryError> {
+        self.step("looking up an ingest key", |shown, tx| {
+            run_with_key_in(shown, tx, key)
+        })
+    }
+
+    fn run_batches(&mut self, run_id: i64) -> Result<Vec<Vec<NewResult>>, HistoryError> {
+        self.step("reading a run's results", |shown, tx| {
+            run_batches_in(shown, tx, run_id)
+        })
+    }
+
+    fn ingested_results(&mut self, run_id: i64) -> Result<Vec<NewResult>, HistoryError> {
+        Ok(self.run_batches(run_id)?.into_iter().flatten().collect())
+    }
+
+    fn record_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        self.record(Target::New(run), results)
+    }
+
+    fn append_to_run(
+        &mut self,
+        run: &NewRun,
+        results: &[NewResult],
+    ) -> Result<Recorded, HistoryError> {
+        self.record(Target::Append(run), results)
+    }
+
+    fn add_files(&mut self, run_id: i64, files: &[FileDigest]) -> Result<(), HistoryError> {
+        self.step("keeping report files", |_, tx| {
+            add_files_in(tx, run_id, files)
+        })
+    }
+
+    fn record_fix(&mut self, test: &str, commit: &str, at: Timestamp) -> Result<(), HistoryError> {
+        check_fix(self.shown, test, commit)?;
+        self.step("recording a fix", |_, tx| {
+            record_fix_in(tx, test, commit, at)
+        })
+    }
+}
+
+/// A recording's results checked, counted, and each one's tags as stored (JSON): prepared once,
+/// before the transaction that records them (which may be retried).
+struct Prepared {
+    /// Passed, failed, errored, skipped, total.
+    counts: [i64; 5],
+    tags: Vec<Option<String>>,
+}
+
+impl Prepared {
+    fn new(shown: &Path, results: &[NewResult]) -> Result<Prepared, HistoryError> {
+        check_results(shown, results)?;
+        let counts = count(results);
+        let mut scratch = Vec::new();
+        let mut json = String::new();
+        let tags = results
+            .iter()
+            .map(|result| {
+                result.tags.as_deref().map(|tags| {
+                    write_json(tags, &mut scratch, &mut json);
+                    json.clone()
+                })
+            })
+            .collect();
+        Ok(Prepared {
+            counts: [
+                i64::from(counts.passed),
+                i64::from(counts.failed),
+                i64::from(counts.errored),
+                i64::from(counts.skipped),
+                i64::from(counts.total),
+            ],
+            tags,
+        })
+    }
+}
+
+/// Records `results` (prepared as `prepared`) into `target`, with the report files `files`,
+/// inside `tx`: [`PgHistory::write_run`]'s transaction, or a merge's.
+fn write_run_in(
+    shown: &Path,
+    tx: &mut Transaction<'_>,
+    target: Target<'_>,
+    results: &[NewResult],
+    prepared: &Prepared,
+    files: &[FileDigest],
+) -> Result<Recorded, PgFailure> {
+    let counts = &prepared.counts;
+    let (run_id, started) = match target {
+        Target::Replace(run_id) => {
+            let row = tx.query_opt(
+                "SELECT started_at FROM runs WHERE id = $1 FOR UPDATE",
+                &[&run_id],
+            )?;
+            let Some(row) = row else {
+                return Err(PgFailure::History(HistoryError::InvalidInput {
+                    path: shown.to_path_buf(),
+                    reason: format!("there is no run {run_id} to add files to"),
+                }));
+            };
+            tx.execute("DELETE FROM result_batches WHERE run_id = $1", &[&run_id])?;
+            tx.execute(
+                "UPDATE runs SET passed = $2, failed = $3, errored = $4, skipped = $5, \
+                 tests = $6 WHERE id = $1",
+                &[
+                    &run_id, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4],
+                ],
+            )?;
+            (run_id, row.try_get::<_, i64>(0)?)
+        }
+        Target::New(run) | Target::Append(run) => {
+            let append = matches!(target, Target::Append(_));
+            let key = run.ingest_key.as_deref().map(clean);
+            // A batch for a run that exists grows it without an INSERT, which would take (and
+            // lose) a run id on the conflict: run ids stay dense, as SQLite's are.
+            // Only a run of the same lane, kind and commit grows (else: refused, below).
+            let (lane, commit) = (clean(&run.lane), clean(&run.commit));
+            let grow = |tx: &mut Transaction<'_>| match (append, &key) {
+                (true, Some(key)) => tx.query_opt(
+                    "UPDATE runs SET passed = passed + $2, failed = failed + $3, \
+                     errored = errored + $4, skipped = skipped + $5, tests = tests + $6 \
+                     WHERE ingest_key = $1 AND lane = $7 AND kind = $8 AND commit_sha = $9 \
+                     RETURNING id, started_at",
+                    &[
+                        key,
+                        &counts[0],
+                        &counts[1],
+                        &counts[2],
+                        &counts[3],
+                        &counts[4],
+                        &lane,
+                        &run.kind.as_str(),
+                        &commit,
+                    ],
+                ),
+                _ => Ok(None),
+            };
+            let mut row = grow(tx)?;
+            if row.is_none() {
+                row = tx.query_opt(
+                    "INSERT INTO runs (lane, kind, commit_sha, started_at, source, \
+                     recorded_at, passed, failed, errored, skipped, tests, ingest_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (ingest_key) DO NOTHING RETURNING id, started_at",
+                    &[
+                        &clean(&run.lane),
+                        &run.kind.as_str(),
+                        &clean(&run.commit),
+                        &run.started_at.as_millisecond(),
+                        &clean(&run.source),
+                        &Timestamp::now().as_millisecond(),
+                        &counts[0],
+                        &counts[1],
+                        &counts[2],
+                        &counts[3],
+                        &counts[4],
+                        &key,
+                    ],
+                )?;
+            }
+            if row.is_none() {
+                // Recorded meanwhile by a transaction that committed: an append grows it (this
+                // statement sees it), a new run is not recorded again.
+                row = grow(tx)?;
+            }
+            match row {
+                Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, i64>(1)?),
+                None if append => {
+                    // The run of this key says another lane, kind or commit.
+                    let found = tx.query_one(
+                        "SELECT lane, kind, commit_sha FROM runs WHERE ingest_key = $1",
+                        &[&key],
+                    )?;
+                    let found: (&str, &str, &str) =
+                        (found.try_get(0)?, found.try_get(1)?, found.try_get(2)?);
+                    let cleaned = NewRun {
+                        lane: lane.into_owned(),
+                        commit: commit.into_owned(),
+                        ..run.clone()
+                    };
+                    check_same_run(shown, key.as_deref().unwrap_or_default(), found, &cleaned)?;
+                    return Err(corrupt(
+                        shown,
+                        format!("the run {key:?} could be neither added nor grown"),
+                    ));
+                }
+                None => {
+                    let row = tx.query_one(sql::RUN_ID_BY_KEY, &[&key])?;
+                    return Ok(Recorded::AlreadyRecorded {
+                        run_id: row.try_get(0)?,
+                    });
+                }
+            }
+        }
+    };
+    for digest in files {
+        tx.execute(sql::INSERT_FILE, &[&&digest[..], &run_id])?;
+    }
+    if !results.is_empty() {
+        copy_results(shown, tx, results, &prepared.tags, run_id, started)?;
+    }
+    Ok(match target {
+        Target::Replace(_) => Recorded::Completed {
+            run_id,
+            results: results.len(),
+        },
+        _ => Recorded::New {
+            run_id,
+            results: results.len(),
+        },
+    })
 }
 
 /// Records `results` of run `run_id` (started at `started`, ms) as one batch: the batch's
@@ -918,9 +1187,10 @@ fn copy_results(
         }
         test_of.push(at);
     }
+    // One table per transaction, emptied for each batch (a merge records many in one).
     tx.batch_execute(
-        "CREATE TEMPORARY TABLE coalmine_staged (ord INTEGER NOT NULL, name TEXT NOT NULL, \
-         tags TEXT) ON COMMIT DROP",
+        "CREATE TEMPORARY TABLE IF NOT EXISTS coalmine_staged (ord INTEGER NOT NULL, \
+         name TEXT NOT NULL, tags TEXT) ON COMMIT DROP; TRUNCATE coalmine_staged",
     )?;
     {
         let writer = tx.copy_in("COPY coalmine_staged FROM STDIN (FORMAT binary)")?;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub mod pg;
+pub mod postgres;
 
 /// A cargo command run in `dir`, with the variables of an enclosing nextest run removed so the
 /// nested command behaves as if a user typed it.

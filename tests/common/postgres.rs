@@ -1,6 +1,8 @@
-//! The PostgreSQL server of the tests: the one whose URL is in `COALMINE_TEST_POSTGRES_URL`
-//! (`.ci/run` starts a throwaway cluster with `.ci/postgres-cluster` and sets it), and a
-//! database of one test on it.
+//! A real PostgreSQL server for the tests: the server whose URL is in
+//! `COALMINE_TEST_POSTGRES_URL` (`.ci/run` starts a throwaway cluster with
+//! `.ci/postgres-cluster` and sets it). Each test creates a database of its own, with a unique
+//! name, and drops it after, so that the tests run in parallel. Without the variable every test
+//! skips with a line saying so, and fails instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
 #![allow(dead_code)] // not every test file that includes this module uses all of it
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,8 +11,7 @@ use jiff::Timestamp;
 
 pub const URL_ENV: &str = "COALMINE_TEST_POSTGRES_URL";
 
-/// The server's URL (of any database on it), or `None` after saying that the test skips; a
-/// failure instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
+/// The server's URL (of any database on it), or `None` after saying that the test skips.
 pub fn server() -> Option<String> {
     match std::env::var(URL_ENV) {
         Ok(url) if !url.is_empty() => Some(url),
@@ -41,11 +42,12 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{}", &url[..path_start], &url[query_start..])
 }
 
-/// A database of one test, with a unique name (so that tests run in parallel), dropped when it
-/// goes out of scope.
+/// A database of one test, dropped when it goes out of scope.
 pub struct TestDb {
     admin: String,
+    /// The database's name.
     pub name: String,
+    /// The URL of the database.
     pub url: String,
 }
 
@@ -75,6 +77,24 @@ impl TestDb {
 
     pub fn count(&self, query: &str) -> i64 {
         self.client().query_one(query, &[]).unwrap().get(0)
+    }
+}
+
+impl TestDb {
+    /// Every id a result stores names a run, a batch of that run and a test (the table
+    /// declares no foreign keys: the store keeps them).
+    pub fn assert_ids_hold(&self) {
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM results WHERE NOT EXISTS (SELECT 1 FROM runs \
+                 WHERE runs.id = results.run_id) OR NOT EXISTS (SELECT 1 FROM tests \
+                 WHERE tests.id = results.test_id) OR NOT EXISTS (SELECT 1 FROM result_batches \
+                 WHERE result_batches.id = results.batch_id \
+                 AND result_batches.run_id = results.run_id)"
+            ),
+            0,
+            "results whose ids name nothing"
+        );
     }
 }
 
