@@ -7,13 +7,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use coalmine::history::{History, NewResult, NewRun};
 use coalmine::quarantine::generator::HistorySpec;
 use coalmine::results::Outcome;
-use common::postgres::{TestDb, server};
+use common::postgres::{TestDb, coalmine, command, ingest_args, junit, server, text};
 use jiff::{SignedDuration, Timestamp};
 
 /// The quarantine list and owners of the differential test.
@@ -22,20 +22,6 @@ const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = 
 
 /// When the differential test looks at the generated history.
 const NOW: &str = "2026-11-17T00:00:00Z";
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = common::coalmine_command(dir, args);
-    command.env_remove("PGPASSWORD");
-    command
-}
-
-fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    command(dir, args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn merge(dir: &Path, into: &str, from: &[&str]) -> Output {
     let mut args = vec!["history", "merge", into];
@@ -144,39 +130,6 @@ fn assert_no_batch_twice(db: &TestDb) {
         "a run whose counts are not its results'"
     );
     db.assert_ids_hold();
-}
-
-fn junit(path: &Path, run: usize, tests: usize) {
-    let mut xml = String::from("<testsuite name=\"s\">");
-    for test in 0..tests {
-        match (run + test) % 7 {
-            0 => xml.push_str(&format!(
-                "<testcase classname=\"pkg\" name=\"t{test}\"><failure message=\"boom {run}\"/></testcase>"
-            )),
-            _ => xml.push_str(&format!(
-                "<testcase classname=\"pkg\" name=\"t{test}\" time=\"0.5\"/>"
-            )),
-        }
-    }
-    xml.push_str("</testsuite>");
-    std::fs::write(path, xml).unwrap();
-}
-
-fn ingest_args<'a>(history: &'a str, commit: &'a str, file: &'a str) -> Vec<&'a str> {
-    vec![
-        "ingest",
-        "--history",
-        history,
-        "--lane",
-        "e2e",
-        "--kind",
-        "periodic",
-        "--commit",
-        commit,
-        "--at",
-        "2026-11-20T10:00:00Z",
-        file,
-    ]
 }
 
 /// The shards of one run merged into a server are one run with every batch once; merging

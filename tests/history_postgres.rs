@@ -5,7 +5,7 @@
 //! skips with a line saying so, and fails instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
@@ -14,54 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 mod common;
 
-use common::postgres::{TestDb, server};
-
-fn coalmine(dir: &Path, args: &[&str]) -> Output {
-    command(dir, args).output().unwrap()
-}
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = common::coalmine_command(dir, args);
-    command.env_remove("PGPASSWORD");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn junit(path: &Path, run: usize, tests: usize) {
-    let mut xml = String::from("<testsuite name=\"s\">");
-    for test in 0..tests {
-        match (run + test) % 7 {
-            0 => xml.push_str(&format!(
-                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\"><failure message=\"boom {run}\"/></testcase>"
-            )),
-            _ => xml.push_str(&format!(
-                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\" time=\"0.5\"/>"
-            )),
-        }
-    }
-    xml.push_str("</testsuite>");
-    std::fs::write(path, xml).unwrap();
-}
-
-fn ingest_args<'a>(url: &'a str, commit: &'a str, file: &'a str) -> Vec<&'a str> {
-    vec![
-        "ingest",
-        "--history",
-        url,
-        "--lane",
-        "e2e",
-        "--kind",
-        "periodic",
-        "--commit",
-        commit,
-        "--at",
-        "2026-11-20T10:00:00Z",
-        file,
-    ]
-}
+use common::postgres::{TestDb, coalmine, command, ingest_args, junit, server, text};
 
 #[test]
 fn the_schema_is_created_once_and_foreign_or_newer_databases_are_refused_untouched() {

@@ -5,6 +5,8 @@
 //! skips with a line saying so, and fails instead under `COALMINE_REQUIRE_ALL=1` (as CI sets).
 #![allow(dead_code)] // not every test file that includes this module uses all of it
 
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
@@ -107,4 +109,57 @@ impl Drop for TestDb {
             ));
         }
     }
+}
+
+/// [`command`], run to completion.
+pub fn coalmine(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().unwrap()
+}
+
+/// The `coalmine` binary run in `dir` as a user runs it ([`super::coalmine_command`]), without
+/// `PGPASSWORD`.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = super::coalmine_command(dir, args);
+    command.env_remove("PGPASSWORD");
+    command
+}
+
+/// Bytes a process wrote, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A JUnit report of run `run` with `tests` tests `t0 [sig-a]`, …, every seventh failing.
+pub fn junit(path: &Path, run: usize, tests: usize) {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for test in 0..tests {
+        match (run + test) % 7 {
+            0 => xml.push_str(&format!(
+                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\"><failure message=\"boom {run}\"/></testcase>"
+            )),
+            _ => xml.push_str(&format!(
+                "<testcase classname=\"pkg\" name=\"t{test} [sig-a]\" time=\"0.5\"/>"
+            )),
+        }
+    }
+    xml.push_str("</testsuite>");
+    std::fs::write(path, xml).unwrap();
+}
+
+/// `coalmine ingest` of `file` into `url` at `commit` (lane e2e, periodic).
+pub fn ingest_args<'a>(url: &'a str, commit: &'a str, file: &'a str) -> Vec<&'a str> {
+    vec![
+        "ingest",
+        "--history",
+        url,
+        "--lane",
+        "e2e",
+        "--kind",
+        "periodic",
+        "--commit",
+        commit,
+        "--at",
+        "2026-11-20T10:00:00Z",
+        file,
+    ]
 }
