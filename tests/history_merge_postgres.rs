@@ -8,7 +8,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 use coalmine::history::{History, NewResult, NewRun};
 use coalmine::quarantine::generator::HistorySpec;
@@ -287,24 +286,7 @@ fn a_merge_that_fails_anywhere_leaves_the_server_as_it_was() {
         .spawn()
         .unwrap();
     let mut watcher = db.client();
-    let started = Instant::now();
-    let pid: i32 = loop {
-        let rows = watcher
-            .query(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-                 AND application_name = 'coalmine' AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .unwrap();
-        if let Some(row) = rows.first() {
-            break row.get(0);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the merge never waited"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid = db.coalmine_waiting_on_a_lock("the merge");
     // It had written its runs, uncommitted.
     let pending: i64 = watcher
         .query_one(

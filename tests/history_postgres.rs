@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
 use coalmine::quarantine::generator::HistorySpec;
@@ -575,24 +574,7 @@ fn a_connection_dropped_mid_ingest_records_nothing_and_the_retry_records_it_once
         .spawn()
         .unwrap();
     let mut watcher = db.client();
-    let started = Instant::now();
-    let pid: i32 = loop {
-        let rows = watcher
-            .query(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-                 AND application_name = 'coalmine' AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .unwrap();
-        if let Some(row) = rows.first() {
-            break row.get(0);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the ingest never waited"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid = db.coalmine_waiting_on_a_lock("the ingest");
     let terminated: bool = watcher
         .query_one("SELECT pg_terminate_backend($1)", &[&pid])
         .unwrap()

@@ -83,6 +83,30 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The server process of the `coalmine` command (`what`, for the message) that waits for a
+    /// lock in this database, once it waits (at most a minute).
+    pub fn coalmine_waiting_on_a_lock(&self, what: &str) -> i32 {
+        let mut watcher = self.client();
+        let started = std::time::Instant::now();
+        loop {
+            let rows = watcher
+                .query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'coalmine' AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap();
+            if let Some(row) = rows.first() {
+                return row.get(0);
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{what} never waited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Every id a result stores names a run, a batch of that run and a test (the table
     /// declares no foreign keys: the store keeps them).
     pub fn assert_ids_hold(&self) {
