@@ -115,6 +115,10 @@ pub struct Aggregator<'a> {
     lanes: Vec<String>,
     names: Interner,
     entries: Vec<Vec<u32>>,
+    /// How many entries the run read last kept: a run's entries get that much room and an
+    /// eighth at their first one (runs are about the same size), so that they are not grown
+    /// by doubling (which left a run of 10,000 tests with room for 16,384).
+    run_size_hint: usize,
     cache: Option<(i64, Option<u32>)>,
     counts: Counts,
     /// The tests [`Aggregator::watch`] asked about, in that order; each one's position in
@@ -197,6 +201,7 @@ impl<'a> Aggregator<'a> {
             lanes,
             names: Interner::default(),
             entries,
+            run_size_hint: 0,
             cache: None,
             counts,
             watched: Vec::new(),
@@ -271,6 +276,12 @@ impl<'a> Aggregator<'a> {
         let slot = match self.cache {
             Some((id, slot)) if id == run_id => slot,
             _ => {
+                if let Some((_, Some(previous))) = self.cache {
+                    let kept = self.entries[previous as usize].len();
+                    if kept > 0 {
+                        self.run_size_hint = kept;
+                    }
+                }
                 let slot = self.run_index.get(&run_id).copied();
                 self.cache = Some((run_id, slot));
                 slot
@@ -300,7 +311,13 @@ impl<'a> Aggregator<'a> {
             },
             Outcome::Skip | Outcome::NotRun | Outcome::Xfail | Outcome::Xpass => return,
         };
-        self.entries[slot].push(id << 2 | code);
+        let entries = &mut self.entries[slot];
+        if entries.capacity() == 0 {
+            // An eighth more: runs differ a little (skips), and one entry past the room would
+            // double it.
+            entries.reserve_exact(self.run_size_hint + self.run_size_hint / 8);
+        }
+        entries.push(id << 2 | code);
     }
 
     /// Applies the policy to everything added.
