@@ -1448,9 +1448,20 @@ fn connect_error(
             detail: super::error::server_said(&error),
         }
     } else {
+        let code = error.code();
+        let doing = if code == Some(&SqlState::INVALID_CATALOG_NAME) {
+            "connecting (create the database first: `createdb --owner USER NAME`)"
+        } else if code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
+            "connecting (the server's pg_hba.conf refuses this user, database or kind of \
+             connection: check the URL's user, its sslmode, and the client certificate)"
+        } else if code.is_none() || code == Some(&SqlState::INVALID_PASSWORD) {
+            "connecting (a password can come from PGPASSWORD or ~/.pgpass)"
+        } else {
+            "connecting"
+        };
         HistoryError::Postgres {
             url: shown.to_path_buf(),
-            doing: "connecting (a password can come from PGPASSWORD or ~/.pgpass)",
+            doing,
             source: error,
         }
     }
