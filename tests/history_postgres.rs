@@ -853,6 +853,28 @@ fn the_password_comes_from_pgpassword_or_the_password_file() {
         "a password file others may read is ignored: {}",
         text(&output.stderr)
     );
+    // Over TLS, SCRAM bound to the TLS session (channel_binding=require: SCRAM-SHA-256-PLUS,
+    // which fails unless the client hashes the server's certificate as the server does).
+    if let Some((tls, certs)) = tls_server() {
+        let ca = certs.join("ca.crt").display().to_string();
+        let url = tls_url(
+            &tls,
+            PASSWORD_ROLE,
+            &db.name,
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}&channel_binding=require"),
+        );
+        for (password, accepted) in [("pw-from-env", true), ("wrong", false)] {
+            let output = report_over(dir.path(), dir.path(), &url, &[("PGPASSWORD", password)]);
+            let said = text(&output.stderr);
+            assert_eq!(
+                said.contains("no history in the database"),
+                accepted,
+                "{said}"
+            );
+            assert!(!said.contains(password), "{said}");
+        }
+    }
     // ~/.pgpass without PGPASSFILE.
     std::fs::rename(&file, dir.path().join(".pgpass")).unwrap();
     std::fs::set_permissions(
