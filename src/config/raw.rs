@@ -431,7 +431,18 @@ impl RawConfig {
                             ),
                         ));
                     }
-                    Some(url) => Some(PathBuf::from(url.get_ref())),
+                    Some(url) => match crate::history::pg::check_url(url.get_ref()) {
+                        Ok(()) => Some(PathBuf::from(url.get_ref())),
+                        Err(reason) => {
+                            return Err(source.error_at(
+                                url.span().start,
+                                format!(
+                                    "`history.url` is {:?}: {reason}",
+                                    crate::history::store::mask_url(url.get_ref())
+                                ),
+                            ));
+                        }
+                    },
                     None => None,
                 },
             },

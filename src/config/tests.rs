@@ -422,4 +422,22 @@ fn a_history_url_names_a_server_and_excludes_a_path() {
         "{other}"
     );
     assert!(!other.to_string().contains("secret"), "{other}");
+    // What the URL's text gets wrong is said at its line, before any connection.
+    for (url, expected) in [
+        (
+            "postgres://u:secret@db/c?sslmode=verify-fulll",
+            "sslmode=verify-fulll is not a mode",
+        ),
+        (
+            "postgres://u:secret@db/c?sslcrl=/x",
+            "unknown option `sslcrl`",
+        ),
+        ("postgres://u:secret@db:port/c", "invalid"),
+    ] {
+        let error = parse(&format!("[history]\nurl = \"{url}\"\n")).unwrap_err();
+        let said = error.to_string();
+        assert!(said.contains(expected), "{url}: {said}");
+        assert!(said.contains(":2:"), "{url}: the line: {said}");
+        assert!(!said.contains("secret"), "{said}");
+    }
 }

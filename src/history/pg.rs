@@ -214,6 +214,22 @@ pub(crate) fn url_of(location: &Path) -> Option<String> {
         .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
 }
 
+/// What is wrong with `url` as a history's URL, if anything, from its text alone (no
+/// connection, no file read, no environment): an unknown parameter, a `sslmode` that is not
+/// one, a port that is not a number. What harness.toml's `[history] url` is checked with.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    let (client_url, _) = super::tls::split_with(url, |_| None)?;
+    libpq_url(&client_url)
+        .parse::<Config>()
+        .map(|_| ())
+        .map_err(|error| {
+            format!(
+                "it is not a valid PostgreSQL URL: {}",
+                super::error::server_said(&error)
+            )
+        })
+}
+
 /// The outcome history on a PostgreSQL server: one connection.
 pub struct PgHistory {
     client: RefCell<Client>,
