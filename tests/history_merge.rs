@@ -238,3 +238,63 @@ fn shards_of_one_run_at_two_commits_are_refused() {
     );
     assert_eq!(std::fs::read(root.join("into.db")).unwrap(), before);
 }
+
+/// A history merged again after INTO's later runs changed a test's tags, or whose results hold
+/// a NUL character, adds nothing: a stored batch is known again by what was recorded, not by
+/// the test's tags of today. (Into a server, where NUL is stored as U+FFFD, in
+/// `history_merge_postgres.rs`.)
+#[test]
+fn merging_again_after_tags_changed_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, into) = (dir.path().join("from.db"), dir.path().join("into.db"));
+    let at = Timestamp::from_second(1_790_000_000).unwrap();
+    let run = |key: &str, at: Timestamp| NewRun {
+        lane: "e2e".to_owned(),
+        kind: RunKind::Periodic,
+        commit: "c1".to_owned(),
+        started_at: at,
+        source: "test".to_owned(),
+        ingest_key: Some(key.to_owned()),
+    };
+    let tagged = |tags: &[&str], message: Option<&str>| NewResult {
+        tags: Some(tags.iter().map(|tag| tag.to_string()).collect()),
+        message: message.map(str::to_owned),
+        ..result("pkg::t", Outcome::Fail)
+    };
+    History::open(&from)
+        .unwrap()
+        .record_run(&run("a", at), &[tagged(&["sig-a"], Some("boom\0here"))])
+        .unwrap();
+    let merge = || {
+        let text = common::succeeded(coalmine(
+            dir.path(),
+            &[
+                "history",
+                "merge",
+                &into.display().to_string(),
+                &from.display().to_string(),
+            ],
+        ));
+        runs(&into)
+            .iter()
+            .map(|(_, _, n)| n)
+            .sum::<usize>()
+            .to_string()
+            + " "
+            + &text
+    };
+    assert!(merge().starts_with("1 "));
+    // A later run in INTO gives the test other tags: every stored result now shows those.
+    History::open(&into)
+        .unwrap()
+        .record_run(
+            &run("b", at + jiff::SignedDuration::from_hours(1)),
+            &[tagged(&["sig-b"], None)],
+        )
+        .unwrap();
+    let again = merge();
+    assert!(
+        again.starts_with("2 "),
+        "the batch was added again: {again}"
+    );
+}

@@ -538,3 +538,47 @@ fn a_server_merges_into_a_file_and_into_another_database_but_not_into_itself() {
         text(&output.stderr)
     );
 }
+
+/// A file whose results hold a NUL character (which the server stores as U+FFFD), merged into
+/// a server twice, and again after a later run changed the test's tags: the first merge adds
+/// it, the others nothing.
+#[test]
+fn merging_again_after_nul_or_changed_tags_adds_nothing() {
+    let Some(server) = server() else { return };
+    let db = TestDb::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("from.db");
+    let at = Timestamp::from_second(1_790_000_000).unwrap();
+    let run = |key: &str, at: Timestamp| NewRun {
+        lane: "e2e".to_owned(),
+        kind: coalmine::history::RunKind::Periodic,
+        commit: "c1".to_owned(),
+        started_at: at,
+        source: "test".to_owned(),
+        ingest_key: Some(key.to_owned()),
+    };
+    let result = |tag: &str, message: Option<&str>| NewResult {
+        tags: Some(vec![tag.to_owned()]),
+        message: message.map(str::to_owned),
+        ..NewResult::new("pkg::t\0nul", Outcome::Fail)
+    };
+    History::open(&from)
+        .unwrap()
+        .record_run(&run("a", at), &[result("sig-a", Some("boom\0here"))])
+        .unwrap();
+    let from = from.display().to_string();
+    let results = || db.count("SELECT count(*) FROM results");
+    merged(merge(dir.path(), &db.url, &[&from]));
+    assert_eq!(results(), 1);
+    let again = merged(merge(dir.path(), &db.url, &[&from]));
+    assert_eq!(results(), 1, "{again}");
+    History::open(Path::new(&db.url))
+        .unwrap()
+        .record_run(
+            &run("b", at + SignedDuration::from_hours(1)),
+            &[result("sig-b", None)],
+        )
+        .unwrap();
+    let again = merged(merge(dir.path(), &db.url, &[&from]));
+    assert_eq!(results(), 2, "{again}");
+}

@@ -38,7 +38,7 @@ use super::backend::History;
 use super::error::HistoryError;
 use super::merge_target::MergeTarget;
 use super::model::{NewResult, NewRun, RunSummary};
-use super::pg::PgHistory;
+use super::pg::{PgHistory, clean};
 use super::store::{DEFAULT_LOCK_TIMEOUT, mask_url};
 
 /// What a merge did.
@@ -216,18 +216,21 @@ fn totals(history: &mut impl MergeTarget) -> Result<(usize, usize), HistoryError
     Ok((runs.len(), results))
 }
 
-/// A batch as text that is the same exactly when the batches are the same.
+/// A batch as text that is the same exactly when the batches are the same, as both backends
+/// give them back: whether a result was tagged, not its tags (a stored result shows its test's
+/// current tags, which a later run may have changed), and text as PostgreSQL stores it (NUL as
+/// U+FFFD), so that a batch merged before is known again on either backend.
 fn fingerprint(batch: &[NewResult]) -> String {
     let rows: Vec<_> = batch
         .iter()
         .map(|result| {
             (
-                &result.test,
-                &result.tags,
+                clean(&result.test),
+                result.tags.is_some(),
                 result.outcome.as_str(),
                 result.duration_secs.map(f64::to_bits),
                 result.attempt,
-                &result.message,
+                result.message.as_deref().map(clean),
             )
         })
         .collect();
@@ -295,20 +298,17 @@ pub(crate) fn merge_one(
                 let print = fingerprint(&results);
                 let mut already = false;
                 for other in target.run_summaries(None)? {
-                    if other.ingest_key.is_none()
-                        && (
-                            &other.run.lane,
-                            other.run.kind,
-                            &other.run.commit,
-                            other.run.started_at,
-                            &other.run.source,
-                        ) == (
-                            &summary.run.lane,
-                            summary.run.kind,
-                            &summary.run.commit,
-                            summary.run.started_at,
-                            &summary.run.source,
+                    let details = |run: &super::model::RunRow| {
+                        (
+                            clean(&run.lane).into_owned(),
+                            run.kind,
+                            clean(&run.commit).into_owned(),
+                            run.started_at,
+                            clean(&run.source).into_owned(),
                         )
+                    };
+                    if other.ingest_key.is_none()
+                        && details(&other.run) == details(&summary.run)
                         && fingerprint(&target.ingested_results(other.run.id)?) == print
                     {
                         already = true;

@@ -1580,7 +1580,7 @@ pub(crate) fn password_in(
 }
 
 /// Text for PostgreSQL, which refuses the NUL character in text: each one becomes U+FFFD.
-fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
     match text.contains('\0') {
         true => std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}")),
         false => std::borrow::Cow::Borrowed(text),
