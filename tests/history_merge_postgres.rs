@@ -356,34 +356,41 @@ fn merging_while_four_processes_ingest_loses_and_duplicates_nothing() {
             path
         })
         .collect();
-    for process in 0..4 {
-        for run in 0..INGESTS {
-            junit(
-                &root.join(format!("p{process}-{run}.xml")),
-                process * 10 + run,
-                TESTS,
-            );
-        }
-    }
+    // The ingests span the merge: it starts once every process has recorded a run, and each
+    // goes on recording until the merge has returned (then one more).
+    let merge_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ingesters: Vec<_> = (0..4)
         .map(|process| {
             let url = db.url.clone();
             let root = root.to_path_buf();
+            let merge_done = merge_done.clone();
             std::thread::spawn(move || {
-                for run in 0..INGESTS {
+                let mut run = 0;
+                loop {
+                    let done = merge_done.load(std::sync::atomic::Ordering::SeqCst);
                     let commit = format!("p{process}-{run}");
                     let file = format!("p{process}-{run}.xml");
+                    junit(&root.join(&file), process * 1000 + run, TESTS);
                     let output = coalmine(&root, &ingest_args(&url, &commit, &file));
                     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+                    run += 1;
+                    if done && run >= INGESTS {
+                        return run;
+                    }
                 }
             })
         })
         .collect();
+    while db.count("SELECT count(DISTINCT split_part(commit_sha, '-', 1)) FROM runs") < 4 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let from: Vec<&str> = sources.iter().map(String::as_str).collect();
     let said = merged(merge(root, &db.url, &from));
-    for ingester in ingesters {
-        ingester.join().unwrap();
-    }
+    merge_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let ingested: usize = ingesters
+        .into_iter()
+        .map(|ingester| ingester.join().unwrap())
+        .sum();
     assert!(
         said.starts_with(
             "30 run(s) added, 0 run(s) given results they lacked, 0 run(s) it had \
@@ -391,7 +398,7 @@ fn merging_while_four_processes_ingest_loses_and_duplicates_nothing() {
         ),
         "{said}"
     );
-    let runs = 30 + 4 * INGESTS as i64;
+    let runs = 30 + ingested as i64;
     assert_eq!(db.count("SELECT count(*) FROM runs"), runs);
     assert_eq!(db.count("SELECT count(*) FROM result_batches"), runs);
     assert_eq!(

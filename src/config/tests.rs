@@ -433,6 +433,10 @@ fn a_history_url_names_a_server_and_excludes_a_path() {
             "unknown option `sslcrl`",
         ),
         ("postgres://u:secret@db:port/c", "invalid"),
+        (
+            "postgres://u:secret@db/c?sslmode=require&sslrootcert=system",
+            "needs sslmode=verify-full",
+        ),
     ] {
         let error = parse(&format!("[history]\nurl = \"{url}\"\n")).unwrap_err();
         let said = error.to_string();
@@ -440,4 +444,6 @@ fn a_history_url_names_a_server_and_excludes_a_path() {
         assert!(said.contains(":2:"), "{url}: the line: {said}");
         assert!(!said.contains("secret"), "{said}");
     }
+    // A mode left to PGSSLMODE is not judged when the file is read.
+    parse("[history]\nurl = \"postgres://db/c?sslrootcert=system\"\n").unwrap();
 }

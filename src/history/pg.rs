@@ -218,7 +218,9 @@ pub(crate) fn url_of(location: &Path) -> Option<String> {
 /// connection, no file read, no environment): an unknown parameter, a `sslmode` that is not
 /// one, a port that is not a number. What harness.toml's `[history] url` is checked with.
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
-    let (client_url, _) = super::tls::split_with(url, |_| None)?;
+    // The mode may come from PGSSLMODE when the command runs: only the URL's own is judged.
+    let mode_at_run_time = |name: &str| (name == "PGSSLMODE").then(|| "verify-full".to_owned());
+    let (client_url, _) = super::tls::split_with(url, mode_at_run_time)?;
     libpq_url(&client_url)
         .parse::<Config>()
         .map(|_| ())
@@ -1470,7 +1472,9 @@ fn connect_error(
         } else if code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
             "connecting (the server's pg_hba.conf refuses this user, database or kind of \
              connection: check the URL's user, its sslmode, and the client certificate)"
-        } else if code.is_none() || code == Some(&SqlState::INVALID_PASSWORD) {
+        } else if code == Some(&SqlState::INVALID_PASSWORD)
+            || (code.is_none() && error.to_string().contains("password"))
+        {
             "connecting (a password can come from PGPASSWORD or ~/.pgpass)"
         } else {
             "connecting"

@@ -124,6 +124,9 @@ pub(crate) fn split_with(
         .filter(|param| !param.is_empty())
     {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        // Matched decoded, as the `postgres` crate and libpq read names (`ssl%6Dode` is
+        // `sslmode`: left in the URL, it would be read there and then overridden).
+        let name = percent_decode(name)?;
         match PARAMETERS.iter().position(|known| *known == name) {
             Some(at) => found[at] = Some(percent_decode(value)?),
             None => kept.push(param),
@@ -541,10 +544,22 @@ mod tests {
 
     #[test]
     fn a_unix_socket_or_disable_connects_in_the_clear() {
-        let (_, tls) = split_env("postgres://h/db?sslmode=verify-full", &[]).unwrap();
-        let connector = tls.connector(true).unwrap();
-        assert_eq!(connector.ssl_mode, SslMode::Disable);
-        assert!(connector.tls.is_none());
+        for (url, unix_only) in [
+            ("postgres://h/db?sslmode=verify-full", true),
+            ("postgres://h/db?sslmode=disable", false),
+        ] {
+            let (_, tls) = split_env(url, &[]).unwrap();
+            let connector = tls.connector(unix_only).unwrap();
+            assert_eq!(connector.ssl_mode, SslMode::Disable, "{url}");
+            assert!(connector.tls.is_none(), "{url}");
+        }
+    }
+
+    #[test]
+    fn encoded_parameter_names_are_read_decoded() {
+        let (url, tls) = split_env("postgres://h/db?ssl%6Dode=require&x%3Dy=1", &[]).unwrap();
+        assert_eq!(tls.mode, Mode::Require);
+        assert_eq!(url, "postgres://h/db?x%3Dy=1");
     }
 
     #[test]
