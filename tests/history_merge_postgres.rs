@@ -10,17 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use coalmine::history::{History, NewResult, NewRun};
-use coalmine::quarantine::generator::HistorySpec;
 use coalmine::results::Outcome;
-use common::postgres::{TestDb, coalmine, command, ingest_args, junit, server, text};
+use common::postgres::{
+    HARNESS, NOW, TestDb, coalmine, command, generated_runs, ingest_args, junit, server, text,
+};
 use jiff::{SignedDuration, Timestamp};
-
-/// The quarantine list and owners of the differential test.
-const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
-     reason = \"timeouts\"\nsince = \"2026-10-01\"\n[owners]\n\"pkg.*\" = \"sig-compute\"\n";
-
-/// When the differential test looks at the generated history.
-const NOW: &str = "2026-11-17T00:00:00Z";
 
 fn merge(dir: &Path, into: &str, from: &[&str]) -> Output {
     let mut args = vec!["history", "merge", into];
@@ -46,36 +40,7 @@ fn shards(dir: &Path, runs: usize) -> [PathBuf; 2] {
         History::open(&paths[1]).unwrap(),
     ];
     let end = Timestamp::from_second(1_795_000_000).unwrap();
-    let generated = HistorySpec::new(7, end)
-        .test("pkg.Suite::flaky [sig-compute]", 0.3)
-        .test("pkg.Suite::rare [sig-storage]", 0.04)
-        .test("pkg.Suite::old_flaky", 0.2)
-        .stable_tests("pkg.Stable::t", 30)
-        .runs(runs, SignedDuration::from_mins(90))
-        .systemic(0.05, 0.8)
-        .skips(0.02)
-        .generate();
-    let results = generated.results();
-    for run in &generated.runs {
-        let new = NewRun {
-            lane: run.lane.clone(),
-            kind: run.kind,
-            commit: run.commit.clone(),
-            started_at: run.started_at,
-            source: run.source.clone(),
-            ingest_key: Some(format!("shared:{}", run.id)),
-        };
-        let rows: Vec<NewResult> = results
-            .iter()
-            .filter(|row| row.run_id == run.id)
-            .map(|row| {
-                let mut result = NewResult::new(row.test.clone(), row.outcome);
-                result.message =
-                    (row.outcome == Outcome::Fail).then(|| format!("failed in run {}", run.id));
-                result.duration_secs = Some(1.25);
-                result
-            })
-            .collect();
+    for (new, rows) in generated_runs(7, 30, runs, "shared") {
         let (first, second) = rows.split_at(rows.len() / 2);
         histories[0].append_to_run(&new, first).unwrap();
         histories[1].append_to_run(&new, second).unwrap();

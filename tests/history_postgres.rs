@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use coalmine::history::{History, HistoryError, NewResult, NewRun, Recorded};
-use coalmine::quarantine::generator::HistorySpec;
 use jiff::{SignedDuration, Timestamp};
 
 mod common;
 
-use common::postgres::{TestDb, coalmine, command, ingest_args, junit, server, text};
+use common::postgres::{
+    HARNESS, NOW, TestDb, coalmine, command, generated_runs, ingest_args, junit, server, text,
+};
 
 #[test]
 fn the_schema_is_created_once_and_foreign_or_newer_databases_are_refused_untouched() {
@@ -174,46 +175,10 @@ fn a_password_in_the_url_is_never_printed() {
         .unwrap_or(());
 }
 
-/// The quarantine list and owners of the differential tests.
-const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
-     reason = \"timeouts\"\nsince = \"2026-10-01\"\n[owners]\n\"pkg.*\" = \"sig-compute\"\n";
-
-/// When the differential tests look at the generated history.
-const NOW: &str = "2026-11-17T00:00:00Z";
-
 /// Records one generated history (flaky, stable and systemic runs, a fix) into `histories`.
 fn seed(histories: &mut [&mut History]) {
     let end = Timestamp::from_second(1_795_000_000).unwrap();
-    let generated = HistorySpec::new(16, end)
-        .test("pkg.Suite::flaky [sig-compute]", 0.3)
-        .test("pkg.Suite::rare [sig-storage]", 0.04)
-        .test("pkg.Suite::old_flaky", 0.2)
-        .stable_tests("pkg.Stable::t", 40)
-        .runs(240, SignedDuration::from_mins(90))
-        .systemic(0.05, 0.8)
-        .skips(0.02)
-        .generate();
-    let results = generated.results();
-    for run in &generated.runs {
-        let new = NewRun {
-            lane: run.lane.clone(),
-            kind: run.kind,
-            commit: run.commit.clone(),
-            started_at: run.started_at,
-            source: run.source.clone(),
-            ingest_key: Some(format!("gen:{}", run.id)),
-        };
-        let rows: Vec<NewResult> = results
-            .iter()
-            .filter(|row| row.run_id == run.id)
-            .map(|row| {
-                let mut result = NewResult::new(row.test.clone(), row.outcome);
-                result.message = (row.outcome == coalmine::results::Outcome::Fail)
-                    .then(|| format!("failed in run {}", run.id));
-                result.duration_secs = Some(1.25);
-                result
-            })
-            .collect();
+    for (new, rows) in generated_runs(16, 40, 240, "gen") {
         for history in histories.iter_mut() {
             assert!(history.record_run(&new, &rows).unwrap().is_new());
         }

@@ -187,3 +187,60 @@ pub fn ingest_args<'a>(url: &'a str, commit: &'a str, file: &'a str) -> Vec<&'a 
         file,
     ]
 }
+
+/// The quarantine list and owners of the differential tests.
+pub const HARNESS: &str = "[[quarantine]]\ntest = \"pkg.Suite::old_flaky\"\nowner = \"sig-compute\"\n\
+     reason = \"timeouts\"\nsince = \"2026-10-01\"\n[owners]\n\"pkg.*\" = \"sig-compute\"\n";
+
+/// When the differential tests look at the generated history.
+pub const NOW: &str = "2026-11-17T00:00:00Z";
+
+/// The runs of one generated history for the differential tests (flaky, rare and
+/// quarantined tests, `stable` stable ones, `runs` runs 90 minutes apart, systemic runs and
+/// skips, from `seed`), each with its results (a failure's message names its run) and the
+/// ingest key `{key_prefix}:{run id}`.
+pub fn generated_runs(
+    seed: u64,
+    stable: usize,
+    runs: usize,
+    key_prefix: &str,
+) -> Vec<(coalmine::history::NewRun, Vec<coalmine::history::NewResult>)> {
+    use coalmine::history::{NewResult, NewRun};
+    let end = Timestamp::from_second(1_795_000_000).unwrap();
+    let generated = coalmine::quarantine::generator::HistorySpec::new(seed, end)
+        .test("pkg.Suite::flaky [sig-compute]", 0.3)
+        .test("pkg.Suite::rare [sig-storage]", 0.04)
+        .test("pkg.Suite::old_flaky", 0.2)
+        .stable_tests("pkg.Stable::t", stable)
+        .runs(runs, jiff::SignedDuration::from_mins(90))
+        .systemic(0.05, 0.8)
+        .skips(0.02)
+        .generate();
+    let results = generated.results();
+    generated
+        .runs
+        .iter()
+        .map(|run| {
+            let new = NewRun {
+                lane: run.lane.clone(),
+                kind: run.kind,
+                commit: run.commit.clone(),
+                started_at: run.started_at,
+                source: run.source.clone(),
+                ingest_key: Some(format!("{key_prefix}:{}", run.id)),
+            };
+            let rows = results
+                .iter()
+                .filter(|row| row.run_id == run.id)
+                .map(|row| {
+                    let mut result = NewResult::new(row.test.clone(), row.outcome);
+                    result.message = (row.outcome == coalmine::results::Outcome::Fail)
+                        .then(|| format!("failed in run {}", run.id));
+                    result.duration_secs = Some(1.25);
+                    result
+                })
+                .collect();
+            (new, rows)
+        })
+        .collect()
+}
