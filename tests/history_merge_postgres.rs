@@ -12,7 +12,8 @@ use std::process::{Output, Stdio};
 use coalmine::history::{History, NewResult, NewRun};
 use coalmine::results::Outcome;
 use common::postgres::{
-    HARNESS, NOW, TestDb, coalmine, command, generated_runs, ingest_args, junit, server, text,
+    HARNESS, NOW, TestDb, assert_same_answers, coalmine, command, generated_runs, ingest_args,
+    junit, server, text,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -143,32 +144,7 @@ fn shards_merged_into_a_server_are_one_run_and_plan_as_a_sqlite_merge() {
     );
     assert_eq!(counts(&db), before);
 
-    for args in [
-        vec!["quarantine", "plan", "--format", "json", "--now", NOW],
-        vec!["report", "--format", "json", "--now", NOW],
-    ] {
-        let run = |history: &str| {
-            let mut all = args.clone();
-            all.extend(["--history", history]);
-            let output = coalmine(root, &all);
-            assert!(
-                matches!(output.status.code(), Some(0 | 1)),
-                "{all:?}: {}",
-                text(&output.stderr)
-            );
-            (output.stdout, output.status.code())
-        };
-        let (from_file, file_code) = run(&file);
-        let (from_server, server_code) = run(&db.url);
-        assert!(from_file.len() > 500, "{}", text(&from_file));
-        assert_eq!(file_code, server_code, "{args:?}");
-        assert!(
-            from_file == from_server,
-            "{args:?} differs:\n--- sqlite\n{}\n--- postgres\n{}",
-            text(&from_file),
-            text(&from_server)
-        );
-    }
+    assert_same_answers(root, &file, &db.url);
 }
 
 /// A SQLite history holding one ingested run whose ingest key is removed (a key-less run).

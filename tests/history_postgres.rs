@@ -13,7 +13,8 @@ use jiff::{SignedDuration, Timestamp};
 mod common;
 
 use common::postgres::{
-    HARNESS, NOW, TestDb, coalmine, command, generated_runs, ingest_args, junit, server, text,
+    HARNESS, NOW, TestDb, assert_same_answers, coalmine, command, generated_runs, ingest_args,
+    junit, server, text,
 };
 
 #[test]
@@ -203,32 +204,7 @@ fn both_backends_give_byte_identical_plans_and_reports() {
         &mut History::open(Path::new(&db.url)).unwrap(),
     ]);
     let file = file.display().to_string();
-    for args in [
-        vec!["quarantine", "plan", "--format", "json", "--now", NOW],
-        vec!["report", "--format", "json", "--now", NOW],
-    ] {
-        let run = |history: &str| {
-            let mut all = args.clone();
-            all.extend(["--history", history]);
-            let output = coalmine(dir.path(), &all);
-            assert!(
-                matches!(output.status.code(), Some(0 | 1)),
-                "{all:?}: {}",
-                text(&output.stderr)
-            );
-            (output.stdout, output.status.code())
-        };
-        let (from_file, file_code) = run(&file);
-        let (from_server, server_code) = run(&db.url);
-        assert!(from_file.len() > 500, "{}", text(&from_file));
-        assert_eq!(file_code, server_code, "{args:?}");
-        assert!(
-            from_file == from_server,
-            "{args:?} differs:\n--- sqlite\n{}\n--- postgres\n{}",
-            text(&from_file),
-            text(&from_server)
-        );
-    }
+    assert_same_answers(dir.path(), &file, &db.url);
 }
 
 /// The other commands on the same history in both backends: `quarantine explain`, `fixed`,

@@ -244,3 +244,34 @@ pub fn generated_runs(
         })
         .collect()
 }
+
+/// `quarantine plan` and `report` (`--format json`, as of [`NOW`]) run in `dir` give the same
+/// bytes and exit code on the history `file` and on the server history `url`.
+pub fn assert_same_answers(dir: &Path, file: &str, url: &str) {
+    for args in [
+        vec!["quarantine", "plan", "--format", "json", "--now", NOW],
+        vec!["report", "--format", "json", "--now", NOW],
+    ] {
+        let run = |history: &str| {
+            let mut all = args.clone();
+            all.extend(["--history", history]);
+            let output = coalmine(dir, &all);
+            assert!(
+                matches!(output.status.code(), Some(0 | 1)),
+                "{all:?}: {}",
+                text(&output.stderr)
+            );
+            (output.stdout, output.status.code())
+        };
+        let (from_file, file_code) = run(file);
+        let (from_server, server_code) = run(url);
+        assert!(from_file.len() > 500, "{}", text(&from_file));
+        assert_eq!(file_code, server_code, "{args:?}");
+        assert!(
+            from_file == from_server,
+            "{args:?} differs:\n--- sqlite\n{}\n--- postgres\n{}",
+            text(&from_file),
+            text(&from_server)
+        );
+    }
+}
