@@ -288,6 +288,39 @@ impl<'b> Reader<'b> {
     }
 }
 
+/// Calls `f` with each result of run `run_id`'s stored batch `data`, in order, stopping at the
+/// first error it returns; bytes that are not UTF-8, or not packed as [`encode`] writes them,
+/// are `corrupt(what is wrong)`. What both stores' reads of a batch go through.
+pub(crate) fn decode_batch<'b, E>(
+    run_id: i64,
+    data: &'b [u8],
+    corrupt: impl Fn(String) -> E,
+    mut f: impl FnMut(PackedRow<'b>) -> Result<(), E>,
+) -> Result<(), E> {
+    let text = std::str::from_utf8(data).map_err(|error| {
+        corrupt(format!(
+            "the results of run {run_id} are not UTF-8: {error}"
+        ))
+    })?;
+    let mut failure = None;
+    decode(text, |packed| {
+        if failure.is_none()
+            && let Err(error) = f(packed)
+        {
+            failure = Some(error);
+        }
+    })
+    .map_err(|error| {
+        corrupt(format!(
+            "the results of run {run_id} are not readable: {error}"
+        ))
+    })?;
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
 /// Calls `row` with each result packed in `text`, in order. Fails, naming the byte offset and
 /// what was expected, on anything that is not an array of rows as [`encode`] or SQLite
 /// writes them.
@@ -391,29 +424,12 @@ pub(crate) fn for_each_batch(
                 format!("the results of run {run_id} are not text"),
             ));
         };
-        let text = std::str::from_utf8(text).map_err(|error| {
-            bad_value(
-                path,
-                format!("the results of run {run_id} are not UTF-8: {error}"),
-            )
-        })?;
-        let mut failure = None;
-        decode(text, |packed| {
-            if failure.is_none()
-                && let Err(error) = f(run_id, packed)
-            {
-                failure = Some(error);
-            }
-        })
-        .map_err(|error| {
-            bad_value(
-                path,
-                format!("the results of run {run_id} are not readable: {error}"),
-            )
-        })?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
+        decode_batch(
+            run_id,
+            text,
+            |reason| bad_value(path, reason),
+            |packed| f(run_id, packed),
+        )?;
     }
     Ok(())
 }

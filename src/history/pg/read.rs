@@ -12,7 +12,7 @@ use postgres::types::ToSql;
 
 use super::rows::{PgFailure, corrupt, parse_tags, timestamp};
 use crate::history::model::{NewResult, RunCounts, RunKind, RunRow, RunSummary};
-use crate::history::packed::{PackedRow, decode};
+use crate::history::packed::{PackedRow, decode_batch};
 use crate::history::schema::Found;
 use crate::history::statements as sql;
 
@@ -33,29 +33,12 @@ pub(super) fn for_each_packed(
     while let Some(row) = rows.next()? {
         let run_id: i64 = row.try_get(0)?;
         let data: &[u8] = row.try_get(1)?;
-        let text = std::str::from_utf8(data).map_err(|error| {
-            corrupt(
-                shown,
-                format!("the results of run {run_id} are not UTF-8: {error}"),
-            )
-        })?;
-        let mut failure = None;
-        decode(text, |packed| {
-            if failure.is_none()
-                && let Err(error) = f(run_id, packed)
-            {
-                failure = Some(error);
-            }
-        })
-        .map_err(|error| {
-            corrupt(
-                shown,
-                format!("the results of run {run_id} are not readable: {error}"),
-            )
-        })?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
+        decode_batch(
+            run_id,
+            data,
+            |reason| corrupt(shown, reason),
+            |packed| f(run_id, packed),
+        )?;
     }
     Ok(())
 }
@@ -159,47 +142,28 @@ pub(super) fn run_batches_in(
     let mut rows = rows;
     while let Some(row) = rows.next()? {
         let data: &[u8] = row.try_get(1)?;
-        let text = std::str::from_utf8(data).map_err(|error| {
-            corrupt(
-                shown,
-                format!("the results of run {run_id} are not UTF-8: {error}"),
-            )
-        })?;
         let mut batch = Vec::new();
-        let mut failure = None;
-        decode(text, |packed| {
-            if failure.is_some() {
-                return;
-            }
-            let result = (|| {
+        decode_batch(
+            run_id,
+            data,
+            |reason| corrupt(shown, reason),
+            |packed| {
                 let (name, tags) = test_of(shown, &tests, run_id, packed.test_id)?;
                 let tags = match packed.tagged {
                     true => Some(parse_tags(shown, name, tags.clone())?),
                     false => None,
                 };
-                Ok(NewResult {
+                batch.push(NewResult {
                     test: name.clone(),
                     tags,
                     outcome: packed.outcome,
                     duration_secs: packed.duration_secs,
                     attempt: packed.attempt,
                     message: packed.message.map(Cow::into_owned),
-                })
-            })();
-            match result {
-                Ok(result) => batch.push(result),
-                Err(error) => failure = Some(error),
-            }
-        })
-        .map_err(|error| {
-            corrupt(
-                shown,
-                format!("the results of run {run_id} are not readable: {error}"),
-            )
-        })?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
+                });
+                Ok(())
+            },
+        )?;
         batches.push(batch);
     }
     Ok(batches)
