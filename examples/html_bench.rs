@@ -22,7 +22,7 @@ use coalmine::cli::analysis::analyse;
 use coalmine::cli::html::{Caps, build, write_atomically};
 use coalmine::history::History;
 use coalmine::quarantine::QuarantineConfig;
-use coalmine::quarantine::generator::{HistorySpec, SimTest};
+use coalmine::quarantine::generator::HistorySpec;
 use jiff::SignedDuration;
 
 const END: &str = "2026-06-15T12:00:00Z";
@@ -35,29 +35,14 @@ fn end() -> jiff::Timestamp {
 fn spec(shape: &str) -> HistorySpec {
     match shape {
         "10m" => HistorySpec::large(SEED, end()),
-        "100m" => {
-            let teams = ["compute", "network", "storage", "operator"];
-            let mut spec = HistorySpec::new(SEED, end())
-                .runs(50_000, SignedDuration::from_mins(10))
-                .systemic(0.02, 0.05)
-                .skips(0.01);
-            for index in 0..2_000usize {
-                let team = teams[index % teams.len()];
-                let fail_probability = if index % 100 == 7 {
-                    [0.02, 0.08, 0.15, 0.40][(index / 100) % 4]
-                } else {
-                    0.0
-                };
-                spec.tests.push(SimTest {
-                    name: format!(
-                        "[sig-{team}] suite {:03} should keep workload {index} running",
-                        index / 50
-                    ),
-                    fail_probability,
-                });
-            }
-            spec
-        }
+        "100m" => HistorySpec::suite(
+            SEED,
+            end(),
+            2_000,
+            100,
+            50_000,
+            SignedDuration::from_mins(10),
+        ),
         other => {
             eprintln!("error: --shape is 10m or 100m, not {other}");
             std::process::exit(2);

@@ -177,15 +177,31 @@ impl HistorySpec {
     /// 10 tests flaky at 2 %, 8 %, 15 % or 40 % (few enough that a run rarely has 5 failures),
     /// 2 % of runs systemic (5 % of tests failing in them), 1 % skips.
     pub fn large(seed: u64, end: Timestamp) -> HistorySpec {
+        HistorySpec::suite(seed, end, 10_000, 1000, 1000, SignedDuration::from_mins(20))
+    }
+
+    /// A suite shaped like [`HistorySpec::large`] at another size: `tests` tests named like
+    /// KubeVirt's across four teams, one in every `flaky_every` of them flaky (at 2 %, 8 %, 15 %
+    /// or 40 %, in turn), `runs` runs `every` apart, 2 % of runs systemic (5 % of tests failing
+    /// in them), 1 % skips.
+    pub fn suite(
+        seed: u64,
+        end: Timestamp,
+        tests: usize,
+        flaky_every: usize,
+        runs: usize,
+        every: SignedDuration,
+    ) -> HistorySpec {
         let teams = ["compute", "network", "storage", "operator"];
+        let flaky_every = flaky_every.max(1);
         let mut spec = HistorySpec::new(seed, end)
-            .runs(1000, SignedDuration::from_mins(20))
+            .runs(runs, every)
             .systemic(0.02, 0.05)
             .skips(0.01);
-        for index in 0..10_000usize {
+        for index in 0..tests {
             let team = teams[index % teams.len()];
-            let fail_probability = if index % 1000 == 7 {
-                [0.02, 0.08, 0.15, 0.40][(index / 1000) % 4]
+            let fail_probability = if index % flaky_every == 7 {
+                [0.02, 0.08, 0.15, 0.40][(index / flaky_every) % 4]
             } else {
                 0.0
             };
