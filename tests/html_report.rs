@@ -158,22 +158,28 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The flags of every Chromium this test starts: headless, as root, and with none of the
+/// background connections that this machine's closed network refuses.
+const CHROMIUM_FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-dev-shm-usage",
+];
+
 /// Runs headless Chromium on `url` with a fresh profile and the given extra flags; returns
 /// its standard output and error. Fails the test after two minutes.
 fn headless(chromium: &Path, work: &Path, url: &str, extra: &[String]) -> (String, String) {
     let profile = tempfile::tempdir_in(work).unwrap();
     let mut command = Command::new(chromium);
     command
+        .args(CHROMIUM_FLAGS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-dev-shm-usage",
             "--enable-logging=stderr",
             "--v=0",
             "--window-size=1400,1600",
@@ -637,19 +643,8 @@ impl DevTools {
         let (read_fd, write_fd) = (commands_read.as_raw_fd(), answers_write.as_raw_fd());
         let mut command = Command::new(chromium);
         command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-dev-shm-usage",
-                "--remote-debugging-pipe",
-                "--window-size=1400,1600",
-            ])
+            .args(CHROMIUM_FLAGS)
+            .args(["--remote-debugging-pipe", "--window-size=1400,1600"])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())
