@@ -10,7 +10,9 @@
 //! - a run without a key (histories of schema version 1) is the same as a run of INTO with
 //!   the same lane, kind, commit, start, source and results, else a new run.
 //!
-//! So merging the same history twice adds nothing. Fixes are merged as `quarantine fixed`
+//! A batch INTO has is known by its results as stored (whether each was tagged, not the tags,
+//! which INTO's later runs may have changed; text as a server stores it, NUL as U+FFFD), so
+//! merging the same history twice adds nothing. Fixes are merged as `quarantine fixed`
 //! records them (the same test and commit once).
 //!
 //! INTO is a SQLite file or a PostgreSQL server (bringing per-shard or older SQLite histories

@@ -6,7 +6,7 @@
 //! versions, and [`pg::PgHistory`], see [`pg`]); [`statements`] holds the SQL both run;
 //! [`model`] holds the rows they read and write; [`files`] knows which report files each
 //! ingested run was read from; [`tags`] keeps each test's tags those of the most recent run that
-//! reported them; [`packed`] writes and reads each recording's results as one batch in SQLite;
+//! reported them; [`packed`] writes and reads each recording's results as one batch (both stores);
 //! [`merge`] merges histories (into a SQLite file or a server) and [`copy`] copies one between
 //! backends; `tls` connects to the server with TLS as libpq's `sslmode` says. What writes into
 //! it: the harness's recorder ([`crate::harness::recorder`]) and [`crate::ingest`].
