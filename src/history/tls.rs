@@ -100,14 +100,7 @@ pub(crate) struct Connector {
 }
 
 /// Splits `url` into the URL for the `postgres` crate (without this module's parameters) and
-/// the TLS settings, reading the environment (`PGSSLMODE`, …) for what the URL does not say.
-pub(crate) fn split(url: &str) -> Result<(String, Tls), String> {
-    split_with(url, |name| {
-        std::env::var(name).ok().filter(|value| !value.is_empty())
-    })
-}
-
-/// [`split`] with the environment given.
+/// the TLS settings, `env` giving the variables (`PGSSLMODE`, …) for what the URL does not say.
 pub(crate) fn split_with(
     url: &str,
     env: impl Fn(&str) -> Option<String>,

@@ -11,6 +11,7 @@ use postgres::error::SqlState;
 
 use crate::history::error::HistoryError;
 use crate::history::store::url_text;
+use crate::history::tls::Tls;
 
 /// The URL text of `location` when it names a PostgreSQL server (`postgres://` or
 /// `postgresql://`, also as the last part of a path joined to harness.toml's folder).
@@ -25,16 +26,23 @@ pub(crate) fn url_of(location: &Path) -> Option<String> {
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
     // The mode may come from PGSSLMODE when the command runs: only the URL's own is judged.
     let mode_at_run_time = |name: &str| (name == "PGSSLMODE").then(|| "verify-full".to_owned());
-    let (client_url, _) = crate::history::tls::split_with(url, mode_at_run_time)?;
-    libpq_url(&client_url)
-        .parse::<Config>()
-        .map(|_| ())
-        .map_err(|error| {
-            format!(
-                "it is not a valid PostgreSQL URL: {}",
-                crate::history::error::server_said(&error)
-            )
-        })
+    parse_url(url, mode_at_run_time).map(|_| ())
+}
+
+/// `url` read as the client's configuration and the TLS settings, with `env` giving the
+/// `PGSSL*` variables the URL does not; what is wrong with it otherwise.
+pub(super) fn parse_url(
+    url: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(Config, Tls), String> {
+    let (client_url, tls) = crate::history::tls::split_with(url, env)?;
+    let config = libpq_url(&client_url).parse::<Config>().map_err(|error| {
+        format!(
+            "it is not a valid PostgreSQL URL: {}",
+            crate::history::error::server_said(&error)
+        )
+    })?;
+    Ok((config, tls))
 }
 
 /// `url` as libpq reads it: a `host` parameter (`?host=/run/postgresql`) replaces the host of

@@ -37,7 +37,7 @@ use jiff::Timestamp;
 use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
+use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
 use super::error::HistoryError;
 use super::files::FileDigest;
@@ -55,10 +55,10 @@ mod read;
 mod rows;
 mod write;
 
+pub(crate) use connect::{check_url, url_of};
+use connect::{connect_error, parse_url, password_for};
 #[cfg(test)]
-pub(crate) use connect::password_in;
-pub(crate) use connect::{check_url, libpq_url, url_of};
-use connect::{connect_error, password_for};
+pub(crate) use connect::{libpq_url, password_in};
 use read::{
     BATCHES_SINCE, for_each_packed, inspect, run_batches_in, run_with_key_in, summaries_in,
     test_names, test_of,
@@ -187,13 +187,8 @@ impl PgHistory {
             url: shown.clone(),
             reason,
         };
-        let (url_for_client, tls) = super::tls::split(url).map_err(&config_error)?;
-        let mut config: Config = libpq_url(&url_for_client).parse().map_err(|error| {
-            config_error(format!(
-                "it is not a valid PostgreSQL URL: {}",
-                super::error::server_said(&error)
-            ))
-        })?;
+        let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let (mut config, tls) = parse_url(url, from_env).map_err(&config_error)?;
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
